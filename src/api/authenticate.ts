@@ -1,0 +1,31 @@
+/**
+ * Reads the access token of a request (Authorization: Bearer only; the query-string form was removed from the
+ * spec and is refused) and resolves it to the requesting user and device.
+ */
+import type { Context } from 'koa';
+import { missingToken } from '../errors.js';
+import type { Hs } from '../hs.js';
+import { resolveAccessToken, type Requester } from '../relay/sessions.js';
+
+export type { Requester };
+
+export function bearerToken(ctx: Context): string | undefined {
+  if (ctx.query.access_token !== undefined) {
+    throw missingToken('Access tokens in the query string are not accepted (removed in Matrix v1.11); send "Authorization: Bearer <token>".');
+  }
+  const header = ctx.get('authorization');
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw missingToken('The Authorization header must be "Bearer <access token>".');
+  return m[1];
+}
+
+/** The requester, or undefined when no token was sent and none is required. */
+export async function authenticate(hs: Hs, ctx: Context, required: boolean): Promise<Requester | undefined> {
+  const token = bearerToken(ctx);
+  if (token === undefined) {
+    if (required) throw missingToken('Missing access token.');
+    return undefined;
+  }
+  return resolveAccessToken(hs, token);
+}

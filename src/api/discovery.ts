@@ -1,0 +1,44 @@
+/** Discovery: server discovery (.well-known), supported versions, and the capabilities of this server. */
+import type { Hs } from '../hs.js';
+import { CLIENT_V3, route } from './route.js';
+import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS, SPEC_VERSIONS, UNSTABLE_FEATURES } from '../relay/versions.js';
+
+export const discoveryRoutes = [
+  /** GET /.well-known/matrix/client */
+  route({
+    operationId: 'getWellknown',
+    method: 'GET',
+    path: '/.well-known/matrix/client',
+    access: 'none',
+    handler: async ({ hs }) => ({ 'm.homeserver': { base_url: hs.config.publicBaseUrl } }),
+  }),
+  /** GET /_matrix/client/versions */
+  route({
+    operationId: 'getVersions',
+    method: 'GET',
+    path: '/_matrix/client/versions',
+    access: 'optional',
+    guests: true,
+    handler: async () => ({ versions: SPEC_VERSIONS, unstable_features: UNSTABLE_FEATURES }),
+  }),
+  /** GET /_matrix/client/v3/capabilities */
+  route({
+    operationId: 'getCapabilities',
+    method: 'GET',
+    path: `${CLIENT_V3}/capabilities`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs }) => ({ capabilities: capabilities(hs) }),
+  }),
+];
+
+function capabilities(_hs: Hs) {
+  return {
+    'm.change_password': { enabled: true },
+    'm.room_versions': { default: DEFAULT_ROOM_VERSION, available: ROOM_VERSIONS },
+    'm.set_displayname': { enabled: true },
+    'm.set_avatar_url': { enabled: true },
+    'm.3pid_changes': { enabled: false },
+    'm.get_login_token': { enabled: false },
+  };
+}

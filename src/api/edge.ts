@@ -1,0 +1,86 @@
+/**
+ * The HTTP edge, before any route: Matrix error bodies, request ids and one log line per request (never bodies,
+ * tokens, query strings or client addresses), CORS for browser clients, and JSON body reading with a size limit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import getRawBody from 'raw-body';
+import { MatrixError, notJson, tooLarge, unknownError } from '../errors.js';
+import type { Hs } from '../hs.js';
+
+export function errorMiddleware(hs: Hs) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof MatrixError ? err : undefined;
+      const e = known ?? unknownError();
+      if (!known) ctx.state.log?.error({ err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unexpected error');
+      else if (e.status >= 500) ctx.state.log?.warn({ errcode: e.errcode }, e.message);
+      ctx.status = e.status;
+      ctx.set(e.headers);
+      ctx.body = e.body();
+    }
+  };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function requestLogMiddleware(hs: Hs) {
+  return async (ctx: Context, next: Next) => {
+    const given = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(given) ? given : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = hs.log.child({ req: requestId });
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      if (hs.config.logRequests) {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        // ctx.state.route is the route pattern (no ids); the raw path is left out to keep metadata out of logs.
+        ctx.state.log.info({ method: ctx.method, route: ctx.state.route ?? '(unrouted)', status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      }
+    }
+  };
+}
+
+/** Spec: "Web Browser Clients": every response carries these; OPTIONS is answered here. */
+export async function corsMiddleware(ctx: Context, next: Next) {
+  ctx.set('Access-Control-Allow-Origin', '*');
+  ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
+  ctx.set('Access-Control-Allow-Headers', 'X-Requested-With, Content-Type, Authorization');
+  if (ctx.method === 'OPTIONS') {
+    ctx.status = 204;
+    return;
+  }
+  await next();
+}
+
+/** Reads a JSON body (whatever the Content-Type: Matrix bodies are JSON) into ctx.state.rawBody. */
+export function jsonBodyMiddleware(hs: Hs) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE') {
+      const declared = Number(ctx.get('content-length') || 0);
+      const limit = hs.config.maxBodyBytes;
+      if (declared > limit) throw tooLarge(`The request body is larger than ${limit} bytes.`);
+      let text: string;
+      try {
+        text = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
+      } catch (err) {
+        if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(`The request body is larger than ${limit} bytes.`);
+        if ((err as { type?: string }).type === 'encoding.unsupported') throw notJson('Unsupported body encoding.');
+        throw err;
+      }
+      if (text.trim().length > 0) {
+        try {
+          ctx.state.rawBody = JSON.parse(text);
+        } catch {
+          throw notJson('The request body is not valid JSON.');
+        }
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Registration: POST /register (UIA with m.login.dummy when open, m.login.registration_token when token-gated;
+ * kind=guest for guest accounts; a guest's token upgrades it), username availability, token validity.
+ */
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { MatrixError, forbidden, missingParam } from '../errors.js';
+import type { Hs } from '../hs.js';
+import { isUsernameAvailable, registerGuest, registerUser, upgradeGuest } from '../relay/accounts.js';
+import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
+import { endUia, requireUia, type Stage } from '../relay/uia.js';
+import { resolveAccessToken } from '../relay/sessions.js';
+import { bearerToken } from './authenticate.js';
+import { CLIENT_V1, CLIENT_V3, route } from './route.js';
+
+const registerBody = z.object({
+  username: z.string().max(255).optional(),
+  password: z.string().optional(),
+  device_id: z.string().optional(),
+  initial_device_display_name: z.string().max(1000).optional(),
+  inhibit_login: z.boolean().optional(),
+  refresh_token: z.boolean().optional(),
+  guest_access_token: z.string().optional(),
+  auth: z.unknown().optional(),
+});
+
+function registrationFlows(hs: Hs): Stage[][] {
+  if (hs.config.registration === 'token') return [['m.login.registration_token']];
+  return [['m.login.dummy']];
+}
+
+function clientAddress(ctx: Context): string {
+  return ctx.request.ip || 'unknown';
+}
+
+/** A guest's own access token, from the Authorization header or the legacy guest_access_token field. */
+async function guestRequester(hs: Hs, ctx: Context, bodyToken: string | undefined) {
+  const token = bearerToken(ctx) ?? bodyToken;
+  if (token === undefined) return undefined;
+  const requester = await resolveAccessToken(hs, token);
+  if (!requester.isGuest) throw forbidden('Already registered: this access token belongs to a full account.');
+  return requester;
+}
+
+export const registerRoutes = [
+  /** POST /_matrix/client/v3/register */
+  route({
+    operationId: 'register',
+    method: 'POST',
+    path: `${CLIENT_V3}/register`,
+    access: 'none',
+    body: registerBody,
+    query: z.object({ kind: z.enum(['user', 'guest']).default('user') }),
+    handler: async ({ hs, ctx, body, query }) => {
+      await hs.limits.consume('register', clientAddress(ctx));
+      const session = {
+        deviceId: body.device_id,
+        initialDeviceDisplayName: body.initial_device_display_name,
+        refreshToken: body.refresh_token,
+        inhibitLogin: body.inhibit_login,
+      };
+      if (query.kind === 'guest') {
+        if (!hs.config.allowGuests) throw forbidden('Guest access is disabled on this server.');
+        return registerGuest(hs, { initialDeviceDisplayName: body.initial_device_display_name, refreshToken: body.refresh_token });
+      }
+      if (hs.config.registration === 'closed') throw forbidden('Registration is closed on this server; ask its administrator for an account.');
+
+      const guest = await guestRequester(hs, ctx, body.guest_access_token);
+      // A taken or malformed user name is reported before the client goes through authentication.
+      if (!guest && body.username !== undefined && !(await isUsernameAvailable(hs, body.username.toLowerCase()))) {
+        throw new MatrixError(400, 'M_USER_IN_USE', 'That user id is already taken.');
+      }
+      if (body.password === undefined && body.auth !== undefined) throw missingParam("Missing field 'password'.");
+      const passed = await requireUia(hs, body.auth, { purpose: guest ? `upgrade:${guest.userId}` : 'register', flows: registrationFlows(hs) });
+      if (body.password === undefined) throw missingParam("Missing field 'password'.");
+      const result = guest
+        ? await upgradeGuest(hs, guest.userId, { username: body.username, password: body.password }, { ...session, deviceId: body.device_id ?? guest.deviceId })
+        : await registerUser(hs, { username: body.username, password: body.password, registrationToken: passed.registrationToken }, session);
+      await endUia(hs, passed);
+      return result;
+    },
+  }),
+  /** GET /_matrix/client/v3/register/available */
+  route({
+    operationId: 'checkUsernameAvailability',
+    method: 'GET',
+    path: `${CLIENT_V3}/register/available`,
+    access: 'none',
+    query: z.object({ username: z.string() }),
+    handler: async ({ hs, ctx, query }) => {
+      await hs.limits.consume('register', clientAddress(ctx));
+      if (!(await isUsernameAvailable(hs, query.username.toLowerCase()))) throw new MatrixError(400, 'M_USER_IN_USE', 'That user id is already taken.');
+      return { available: true };
+    },
+  }),
+  /** GET /_matrix/client/v1/register/m.login.registration_token/validity */
+  route({
+    operationId: 'registrationTokenValidity',
+    method: 'GET',
+    path: `${CLIENT_V1}/register/m.login.registration_token/validity`,
+    access: 'none',
+    query: z.object({ token: z.string().max(64) }),
+    handler: async ({ hs, ctx, query }) => {
+      await hs.limits.consume('register', clientAddress(ctx));
+      if (hs.config.registration !== 'token') throw forbidden('Registration tokens are not used on this server.');
+      return { valid: (await selectUsableRegistrationToken(hs.sql, query.token, Date.now())) !== undefined };
+    },
+  }),
+];

@@ -1,0 +1,43 @@
+/**
+ * buildApp(hs): the Koa application. Edge middleware first (errors, logging, CORS, body), then every declared
+ * route; unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Hs } from './hs.js';
+import { unrecognized } from './errors.js';
+import { corsMiddleware, errorMiddleware, jsonBodyMiddleware, requestLogMiddleware } from './api/edge.js';
+import { allRoutes } from './api/index.js';
+import { runRoute, type Route } from './api/route.js';
+
+export function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
+  const router = new Router({ strict: false });
+  for (const r of routes) {
+    router.register(r.path, [r.method], async (ctx) => {
+      await runRoute(hs, r, ctx, ctx.params as Record<string, string>);
+    });
+  }
+  return router;
+}
+
+export function buildApp(hs: Hs): Koa {
+  const app = new Koa({ proxy: false });
+  const router = buildRouter(hs);
+  app.use(requestLogMiddleware(hs));
+  app.use(errorMiddleware(hs));
+  app.use(corsMiddleware);
+  app.use(async (ctx, next) => {
+    const match = router.match(ctx.path, ctx.method);
+    if (!match.route) {
+      if (match.path.length > 0) throw unrecognized(405, `Method ${ctx.method} is not allowed on this endpoint.`);
+      throw unrecognized(404, 'Unrecognized request.');
+    }
+    ctx.state.route = `${ctx.method} ${match.pathAndMethod[0].path}`;
+    await next();
+  });
+  app.use(jsonBodyMiddleware(hs));
+  app.use(router.routes());
+  // Koa's own error printing would bypass our logger; errors are handled by errorMiddleware.
+  app.silent = true;
+  return app;
+}

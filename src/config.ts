@@ -1,0 +1,152 @@
+/**
+ * Configuration: every setting, its default and its documentation live in SETTINGS, read once at start-up
+ * from the environment and an optional YAML file (SECURECOMM_CONFIG); a bad value stops start-up with a clear message.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+
+export type RegistrationMode = 'open' | 'token' | 'closed';
+
+export interface Config {
+  host: string;
+  port: number;
+  serverName: string;
+  publicBaseUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  registration: RegistrationMode;
+  allowGuests: boolean;
+  rateLimits: boolean;
+  loginRatePerMinute: number;
+  registerRatePerMinute: number;
+  maxBodyBytes: number;
+  accessTokenLifetimeMs: number;
+  logLevel: string;
+  logRequests: boolean;
+}
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  help: string;
+  default: (raw: Record<string, string | undefined>) => string | undefined;
+  parse: (value: string, env: string) => unknown;
+}
+
+class ConfigError extends Error {}
+
+const text = (v: string) => v;
+const optionalText = (v: string) => (v === '' ? undefined : v);
+function int(min: number, max: number) {
+  return (v: string, env: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${env} must be an integer between ${min} and ${max}, got "${v}"`);
+    return n;
+  };
+}
+function bool(v: string, env: string): boolean {
+  const s = v.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`${env} must be on or off, got "${v}"`);
+}
+function oneOf<T extends string>(...values: T[]) {
+  return (v: string, env: string): T => {
+    if (!(values as string[]).includes(v)) throw new ConfigError(`${env} must be one of ${values.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+const fixed = (value: string) => () => value;
+
+export const SETTINGS: Setting[] = [
+  { key: 'host', env: 'HOST', help: 'Address to listen on.', default: fixed('127.0.0.1'), parse: text },
+  { key: 'port', env: 'PORT', help: 'TCP port to listen on.', default: fixed('8008'), parse: int(0, 65535) },
+  { key: 'serverName', env: 'SERVER_NAME', help: 'The server name; user ids are @name:SERVER_NAME.', default: fixed('localhost'), parse: text },
+  {
+    key: 'publicBaseUrl', env: 'PUBLIC_BASEURL', help: 'Base URL clients use to reach the server; advertised in /.well-known/matrix/client.',
+    default: (raw) => `http://${raw.HOST ?? '127.0.0.1'}:${raw.PORT ?? '8008'}`, parse: (v) => v.replace(/\/+$/, ''),
+  },
+  {
+    key: 'databaseUrl', env: 'DATABASE_URL', help: 'PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) under DATA_DIR, for trying out and small installs.',
+    default: () => undefined, parse: optionalText,
+  },
+  { key: 'dataDir', env: 'DATA_DIR', help: 'Where the embedded database keeps its files.', default: fixed('./data'), parse: text },
+  {
+    key: 'registration', env: 'REGISTRATION', help: 'open | token | closed. Default: open when HOST is a loopback address, otherwise token (registration needs a registration token).',
+    default: (raw) => (isLoopback(raw.HOST ?? '127.0.0.1') ? 'open' : 'token'), parse: oneOf('open', 'token', 'closed'),
+  },
+  { key: 'allowGuests', env: 'ALLOW_GUESTS', help: 'Allow guest accounts (POST /register?kind=guest); follows REGISTRATION unless set.', default: (raw) => ((raw.REGISTRATION ?? '') === 'closed' ? 'off' : 'on'), parse: bool },
+  { key: 'rateLimits', env: 'RATE_LIMITS', help: 'on | off. off switches every rate limit off (benchmarks, conformance suites).', default: fixed('on'), parse: bool },
+  { key: 'loginRatePerMinute', env: 'RATE_LIMIT_LOGIN_PER_MINUTE', help: 'Login attempts allowed per minute, per client address and per account.', default: fixed('10'), parse: int(1, 1_000_000) },
+  { key: 'registerRatePerMinute', env: 'RATE_LIMIT_REGISTER_PER_MINUTE', help: 'Registration attempts allowed per minute, per client address.', default: fixed('10'), parse: int(1, 1_000_000) },
+  { key: 'maxBodyBytes', env: 'MAX_BODY_BYTES', help: 'Largest accepted request body, in bytes (larger: 413 M_TOO_LARGE).', default: fixed('1048576'), parse: int(1024, 100 * 1024 * 1024) },
+  {
+    key: 'accessTokenLifetimeMs', env: 'ACCESS_TOKEN_LIFETIME_MS', help: 'Lifetime of access tokens issued with a refresh token (clients that ask for refresh_token).',
+    default: fixed('300000'), parse: int(10_000, 365 * 24 * 3600 * 1000),
+  },
+  { key: 'logLevel', env: 'LOG_LEVEL', help: 'fatal | error | warn | info | debug | trace | silent.', default: fixed('info'), parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  { key: 'logRequests', env: 'LOG_REQUESTS', help: 'Log one line per request (method, route, status, time; never bodies, tokens or client addresses).', default: fixed('on'), parse: bool },
+];
+
+/** Reads the YAML file named by SECURECOMM_CONFIG; its keys are the setting names (PORT or port). */
+function readConfigFile(path: string): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${path} must be a mapping of SETTING: value`);
+  const out: Record<string, string> = {};
+  const known = new Set(SETTINGS.map((s) => s.env));
+  for (const [k, v] of Object.entries(doc)) {
+    const env = k.toUpperCase();
+    if (!known.has(env)) throw new ConfigError(`config file ${path}: unknown setting "${k}"`);
+    if (v !== null && typeof v === 'object') throw new ConfigError(`config file ${path}: ${k} must be a plain value`);
+    out[env] = v === null ? '' : String(v);
+  }
+  return out;
+}
+
+/** Builds the configuration: environment over config file over defaults. Throws ConfigError with a clear message. */
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const file = env.SECURECOMM_CONFIG ? readConfigFile(env.SECURECOMM_CONFIG) : {};
+  const raw: Record<string, string | undefined> = { ...file };
+  for (const s of SETTINGS) if (env[s.env] !== undefined) raw[s.env] = env[s.env];
+  const config: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const value = raw[s.env] ?? s.default(raw);
+    config[s.key] = value === undefined ? undefined : s.parse(value, s.env);
+  }
+  return { ...(config as unknown as Config), ...overrides };
+}
+
+export function isConfigError(err: unknown): err is Error {
+  return err instanceof ConfigError;
+}
+
+export function helpText(): string {
+  const lines = [
+    'SecureComm: a Matrix homeserver that relays only end-to-end encrypted data.',
+    '',
+    'Usage: npm start [-- --help | --migrate-only]',
+    '',
+    'Settings come from environment variables, or from a YAML file named by SECURECOMM_CONFIG',
+    '(keys are the same names; the environment wins):',
+    '',
+  ];
+  for (const s of SETTINGS) {
+    const d = s.default({});
+    lines.push(`  ${s.env.padEnd(32)} ${s.help}${d !== undefined ? ` [default: ${d}]` : ''}`);
+  }
+  return lines.join('\n');
+}

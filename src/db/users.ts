@@ -1,0 +1,62 @@
+/** Accounts: one row per user id, with the argon2id password hash and the profile. */
+import type { Db } from './database.js';
+
+export interface UserRow {
+  userId: string;
+  passwordHash: string | null;
+  isAdmin: boolean;
+  isGuest: boolean;
+  deactivated: boolean;
+  profile: Record<string, unknown>;
+  createdTs: number;
+}
+
+export async function selectUser(db: Db, userId: string): Promise<UserRow | undefined> {
+  const [row] = await db<UserRow[]>`SELECT * FROM users WHERE user_id = ${userId}`;
+  return row;
+}
+
+/** Inserts a user; false when the id is taken. */
+export async function insertUser(
+  db: Db,
+  u: { userId: string; passwordHash: string | null; isAdmin: boolean; isGuest: boolean; profile: Record<string, unknown> },
+): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO users (user_id, password_hash, is_admin, is_guest, profile, created_ts)
+    VALUES (${u.userId}, ${u.passwordHash}, ${u.isAdmin}, ${u.isGuest}, ${db.json(u.profile as never)}, ${Date.now()})
+    ON CONFLICT (user_id) DO NOTHING RETURNING user_id`;
+  return rows.length === 1;
+}
+
+export async function updatePasswordHash(db: Db, userId: string, passwordHash: string | null): Promise<void> {
+  await db`UPDATE users SET password_hash = ${passwordHash} WHERE user_id = ${userId}`;
+}
+
+export async function updateUpgradedGuest(db: Db, userId: string, passwordHash: string): Promise<void> {
+  await db`UPDATE users SET password_hash = ${passwordHash}, is_guest = false WHERE user_id = ${userId}`;
+}
+
+export async function updateDeactivated(db: Db, userId: string): Promise<void> {
+  await db`UPDATE users SET deactivated = true, password_hash = NULL WHERE user_id = ${userId}`;
+}
+
+/** Sets one profile field; false when the whole profile would pass maxBytes. */
+export async function updateProfileField(db: Db, userId: string, key: string, value: unknown, maxBytes: number): Promise<boolean> {
+  const rows = await db`
+    UPDATE users SET profile = jsonb_set(profile, ${[key]}, ${db.json(value as never)})
+    WHERE user_id = ${userId} AND octet_length(jsonb_set(profile, ${[key]}, ${db.json(value as never)})::text) <= ${maxBytes}
+    RETURNING 1`;
+  return rows.length === 1;
+}
+
+export async function deleteProfileField(db: Db, userId: string, key: string): Promise<void> {
+  await db`UPDATE users SET profile = profile - ${key}::text WHERE user_id = ${userId}`;
+}
+
+export async function clearProfile(db: Db, userId: string): Promise<void> {
+  await db`UPDATE users SET profile = '{}'::jsonb WHERE user_id = ${userId}`;
+}
+
+export async function updateAdmin(db: Db, userId: string, isAdmin: boolean): Promise<void> {
+  await db`UPDATE users SET is_admin = ${isAdmin} WHERE user_id = ${userId}`;
+}

@@ -1,0 +1,29 @@
+/**
+ * The homeserver's shared parts, built once at start-up and passed explicitly to every layer (no container):
+ * configuration, database pool, logger and rate limiters.
+ */
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Database, Sql } from './db/database.js';
+import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
+
+export interface Hs {
+  config: Config;
+  sql: Sql;
+  db: Database;
+  log: Logger;
+  limits: RateLimits;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: undefined,
+    // Secrets never belong in a log line; these paths catch them if a careless call passes a whole object.
+    redact: { paths: ['password', '*.password', 'access_token', '*.access_token', 'refresh_token', '*.refresh_token', 'authorization', '*.authorization', 'body', '*.body'], censor: '[redacted]' },
+  });
+}
+
+export function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Hs {
+  return { config, sql: db.sql, db, log, limits: createRateLimits(config) };
+}

@@ -1,0 +1,107 @@
+/**
+ * Start-up: read config -> open the database (PostgreSQL or embedded) -> migrate -> buildApp -> listen.
+ * SIGINT/SIGTERM stop accepting, let requests in flight finish, then close the database.
+ */
+import type { Server } from 'node:http';
+import { helpText, isConfigError, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/open.js';
+import { migrate, NewerSchemaError } from './db/migrate.js';
+import { buildApp } from './app.js';
+import { createHs, createLogger, type Hs } from './hs.js';
+
+export interface RunningServer {
+  hs: Hs;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a server for a configuration; used by main and by tests that need a real listening server. */
+export async function startServer(config: Config, log = createLogger(config)): Promise<RunningServer> {
+  const db = await openDatabase(config);
+  if (db.embedded) log.info({ dataDir: config.dataDir }, 'Using the embedded database (PGlite): for trying out and small installs; set DATABASE_URL to use PostgreSQL.');
+  try {
+    const applied = await migrate(db, (m) => log.warn(m));
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const hs = createHs(config, db, log);
+  const app = buildApp(hs);
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await db.close();
+    })());
+  return { hs, server, url, stop };
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(helpText());
+    return;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (isConfigError(err)) {
+      console.error(`Configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config);
+  if (argv.includes('--migrate-only')) {
+    const db = await openDatabase(config);
+    try {
+      const applied = await migrate(db, (m) => log.warn(m));
+      log.info({ migrations: applied }, applied.length ? 'database migrated' : 'database schema is up to date');
+    } finally {
+      await db.close();
+    }
+    return;
+  }
+  const running = await startServer(config, log);
+  log.info({ url: running.url, serverName: config.serverName, registration: config.registration }, `SecureComm listening on ${running.url}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'shutting down: finishing requests in flight');
+      running.stop().then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err) => {
+          log.error({ err }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntryPoint) {
+  main(process.argv.slice(2)).catch((err) => {
+    if (err instanceof NewerSchemaError) {
+      console.error(`Refusing to start: ${err.message}`);
+      process.exit(3);
+    }
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Accounts: registration (full and guest, and a guest's upgrade), password login, password change and
+ * deactivation. Each operation is one transaction; tokens are issued only once the account is committed.
+ */
+import type { Hs } from '../hs.js';
+import { MatrixError, forbidden, userDeactivated, userInUse } from '../errors.js';
+import * as users from '../db/users.js';
+import { selectDevices } from '../db/devices.js';
+import { consumeRegistrationToken } from '../db/registration-tokens.js';
+import { deleteDevices, openDevice } from './devices.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { issueTokens, type IssuedTokens } from './sessions.js';
+import { randomId } from './tokens.js';
+import { userIdOf, validateNewLocalpart } from './user-ids.js';
+
+export interface SessionRequest {
+  deviceId?: string;
+  initialDeviceDisplayName?: string;
+  refreshToken?: boolean;
+  /** Register without logging in (no device, no tokens). */
+  inhibitLogin?: boolean;
+}
+
+export interface SessionResult extends Partial<IssuedTokens> {
+  user_id: string;
+  device_id?: string;
+}
+
+const PASSWORD_MAX = 512;
+
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new MatrixError(400, 'M_WEAK_PASSWORD', 'The password must not be empty.');
+  if (password.length > PASSWORD_MAX) throw new MatrixError(400, 'M_INVALID_PARAM', `The password must be at most ${PASSWORD_MAX} characters.`);
+}
+
+function generatedLocalpart(): string {
+  return `u${randomId(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}`;
+}
+
+async function startSession(hs: Hs, db: Parameters<typeof openDevice>[0], userId: string, s: SessionRequest): Promise<SessionResult> {
+  if (s.inhibitLogin) return { user_id: userId };
+  const deviceId = await openDevice(db, userId, s.deviceId, s.initialDeviceDisplayName);
+  const issued = await issueTokens(hs, db, userId, deviceId, s.refreshToken === true);
+  return { user_id: userId, device_id: deviceId, ...issued };
+}
+
+export async function isUsernameAvailable(hs: Hs, localpart: string): Promise<boolean> {
+  validateNewLocalpart(localpart, hs.config.serverName);
+  return (await users.selectUser(hs.sql, userIdOf(localpart, hs.config.serverName))) === undefined;
+}
+
+/** Creates a full account; consumes one use of the registration token when one was needed. */
+export async function registerUser(
+  hs: Hs,
+  a: { username?: string; password?: string; isAdmin?: boolean; registrationToken?: string | null },
+  s: SessionRequest,
+): Promise<SessionResult> {
+  const localpart = a.username?.toLowerCase() ?? generatedLocalpart();
+  validateNewLocalpart(localpart, hs.config.serverName);
+  if (a.password !== undefined) checkPassword(a.password);
+  const userId = userIdOf(localpart, hs.config.serverName);
+  const passwordHash = a.password !== undefined ? await hashPassword(a.password) : null;
+  return hs.sql.begin(async (tx) => {
+    if (a.registrationToken && !(await consumeRegistrationToken(tx, a.registrationToken, Date.now()))) {
+      throw forbidden('The registration token is no longer valid.');
+    }
+    const inserted = await users.insertUser(tx, { userId, passwordHash, isAdmin: a.isAdmin ?? false, isGuest: false, profile: { displayname: localpart } });
+    if (!inserted) throw userInUse('That user id is already taken.');
+    return startSession(hs, tx, userId, s);
+  });
+}
+
+/** Guest accounts have numeric localparts (reserved for them) and no password. */
+export async function registerGuest(hs: Hs, s: SessionRequest): Promise<SessionResult> {
+  return hs.sql.begin(async (tx) => {
+    for (;;) {
+      const localpart = String(100000 + Math.floor(Math.random() * 9_899_999_999));
+      const userId = userIdOf(localpart, hs.config.serverName);
+      if (await users.insertUser(tx, { userId, passwordHash: null, isAdmin: false, isGuest: true, profile: {} })) {
+        return startSession(hs, tx, userId, { ...s, inhibitLogin: false });
+      }
+    }
+  });
+}
+
+/**
+ * A guest becomes a full account by registering with its guest access token: it keeps its user id, rooms and
+ * devices and gets a password. (A username, if given, must be the guest's own localpart.)
+ */
+export async function upgradeGuest(hs: Hs, guestUserId: string, a: { username?: string; password: string }, s: SessionRequest): Promise<SessionResult> {
+  checkPassword(a.password);
+  const localpart = guestUserId.slice(1, guestUserId.indexOf(':'));
+  if (a.username !== undefined && a.username.toLowerCase() !== localpart) {
+    throw forbidden(`A guest account keeps its user id (${guestUserId}) when it registers; omit username or send "${localpart}".`);
+  }
+  const passwordHash = await hashPassword(a.password);
+  return hs.sql.begin(async (tx) => {
+    await users.updateUpgradedGuest(tx, guestUserId, passwordHash);
+    return startSession(hs, tx, guestUserId, s);
+  });
+}
+
+/** Password login. Unknown user and wrong password give the same error after the same work. */
+export async function loginWithPassword(hs: Hs, userId: string, password: string, s: SessionRequest): Promise<SessionResult> {
+  const user = await users.selectUser(hs.sql, userId);
+  const ok = await verifyPassword(user?.passwordHash, password);
+  if (!user || !ok) {
+    if (user?.deactivated) throw userDeactivated();
+    throw forbidden('Invalid username or password.');
+  }
+  if (user.deactivated) throw userDeactivated();
+  return hs.sql.begin((tx) => startSession(hs, tx, userId, s));
+}
+
+/** Sets a new password; with logoutDevices, every other device of the user is deleted. */
+export async function changePassword(hs: Hs, userId: string, keepDeviceId: string, newPassword: string, logoutDevices: boolean): Promise<void> {
+  checkPassword(newPassword);
+  const passwordHash = await hashPassword(newPassword);
+  await hs.sql.begin(async (tx) => {
+    await users.updatePasswordHash(tx, userId, passwordHash);
+    if (logoutDevices) {
+      const others = (await selectDevices(tx, userId)).map((d) => d.deviceId).filter((id) => id !== keepDeviceId);
+      await deleteDevices(tx, userId, others);
+    }
+  });
+}
+
+/** Deactivation: the account can no longer log in; its devices, tokens and password are gone. */
+export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
+  await hs.sql.begin(async (tx) => {
+    await users.updateDeactivated(tx, userId);
+    if (erase) {
+      await users.clearProfile(tx, userId);
+    }
+    const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
+    await deleteDevices(tx, userId, all);
+  });
+}
+
+/** Logout: ends the session and deletes its device (spec: the device and its keys go with the token). */
+export async function logout(hs: Hs, userId: string, deviceId: string): Promise<void> {
+  await hs.sql.begin((tx) => deleteDevices(tx, userId, [deviceId]));
+}
+
+export async function logoutAll(hs: Hs, userId: string): Promise<void> {
+  await hs.sql.begin(async (tx) => {
+    const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
+    await deleteDevices(tx, userId, all);
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Devices: creation at login/registration and deletion. deleteDevices is the one place a device ends; later
+ * parts (keys, to-device inbox, device-list changes) hook into it so that nothing of a deleted device lingers.
+ */
+import type { Db } from '../db/database.js';
+import { deleteDeviceRows, upsertDevice } from '../db/devices.js';
+import { invalidParam } from '../errors.js';
+import { randomId } from './tokens.js';
+
+const DEVICE_ID_MAX = 255;
+
+export function newDeviceId(): string {
+  return randomId(10);
+}
+
+/** The device for a new session: the client's id when it sent one (reused if it exists), else a new one. */
+export async function openDevice(db: Db, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<string> {
+  if (deviceId !== undefined && (deviceId.length === 0 || deviceId.length > DEVICE_ID_MAX)) {
+    throw invalidParam(`device_id must be 1 to ${DEVICE_ID_MAX} characters.`);
+  }
+  const id = deviceId ?? newDeviceId();
+  await upsertDevice(db, userId, id, displayName ?? null);
+  return id;
+}
+
+/** Deletes devices with everything tied to them (tokens now; keys and inboxes as they are added). */
+export async function deleteDevices(db: Db, userId: string, deviceIds: string[]): Promise<string[]> {
+  if (deviceIds.length === 0) return [];
+  return deleteDeviceRows(db, userId, deviceIds);
+}
