@@ -1,0 +1,150 @@
+/**
+ * The notifier wakes waiting long-polls by key (a user or a room), never carrying data: woken readers re-read
+ * from the database. Wakes cross processes through PostgreSQL LISTEN/NOTIFY; a listener registered before its
+ * reader reads cannot miss a wake.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../db/database.js';
+
+export const userKey = (userId: string) => `u:${userId}`;
+export const roomKey = (roomId: string) => `r:${roomId}`;
+
+const CHANNEL = 'securecomm_wake';
+/** NOTIFY payloads must stay under 8000 bytes. */
+const PAYLOAD_BUDGET = 7000;
+
+export interface Listener {
+  /** Resolves true when woken (also by a wake that came before wait was called), false on timeout or close. */
+  wait(timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+export interface Notifier {
+  listen(keys: Iterable<string>): Listener;
+  /** Wakes the listeners of these keys here and in every other process sharing the database. */
+  wake(keys: Iterable<string>): void;
+  close(): Promise<void>;
+  /** Listeners now registered (for tests and metrics). */
+  size(): number;
+}
+
+class LocalListener implements Listener {
+  private woken = false;
+  private resolve: ((v: boolean) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly keys: string[],
+    private readonly detach: (l: LocalListener) => void,
+  ) {}
+
+  fire(): void {
+    this.woken = true;
+    this.finish(true);
+  }
+
+  wait(timeoutMs: number): Promise<boolean> {
+    if (this.woken) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      this.resolve = resolve;
+      this.timer = setTimeout(() => this.finish(false), Math.max(0, timeoutMs));
+    });
+  }
+
+  close(): void {
+    this.finish(false);
+    this.detach(this);
+  }
+
+  keyList(): string[] {
+    return this.keys;
+  }
+
+  private finish(value: boolean): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const resolve = this.resolve;
+    this.resolve = undefined;
+    resolve?.(value);
+  }
+}
+
+/** An in-process notifier; with `sql`, wakes are also published to and received from other processes. */
+export async function createNotifier(sql?: Sql): Promise<Notifier> {
+  const byKey = new Map<string, Set<LocalListener>>();
+  const origin = randomUUID();
+
+  const wakeLocal = (keys: Iterable<string>) => {
+    for (const key of keys) {
+      const set = byKey.get(key);
+      if (set) for (const l of [...set]) l.fire();
+    }
+  };
+
+  const detach = (l: LocalListener) => {
+    for (const key of l.keyList()) {
+      const set = byKey.get(key);
+      if (!set) continue;
+      set.delete(l);
+      if (set.size === 0) byKey.delete(key);
+    }
+  };
+
+  let unlisten: (() => Promise<void>) | undefined;
+  if (sql) {
+    const sub = await sql.listen(CHANNEL, (payload) => {
+      try {
+        const msg = JSON.parse(payload) as { o: string; k: string[] };
+        if (msg.o !== origin) wakeLocal(msg.k);
+      } catch {
+        /* a payload we did not write: ignore */
+      }
+    });
+    unlisten = () => sub.unlisten();
+  }
+
+  const publish = (keys: string[]) => {
+    if (!sql) return;
+    let batch: string[] = [];
+    let size = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      sql.notify(CHANNEL, JSON.stringify({ o: origin, k: batch })).catch(() => {});
+      batch = [];
+      size = 0;
+    };
+    for (const key of keys) {
+      if (size + key.length + 4 > PAYLOAD_BUDGET) flush();
+      batch.push(key);
+      size += key.length + 4;
+    }
+    flush();
+  };
+
+  return {
+    listen(keys) {
+      const list = [...new Set(keys)];
+      const l = new LocalListener(list, detach);
+      for (const key of list) {
+        let set = byKey.get(key);
+        if (!set) byKey.set(key, (set = new Set()));
+        set.add(l);
+      }
+      return l;
+    },
+    wake(keys) {
+      const list = [...new Set(keys)];
+      wakeLocal(list);
+      publish(list);
+    },
+    async close() {
+      for (const set of byKey.values()) for (const l of [...set]) l.close();
+      await unlisten?.();
+    },
+    size() {
+      const all = new Set<LocalListener>();
+      for (const set of byKey.values()) for (const l of set) all.add(l);
+      return all.size;
+    },
+  };
+}
