@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createHs, type Hs } from '../../src/hs.js';
 import { createLogger } from '../../src/hs.js';
+import type { Logger } from 'pino';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
 export interface TestServer {
@@ -23,10 +24,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig({ SERVER_NAME: 'test.local', RATE_LIMITS: 'off', LOG_LEVEL: 'silent' }, overrides);
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/** `log` replaces the (silent) logger, e.g. to capture log lines. */
+export async function startTestServer(overrides: Partial<Config> = {}, log?: Logger): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = testConfig(overrides);
-  const hs = createHs(config, database.db, createLogger(config));
+  const hs = createHs(config, database.db, log ?? createLogger(config));
   const server = buildApp(hs).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   return {
