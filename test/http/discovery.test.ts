@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startTestServer, type TestServer } from '../support/server.js';
+import { expectMatrixError, expectValidResponse } from '../support/spec.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -12,12 +13,14 @@ describe('discovery', () => {
     const res = await t.http.get('/.well-known/matrix/client');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ 'm.homeserver': { base_url: 'https://matrix.example.org' } });
+    expectValidResponse('GET', '/.well-known/matrix/client', res.status, res.body);
   });
 
   test('versions lists spec versions and forces encryption for every preset', async () => {
     const res = await t.http.get('/_matrix/client/versions');
     expect(res.status).toBe(200);
     expect(res.body.versions).toContain('v1.1');
+    expectValidResponse('GET', '/_matrix/client/versions', res.status, res.body);
     expect(res.body.unstable_features).toMatchObject({
       'io.element.e2ee_forced.public': true,
       'io.element.e2ee_forced.private': true,
@@ -27,11 +30,14 @@ describe('discovery', () => {
 
   test('capabilities need a token and list room versions', async () => {
     expect((await t.http.get('/_matrix/client/v3/capabilities')).body.errcode).toBe('M_MISSING_TOKEN');
+    const anonymous = await t.http.get('/_matrix/client/v3/capabilities');
+    expectMatrixError(anonymous.body, 'M_MISSING_TOKEN');
     const u = await registerUser(t);
     const res = await t.http.get('/_matrix/client/v3/capabilities').set(u.auth);
     expect(res.status).toBe(200);
     expect(res.body.capabilities['m.room_versions'].available['10']).toBe('stable');
     expect(res.body.capabilities['m.change_password']).toEqual({ enabled: true });
+    expectValidResponse('GET', '/_matrix/client/v3/capabilities', res.status, res.body);
   });
 
   test('unknown endpoint: 404 M_UNRECOGNIZED; wrong method: 405 M_UNRECOGNIZED', async () => {
