@@ -3,5 +3,11 @@ import type { Route } from './route.js';
 import { discoveryRoutes } from './discovery.js';
 import { registerRoutes } from './register.js';
 import { sessionRoutes } from './session.js';
+import { accountRoutes } from './account.js';
+import { deviceRoutes } from './devices.js';
+import { profileRoutes } from './profile.js';
+import { accountDataRoutes } from './account-data.js';
+import { filterRoutes } from './filters.js';
+import { pushRuleRoutes } from './push-rules.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes];

@@ -24,6 +24,9 @@ const registerBody = z.object({
   auth: z.unknown().optional(),
 });
 
+/** Spec ("Token-authenticated registration"): a registration token is at most 64 characters. */
+const TOKEN_MAX = 64;
+
 function registrationFlows(hs: Hs): Stage[][] {
   if (hs.config.registration === 'token') return [['m.login.registration_token']];
   return [['m.login.dummy']];
@@ -74,7 +77,12 @@ export const registerRoutes = [
       const passed = await requireUia(hs, body.auth, { purpose: guest ? `upgrade:${guest.userId}` : 'register', flows: registrationFlows(hs) });
       if (body.password === undefined) throw missingParam("Missing field 'password'.");
       const result = guest
-        ? await upgradeGuest(hs, guest.userId, { username: body.username, password: body.password }, { ...session, deviceId: body.device_id ?? guest.deviceId })
+        ? await upgradeGuest(
+            hs,
+            guest.userId,
+            { username: body.username, password: body.password, registrationToken: passed.registrationToken },
+            { ...session, deviceId: body.device_id ?? guest.deviceId },
+          )
         : await registerUser(hs, { username: body.username, password: body.password, registrationToken: passed.registrationToken }, session);
       await endUia(hs, passed);
       return result;
@@ -99,10 +107,12 @@ export const registerRoutes = [
     method: 'GET',
     path: `${CLIENT_V1}/register/m.login.registration_token/validity`,
     access: 'none',
-    query: z.object({ token: z.string().max(64) }),
+    query: z.object({ token: z.string() }),
     handler: async ({ hs, ctx, query }) => {
       await hs.limits.consume('register', clientAddress(ctx));
       if (hs.config.registration !== 'token') throw forbidden('Registration tokens are not used on this server.');
+      // Spec: tokens are at most 64 characters, so a longer one is simply not a valid token.
+      if (query.token.length > TOKEN_MAX) return { valid: false };
       return { valid: (await selectUsableRegistrationToken(hs.sql, query.token, Date.now())) !== undefined };
     },
   }),

@@ -18,14 +18,16 @@ export async function selectDevice(db: Db, userId: string, deviceId: string): Pr
   return row;
 }
 
-/** Creates the device, or keeps an existing one (a login may reuse its device id); true when it is new. */
+/**
+ * Creates the device, or keeps an existing one (a login may reuse its device id) with its display name: the
+ * spec ignores initial_device_display_name for a known device. True when it is new.
+ */
 export async function upsertDevice(db: Db, userId: string, deviceId: string, displayName: string | null): Promise<boolean> {
   const now = Date.now();
   const rows = await db<{ inserted: boolean }[]>`
     INSERT INTO devices (user_id, device_id, display_name, created_ts, last_seen_ts)
     VALUES (${userId}, ${deviceId}, ${displayName}, ${now}, ${now})
-    ON CONFLICT (user_id, device_id) DO UPDATE
-      SET display_name = COALESCE(EXCLUDED.display_name, devices.display_name), last_seen_ts = EXCLUDED.last_seen_ts
+    ON CONFLICT (user_id, device_id) DO UPDATE SET last_seen_ts = EXCLUDED.last_seen_ts
     RETURNING (xmax = 0) AS inserted`;
   return rows[0].inserted;
 }

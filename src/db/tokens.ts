@@ -33,6 +33,12 @@ export async function deleteAccessToken(db: Db, hash: Buffer): Promise<void> {
   await db`DELETE FROM access_tokens WHERE token_hash = ${hash}`;
 }
 
+/** Ends every session of one device (access and refresh tokens); the device itself stays. */
+export async function deleteDeviceTokens(db: Db, userId: string, deviceId: string): Promise<void> {
+  await db`DELETE FROM access_tokens WHERE user_id = ${userId} AND device_id = ${deviceId}`;
+  await db`DELETE FROM refresh_tokens WHERE user_id = ${userId} AND device_id = ${deviceId}`;
+}
+
 export async function deleteAccessTokensOfRefresh(db: Db, refreshHash: Buffer): Promise<void> {
   await db`DELETE FROM access_tokens WHERE refresh_token_hash = ${refreshHash}`;
 }

@@ -40,11 +40,15 @@ export async function updateDeactivated(db: Db, userId: string): Promise<void> {
   await db`UPDATE users SET deactivated = true, password_hash = NULL WHERE user_id = ${userId}`;
 }
 
-/** Sets one profile field; false when the whole profile would pass maxBytes. */
+/**
+ * Sets one profile field; false when the whole profile would pass maxBytes (measured on PostgreSQL's jsonb text,
+ * a little larger than compact JSON). The value goes as JSON text: db.json(null) would be SQL NULL.
+ */
 export async function updateProfileField(db: Db, userId: string, key: string, value: unknown, maxBytes: number): Promise<boolean> {
+  const json = JSON.stringify(value);
   const rows = await db`
-    UPDATE users SET profile = jsonb_set(profile, ${[key]}, ${db.json(value as never)})
-    WHERE user_id = ${userId} AND octet_length(jsonb_set(profile, ${[key]}, ${db.json(value as never)})::text) <= ${maxBytes}
+    UPDATE users SET profile = jsonb_set(profile, ${[key]}::text[], ${json}::text::jsonb)
+    WHERE user_id = ${userId} AND octet_length(jsonb_set(profile, ${[key]}::text[], ${json}::text::jsonb)::text) <= ${maxBytes}
     RETURNING 1`;
   return rows.length === 1;
 }

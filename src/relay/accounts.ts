@@ -87,7 +87,12 @@ export async function registerGuest(hs: Hs, s: SessionRequest): Promise<SessionR
  * A guest becomes a full account by registering with its guest access token: it keeps its user id, rooms and
  * devices and gets a password. (A username, if given, must be the guest's own localpart.)
  */
-export async function upgradeGuest(hs: Hs, guestUserId: string, a: { username?: string; password: string }, s: SessionRequest): Promise<SessionResult> {
+export async function upgradeGuest(
+  hs: Hs,
+  guestUserId: string,
+  a: { username?: string; password: string; registrationToken?: string | null },
+  s: SessionRequest,
+): Promise<SessionResult> {
   checkPassword(a.password);
   const localpart = guestUserId.slice(1, guestUserId.indexOf(':'));
   if (a.username !== undefined && a.username.toLowerCase() !== localpart) {
@@ -95,6 +100,10 @@ export async function upgradeGuest(hs: Hs, guestUserId: string, a: { username?: 
   }
   const passwordHash = await hashPassword(a.password);
   return hs.sql.begin(async (tx) => {
+    // An upgrade is a registration: on a token-gated server it uses up one use of the token too.
+    if (a.registrationToken && !(await consumeRegistrationToken(tx, a.registrationToken, Date.now()))) {
+      throw forbidden('The registration token is no longer valid.');
+    }
     await users.updateUpgradedGuest(tx, guestUserId, passwordHash);
     return startSession(hs, tx, guestUserId, s);
   });

@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/database.js';
 import { deleteDeviceRows, upsertDevice } from '../db/devices.js';
+import { deleteDeviceTokens } from '../db/tokens.js';
 import { invalidParam } from '../errors.js';
 import { randomId } from './tokens.js';
 
@@ -13,13 +14,16 @@ export function newDeviceId(): string {
   return randomId(10);
 }
 
-/** The device for a new session: the client's id when it sent one (reused if it exists), else a new one. */
+/**
+ * The device for a new session: the client's id when it sent one, else a new one. A device that exists is reused,
+ * and its earlier access and refresh tokens end (spec: "Relationship between access tokens and devices").
+ */
 export async function openDevice(db: Db, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<string> {
   if (deviceId !== undefined && (deviceId.length === 0 || deviceId.length > DEVICE_ID_MAX)) {
     throw invalidParam(`device_id must be 1 to ${DEVICE_ID_MAX} characters.`);
   }
   const id = deviceId ?? newDeviceId();
-  await upsertDevice(db, userId, id, displayName ?? null);
+  if (!(await upsertDevice(db, userId, id, displayName ?? null))) await deleteDeviceTokens(db, userId, id);
   return id;
 }
 

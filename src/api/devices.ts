@@ -1,0 +1,102 @@
+/**
+ * Device management: list, read, rename, and delete (one or several; deletion needs the user's password
+ * through UIA, and removes the device's tokens and everything else tied to it).
+ */
+import { z } from 'zod';
+import { notFound } from '../errors.js';
+import type { DeviceRow } from '../db/devices.js';
+import { selectDevice, selectDevices, updateDeviceDisplayName } from '../db/devices.js';
+import { deleteDevices } from '../relay/devices.js';
+import { endUia, requireUia } from '../relay/uia.js';
+import { CLIENT_V3, route } from './route.js';
+
+function deviceJson(d: DeviceRow) {
+  return {
+    device_id: d.deviceId,
+    ...(d.displayName !== null ? { display_name: d.displayName } : {}),
+    ...(d.lastSeenTs !== null ? { last_seen_ts: d.lastSeenTs } : {}),
+  };
+}
+
+const uiaBody = z.object({ auth: z.unknown().optional() });
+
+/** The UIA purpose of deleting these devices: the exact set, so that a session cannot delete other ones. */
+function deletePurpose(ids: string[]): string {
+  return `delete_devices:${JSON.stringify([...new Set(ids)].sort())}`;
+}
+
+export const deviceRoutes = [
+  /** GET /_matrix/client/v3/devices */
+  route({
+    operationId: 'getDevices',
+    method: 'GET',
+    path: `${CLIENT_V3}/devices`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester }) => ({ devices: (await selectDevices(hs.sql, requester.userId)).map(deviceJson) }),
+  }),
+  /** GET /_matrix/client/v3/devices/{deviceId} */
+  route({
+    operationId: 'getDevice',
+    method: 'GET',
+    path: `${CLIENT_V3}/devices/:deviceId`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester, params }) => {
+      const device = await selectDevice(hs.sql, requester.userId, params.deviceId);
+      if (!device) throw notFound('No such device.');
+      return deviceJson(device);
+    },
+  }),
+  /** PUT /_matrix/client/v3/devices/{deviceId} */
+  route({
+    operationId: 'updateDevice',
+    method: 'PUT',
+    path: `${CLIENT_V3}/devices/:deviceId`,
+    access: 'user',
+    guests: true,
+    body: z.object({ display_name: z.string().max(1000).optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (body.display_name === undefined) {
+        if (!(await selectDevice(hs.sql, requester.userId, params.deviceId))) throw notFound('No such device.');
+        return {};
+      }
+      if (!(await updateDeviceDisplayName(hs.sql, requester.userId, params.deviceId, body.display_name))) throw notFound('No such device.');
+      return {};
+    },
+  }),
+  /** DELETE /_matrix/client/v3/devices/{deviceId} */
+  route({
+    operationId: 'deleteDevice',
+    method: 'DELETE',
+    path: `${CLIENT_V3}/devices/:deviceId`,
+    access: 'user',
+    body: uiaBody,
+    handler: async ({ hs, requester, params, body }) => {
+      // Spec: 200 also when the device "had been removed previously"; only the requester's own devices are touched.
+      const passed = await requireUia(hs, body.auth, {
+        purpose: deletePurpose([params.deviceId]),
+        flows: [['m.login.password']],
+        userId: requester.userId,
+      });
+      await hs.sql.begin((tx) => deleteDevices(tx, requester.userId, [params.deviceId]));
+      await endUia(hs, passed);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/delete_devices */
+  route({
+    operationId: 'deleteDevices',
+    method: 'POST',
+    path: `${CLIENT_V3}/delete_devices`,
+    access: 'user',
+    body: uiaBody.extend({ devices: z.array(z.string()).max(1000) }),
+    handler: async ({ hs, requester, body }) => {
+      const ids = [...new Set(body.devices)];
+      const passed = await requireUia(hs, body.auth, { purpose: deletePurpose(ids), flows: [['m.login.password']], userId: requester.userId });
+      await hs.sql.begin((tx) => deleteDevices(tx, requester.userId, ids));
+      await endUia(hs, passed);
+      return {};
+    },
+  }),
+];

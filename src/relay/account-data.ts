@@ -1,0 +1,44 @@
+/**
+ * Account data: per-user JSON objects keyed by type. Types the server manages itself (m.fully_read, m.push_rules)
+ * cannot be written here. Each write takes a stream position, last in its transaction, so /sync delivers it.
+ */
+import { MatrixError, forbidden, notFound } from '../errors.js';
+import type { Hs } from '../hs.js';
+import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
+import { takeStreamPosition } from '../db/stream.js';
+import { checkStorableJson } from './stored-json.js';
+
+const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
+/** Like event types: at most 255 bytes. */
+const TYPE_MAX_BYTES = 255;
+
+function checkAccess(requesterId: string, userId: string): void {
+  if (requesterId !== userId) throw forbidden('You can only access your own account data.');
+}
+
+function checkType(type: string): void {
+  if (type.length === 0 || Buffer.byteLength(type) > TYPE_MAX_BYTES || type.includes('\u0000')) {
+    throw new MatrixError(400, 'M_INVALID_PARAM', `Account data types are 1 to ${TYPE_MAX_BYTES} bytes, without NUL characters.`);
+  }
+}
+
+export async function setAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<void> {
+  checkAccess(requesterId, userId);
+  checkType(type);
+  if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API.`);
+  checkStorableJson(content, 'The account data');
+  const key = { userId, roomId, type };
+  await hs.sql.begin(async (tx) => {
+    await upsertAccountData(tx, { ...key, content });
+    // The stream position is taken last: the stream head's row lock is then held only until commit.
+    await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
+  });
+}
+
+export async function getAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {
+  checkAccess(requesterId, userId);
+  checkType(type);
+  const content = await selectAccountData(hs.sql, userId, roomId, type);
+  if (content === undefined) throw notFound('No account data of that type.');
+  return content;
+}

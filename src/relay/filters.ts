@@ -1,0 +1,70 @@
+/**
+ * Sync filters (spec: "Filtering"): the shape clients upload, checked once here, stored as sent, and read back
+ * by id. The schema is also what /sync uses to accept an inline filter.
+ */
+import { z } from 'zod';
+import { forbidden, notFound } from '../errors.js';
+import type { Hs } from '../hs.js';
+import { insertFilter, selectFilter } from '../db/filters.js';
+import { checkStorableJson } from './stored-json.js';
+
+const strings = z.array(z.string()).optional();
+const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).optional();
+const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).optional();
+const limit = z.number().int().min(0).optional();
+
+export const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
+
+export const roomEventFilterSchema = eventFilterSchema.extend({
+  rooms: roomIds,
+  not_rooms: roomIds,
+  contains_url: z.boolean().optional(),
+  lazy_load_members: z.boolean().optional(),
+  include_redundant_members: z.boolean().optional(),
+  unread_thread_notifications: z.boolean().optional(),
+});
+
+export const filterSchema = z.looseObject({
+  event_fields: strings,
+  event_format: z.enum(['client', 'federation']).optional(),
+  presence: eventFilterSchema.optional(),
+  account_data: eventFilterSchema.optional(),
+  room: z
+    .looseObject({
+      rooms: roomIds,
+      not_rooms: roomIds,
+      include_leave: z.boolean().optional(),
+      timeline: roomEventFilterSchema.optional(),
+      state: roomEventFilterSchema.optional(),
+      ephemeral: roomEventFilterSchema.optional(),
+      account_data: roomEventFilterSchema.optional(),
+    })
+    .optional(),
+});
+
+export type Filter = z.infer<typeof filterSchema>;
+
+/**
+ * An uploaded filter: checked against filterSchema, but the value is the input itself, so it is stored exactly as
+ * sent (zod's copy would drop keys named __proto__).
+ */
+export const uploadedFilterSchema = z.custom<Filter>().superRefine((value, ctx) => {
+  const result = filterSchema.safeParse(value);
+  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+});
+
+/** Filter ids are decimal numbers from one sequence; anything else names no filter. */
+const FILTER_ID = /^[0-9]{1,19}$/;
+
+export async function defineFilter(hs: Hs, requesterId: string, userId: string, filter: Filter): Promise<string> {
+  if (requesterId !== userId) throw forbidden('You can only create filters for yourself.');
+  checkStorableJson(filter, 'The filter');
+  return insertFilter(hs.sql, userId, filter);
+}
+
+export async function getFilter(hs: Hs, requesterId: string, userId: string, filterId: string): Promise<Filter> {
+  if (requesterId !== userId) throw forbidden('You can only read your own filters.');
+  const filter = FILTER_ID.test(filterId) ? await selectFilter(hs.sql, userId, filterId) : undefined;
+  if (!filter) throw notFound('No filter with that id.');
+  return filter as Filter;
+}

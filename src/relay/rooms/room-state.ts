@@ -1,0 +1,110 @@
+/**
+ * Room state as the auth rules read it: the state lookup, memberships, join rule, creators, per-version rules.
+ * Absent state has the spec's meaning: no member event is `leave`, no (or a malformed) join rule is `invite`.
+ */
+
+/** An event as the auth rules see it; the server builds every event, so ids, signatures and hashes are not here. */
+export type AuthEvent = {
+  type: string;
+  /** Present (possibly '') exactly when the event is a state event. */
+  state_key?: string;
+  sender: string;
+  content: Record<string, unknown>;
+  /** Top-level `redacts` of m.room.redaction in room versions up to 10 (version 11 moved it into content). */
+  redacts?: string;
+};
+
+/** The room state before an event: a read-only lookup by (type, state_key). */
+export interface RoomState {
+  get(type: string, stateKey: string): AuthEvent | undefined;
+}
+
+/** A RoomState holding the last state event of each (type, state_key) in `events`; message events are skipped. */
+export function stateFromEvents(events: Iterable<AuthEvent>): RoomState {
+  const map = new Map<string, AuthEvent>();
+  for (const event of events) {
+    if (event.state_key !== undefined) map.set(`${event.type}\u0000${event.state_key}`, event);
+  }
+  return { get: (type, stateKey) => map.get(`${type}\u0000${stateKey}`) };
+}
+
+/** What differs between the room versions these rules cover (10, 11, 12). */
+export interface RoomVersionRules {
+  readonly version: string;
+  /** v10: m.room.create names the creator in content.creator; v11+: the create event's sender is the creator. */
+  readonly creatorInContent: boolean;
+  /** v11+: m.room.redaction carries `redacts` in content instead of at the top level. */
+  readonly redactsInContent: boolean;
+  /** v12+: the creators (create sender + content.additional_creators) have an infinite power level. */
+  readonly infiniteCreators: boolean;
+}
+
+const VERSION_RULES: Record<string, RoomVersionRules> = {
+  '10': { version: '10', creatorInContent: true, redactsInContent: false, infiniteCreators: false },
+  '11': { version: '11', creatorInContent: false, redactsInContent: true, infiniteCreators: false },
+  '12': { version: '12', creatorInContent: false, redactsInContent: true, infiniteCreators: true },
+};
+
+/** Room versions whose authorization rules this module implements. */
+export const AUTH_RULES_ROOM_VERSIONS: readonly string[] = Object.keys(VERSION_RULES);
+
+export function roomVersionRules(roomVersion: string): RoomVersionRules | undefined {
+  return Object.hasOwn(VERSION_RULES, roomVersion) ? VERSION_RULES[roomVersion] : undefined;
+}
+
+export const createEventOf = (state: RoomState): AuthEvent | undefined => state.get('m.room.create', '');
+
+/** The rules of the room's own version, as its m.room.create event states it. */
+export function rulesOfState(state: RoomState): RoomVersionRules | undefined {
+  const version = createEventOf(state)?.content.room_version;
+  return typeof version === 'string' ? roomVersionRules(version) : undefined;
+}
+
+/**
+ * The room's creators: v10 content.creator, v11 the create event's sender, v12 the sender plus
+ * content.additional_creators. Empty when the room has no create event.
+ */
+export function roomCreators(state: RoomState): string[] {
+  const create = createEventOf(state);
+  const rules = rulesOfState(state);
+  if (!create || !rules) return [];
+  if (rules.creatorInContent) return typeof create.content.creator === 'string' ? [create.content.creator] : [];
+  const extra = rules.infiniteCreators && Array.isArray(create.content.additional_creators) ? create.content.additional_creators : [];
+  return [create.sender, ...extra.filter((u): u is string => typeof u === 'string')];
+}
+
+export type Membership = 'invite' | 'join' | 'leave' | 'ban' | 'knock';
+
+/** The user's current membership; `leave` when the room has no member event for them (spec: assume leave). */
+export function membershipOf(state: RoomState, userId: string): string {
+  const membership = state.get('m.room.member', userId)?.content.membership;
+  return typeof membership === 'string' ? membership : 'leave';
+}
+
+/** The room's join rule; `invite` when there is no m.room.join_rules event or it has no string join_rule. */
+export function joinRuleOf(state: RoomState): string {
+  const rule = state.get('m.room.join_rules', '')?.content.join_rule;
+  return typeof rule === 'string' ? rule : 'invite';
+}
+
+/** Room ids from the `allow` list of m.room.join_rules that grant joins by m.room_membership (restricted rooms). */
+export function allowedRoomIds(state: RoomState): string[] {
+  const allow = state.get('m.room.join_rules', '')?.content.allow;
+  if (!Array.isArray(allow)) return [];
+  return allow
+    .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
+    .filter((c) => c.type === 'm.room_membership' && typeof c.room_id === 'string')
+    .map((c) => c.room_id as string);
+}
+
+const SERVER_NAME = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::[0-9]{1,5})?$/;
+
+/**
+ * A user id events may carry (appendix "User Identifiers", with the historical localparts rooms must accept:
+ * anything but ':' and NUL): '@' localpart ':' server name, at most 255 bytes.
+ */
+export function isValidUserId(value: unknown): value is string {
+  if (typeof value !== 'string' || !value.startsWith('@') || Buffer.byteLength(value, 'utf8') > 255) return false;
+  const colon = value.indexOf(':');
+  return colon > 0 && !value.slice(1, colon).includes('\u0000') && SERVER_NAME.test(value.slice(colon + 1));
+}
