@@ -25,6 +25,8 @@ Commands:
   set-admin NAME [--revoke]
                           Make an existing account a server admin (or revoke it).
 
+NAME is a user name (alice) or a full user id of this server (@alice:example.org).
+
 The database is the server's: DATABASE_URL, or the embedded database under DATA_DIR (stop the server first:
 the embedded database serves one process at a time).`;
 
