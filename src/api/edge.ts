@@ -7,6 +7,7 @@ import type { Context, Next } from 'koa';
 import getRawBody from 'raw-body';
 import { MatrixError, notJson, tooLarge, unknownError } from '../errors.js';
 import type { Hs } from '../hs.js';
+import { checkStorableJson } from '../relay/stored-json.js';
 
 export function errorMiddleware(hs: Hs) {
   return async (ctx: Context, next: Next) => {
@@ -74,11 +75,14 @@ export function jsonBodyMiddleware(hs: Hs) {
         throw err;
       }
       if (text.trim().length > 0) {
+        let parsed: unknown;
         try {
-          ctx.state.rawBody = JSON.parse(text);
+          parsed = JSON.parse(text);
         } catch {
           throw notJson('The request body is not valid JSON.');
         }
+        checkStorableJson(parsed, 'The request body');
+        ctx.state.rawBody = parsed;
       }
     }
     await next();

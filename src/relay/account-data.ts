@@ -7,6 +7,7 @@ import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
 import { takeStreamPosition } from '../db/stream.js';
 import { checkStorableJson } from './stored-json.js';
+import { getPushRuleset } from './push-rules/rules.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
 /** Like event types: at most 255 bytes. */
@@ -38,6 +39,8 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
 export async function getAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {
   checkAccess(requesterId, userId);
   checkType(type);
+  // Push rules live in their own tables; clients may still read them as the m.push_rules account data.
+  if (type === 'm.push_rules' && roomId === '') return { global: await getPushRuleset(hs, userId) };
   const content = await selectAccountData(hs.sql, userId, roomId, type);
   if (content === undefined) throw notFound('No account data of that type.');
   return content;

@@ -380,3 +380,13 @@ describe('bad requests', () => {
     expectValidResponseById('setPushRule', 400, bad.body);
   });
 });
+
+describe('push rules as account data', () => {
+  test('GET account_data/m.push_rules returns the ruleset', async () => {
+    const u = await registerUser(t);
+    const res = await t.http.get(`/_matrix/client/v3/user/${encodeURIComponent(u.userId)}/account_data/m.push_rules`).set(u.auth);
+    expect(res.status).toBe(200);
+    const direct = await t.http.get('/_matrix/client/v3/pushrules/').set(u.auth);
+    expect(res.body).toEqual({ global: direct.body.global });
+  });
+});
