@@ -66,13 +66,18 @@ export function isLoopback(host: string): boolean {
 
 const fixed = (value: string) => () => value;
 
+/** An IPv6 address goes in brackets inside a URL. */
+export function hostForUrl(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
 export const SETTINGS: Setting[] = [
   { key: 'host', env: 'HOST', help: 'Address to listen on.', default: fixed('127.0.0.1'), parse: text },
   { key: 'port', env: 'PORT', help: 'TCP port to listen on.', default: fixed('8008'), parse: int(0, 65535) },
   { key: 'serverName', env: 'SERVER_NAME', help: 'The server name; user ids are @name:SERVER_NAME.', default: fixed('localhost'), parse: text },
   {
     key: 'publicBaseUrl', env: 'PUBLIC_BASEURL', help: 'Base URL clients use to reach the server; advertised in /.well-known/matrix/client.',
-    default: (raw) => `http://${raw.HOST ?? '127.0.0.1'}:${raw.PORT ?? '8008'}`, parse: (v) => v.replace(/\/+$/, ''),
+    default: (raw) => `http://${hostForUrl(raw.HOST ?? '127.0.0.1')}:${raw.PORT ?? '8008'}`, parse: (v) => v.replace(/\/+$/, ''),
   },
   {
     key: 'databaseUrl', env: 'DATABASE_URL', help: 'PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) under DATA_DIR, for trying out and small installs.',

@@ -3,8 +3,9 @@
  * SIGINT/SIGTERM stop accepting, let requests in flight finish, then close the database.
  */
 import type { Server } from 'node:http';
-import { helpText, isConfigError, loadConfig, type Config } from './config.js';
+import { helpText, hostForUrl, isConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
+import { DataDirInUseError } from './db/database.js';
 import { migrate, NewerSchemaError } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { createHs, createLogger, type Hs } from './hs.js';
@@ -36,8 +37,12 @@ export async function startServer(config: Config, log = createLogger(config)): P
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const url = `http://${hostForUrl(config.host)}:${port}`;
   let stopping: Promise<void> | undefined;
+  // Responses finished during shutdown close their connection, so keep-alive does not hold the exit back.
+  server.on('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const stop = () =>
     (stopping ??= (async () => {
       await new Promise<void>((resolve) => {
@@ -97,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntryPoint) {
   main(process.argv.slice(2)).catch((err) => {
-    if (err instanceof NewerSchemaError) {
+    if (err instanceof NewerSchemaError || err instanceof DataDirInUseError) {
       console.error(`Refusing to start: ${err.message}`);
       process.exit(3);
     }

@@ -30,7 +30,8 @@ export const accountRoutes = [
       const passed = await requireUia(hs, body.auth, { purpose: 'deactivate', flows: [['m.login.password']], userId: requester.userId });
       await deactivateAccount(hs, requester.userId, body.erase);
       await endUia(hs, passed);
-      return { id_server_unbind_result: 'no-support' };
+      // Spec: "success" when the server has no third-party identifiers to unbind (this server never binds any).
+      return { id_server_unbind_result: 'success' };
     },
   }),
 ];

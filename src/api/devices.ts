@@ -1,6 +1,6 @@
 /**
- * Device management: list, read, rename, and delete (one or several; deletion needs the user's password
- * through UIA, and removes the device's tokens and everything else tied to it).
+ * Device management: list, read, rename (guests too), and delete (one or several, own devices only; deletion needs
+ * the user's password through UIA, and removes the device's tokens and everything else tied to it).
  */
 import { z } from 'zod';
 import { notFound } from '../errors.js';

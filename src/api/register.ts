@@ -14,7 +14,8 @@ import { bearerToken } from './authenticate.js';
 import { CLIENT_V1, CLIENT_V3, route } from './route.js';
 
 const registerBody = z.object({
-  username: z.string().max(255).optional(),
+  // Its length is checked with the rest of the user id grammar (M_INVALID_USERNAME), not here.
+  username: z.string().optional(),
   password: z.string().optional(),
   device_id: z.string().optional(),
   initial_device_display_name: z.string().max(1000).optional(),

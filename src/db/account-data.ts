@@ -29,3 +29,8 @@ export async function selectAccountData(db: Db, userId: string, roomId: string, 
     SELECT content FROM account_data WHERE user_id = ${userId} AND room_id = ${roomId} AND type = ${type}`;
   return row?.content;
 }
+
+/** Erasure of a deactivated account: every account data row of the user goes. */
+export async function deleteAllAccountData(db: Db, userId: string): Promise<void> {
+  await db`DELETE FROM account_data WHERE user_id = ${userId}`;
+}

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
 
+/** The embedded database's folder is held by another live process. */
+export class DataDirInUseError extends Error {}
+
 export type Sql = postgres.Sql<Record<string, never>>;
 export type Tx = postgres.TransactionSql<Record<string, never>>;
 /** Functions in db/ take either the pool or a transaction. */
@@ -79,7 +82,7 @@ function lockDataDir(dataDir: string): () => void {
       }
       const live = Number.isInteger(owner) && owner > 0 && (owner === process.pid ? heldLocks.has(lockPath) : processIsAlive(owner));
       if (live) {
-        throw new Error(
+        throw new DataDirInUseError(
           `another SecureComm process is using DATA_DIR ${resolve(dataDir)} (pid ${owner}; lock file ${lockPath}). ` +
             'The embedded database can be opened by one process only: stop that process, or set DATA_DIR to another folder.',
         );

@@ -6,6 +6,7 @@ import type { Hs } from '../hs.js';
 import { MatrixError, forbidden, userDeactivated, userInUse } from '../errors.js';
 import * as users from '../db/users.js';
 import { selectDevices } from '../db/devices.js';
+import { deleteAllAccountData } from '../db/account-data.js';
 import { consumeRegistrationToken } from '../db/registration-tokens.js';
 import { deleteDevices, openDevice } from './devices.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -140,6 +141,7 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
     await users.updateDeactivated(tx, userId);
     if (erase) {
       await users.clearProfile(tx, userId);
+      await deleteAllAccountData(tx, userId);
     }
     const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
     await deleteDevices(tx, userId, all);

@@ -63,6 +63,8 @@ async function checkStage(hs: Hs, req: UiaRequest, stage: string, auth: Record<s
       const password = auth.password;
       if (typeof password !== 'string') throw badJson("auth.password must be a string.");
       const claimed = parseUserIdentifier(hs.config.serverName, auth.identifier, auth.user);
+      // Each attempt counts against the account's login limit: a stolen access token must not allow password guessing.
+      if (req.userId !== undefined) await hs.limits.consume('login', `user:${req.userId}`);
       const user = claimed === req.userId ? await selectUser(hs.sql, claimed) : undefined;
       const ok = await verifyPassword(user?.passwordHash, password);
       return ok ? { ok } : { ok, error: 'Invalid username or password.' };

@@ -1,0 +1,241 @@
+/**
+ * Configuration: loadConfig's defaults, environment values, the SECURECOMM_CONFIG YAML file and its precedence,
+ * and the clear errors for bad input; helpText lists every setting. Pure: no database, no process.env.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SETTINGS, helpText, isConfigError, isLoopback, loadConfig } from '../../src/config.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'securecomm-config-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+/** Writes a YAML config file in this file's temporary folder and returns its path. */
+function yamlFile(content: string): string {
+  const path = join(dir, `config-${++files}.yaml`);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** The error loadConfig throws for this input; fails the test if it does not throw a ConfigError. */
+function configError(env: Record<string, string | undefined>): Error {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(isConfigError(err)).toBe(true);
+    return err as Error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 8008,
+      serverName: 'localhost',
+      publicBaseUrl: 'http://127.0.0.1:8008',
+      databaseUrl: undefined,
+      dataDir: './data',
+      registration: 'open',
+      allowGuests: true,
+      rateLimits: true,
+      loginRatePerMinute: 10,
+      registerRatePerMinute: 10,
+      maxBodyBytes: 1048576,
+      accessTokenLifetimeMs: 300000,
+      logLevel: 'info',
+      logRequests: true,
+    });
+  });
+
+  test('every Config field has a setting', () => {
+    expect(SETTINGS.map((s) => s.key).sort()).toEqual(Object.keys(loadConfig({})).sort());
+    expect(new Set(SETTINGS.map((s) => s.env)).size).toBe(SETTINGS.length);
+  });
+
+  test.each([
+    ['127.0.0.1', 'open'],
+    ['127.0.0.53', 'open'],
+    ['localhost', 'open'],
+    ['::1', 'open'],
+    ['0.0.0.0', 'token'],
+    ['::', 'token'],
+    ['192.0.2.10', 'token'],
+    ['matrix.example.org', 'token'],
+  ])('HOST=%s: registration defaults to %s', (host, mode) => {
+    expect(loadConfig({ HOST: host }).registration).toBe(mode);
+    expect(isLoopback(host)).toBe(mode === 'open');
+  });
+
+  test('an explicit REGISTRATION wins over the HOST-derived default', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', REGISTRATION: 'open' }).registration).toBe('open');
+    expect(loadConfig({ HOST: '127.0.0.1', REGISTRATION: 'closed' }).registration).toBe('closed');
+  });
+
+  test('PUBLIC_BASEURL defaults to HOST and PORT; an explicit one loses its trailing slashes', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '9000' }).publicBaseUrl).toBe('http://0.0.0.0:9000');
+    expect(loadConfig({ PORT: '8448' }).publicBaseUrl).toBe('http://127.0.0.1:8448');
+    expect(loadConfig({ PUBLIC_BASEURL: 'https://matrix.example.org//' }).publicBaseUrl).toBe('https://matrix.example.org');
+  });
+
+  test('ALLOW_GUESTS follows REGISTRATION unless set', () => {
+    expect(loadConfig({ REGISTRATION: 'closed' }).allowGuests).toBe(false);
+    expect(loadConfig({ REGISTRATION: 'token' }).allowGuests).toBe(true);
+    expect(loadConfig({ REGISTRATION: 'closed', ALLOW_GUESTS: 'on' }).allowGuests).toBe(true);
+  });
+});
+
+describe('environment', () => {
+  test('every setting is read from its variable', () => {
+    const config = loadConfig({
+      HOST: '0.0.0.0',
+      PORT: '8448',
+      SERVER_NAME: 'example.org',
+      PUBLIC_BASEURL: 'https://matrix.example.org',
+      DATABASE_URL: 'postgres://securecomm@db.example.org/securecomm',
+      DATA_DIR: '/var/lib/securecomm',
+      REGISTRATION: 'closed',
+      ALLOW_GUESTS: 'yes',
+      RATE_LIMITS: 'off',
+      RATE_LIMIT_LOGIN_PER_MINUTE: '3',
+      RATE_LIMIT_REGISTER_PER_MINUTE: '4',
+      MAX_BODY_BYTES: '65536',
+      ACCESS_TOKEN_LIFETIME_MS: '60000',
+      LOG_LEVEL: 'debug',
+      LOG_REQUESTS: 'false',
+    });
+    expect(config).toEqual({
+      host: '0.0.0.0',
+      port: 8448,
+      serverName: 'example.org',
+      publicBaseUrl: 'https://matrix.example.org',
+      databaseUrl: 'postgres://securecomm@db.example.org/securecomm',
+      dataDir: '/var/lib/securecomm',
+      registration: 'closed',
+      allowGuests: true,
+      rateLimits: false,
+      loginRatePerMinute: 3,
+      registerRatePerMinute: 4,
+      maxBodyBytes: 65536,
+      accessTokenLifetimeMs: 60000,
+      logLevel: 'debug',
+      logRequests: false,
+    });
+  });
+
+  test('on/off settings accept 1/0, true/false, yes/no, on/off in any case', () => {
+    for (const on of ['1', 'true', 'TRUE', 'yes', 'On']) expect(loadConfig({ RATE_LIMITS: on }).rateLimits).toBe(true);
+    for (const off of ['0', 'false', 'No', 'OFF']) expect(loadConfig({ RATE_LIMITS: off }).rateLimits).toBe(false);
+  });
+
+  test('an empty DATABASE_URL means the embedded database', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+  });
+
+  test('PORT=0 (any free port) is accepted', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+  });
+
+  test('overrides win over everything', () => {
+    expect(loadConfig({ PORT: '9000' }, { port: 1234, serverName: 'over.example' })).toMatchObject({ port: 1234, serverName: 'over.example' });
+  });
+});
+
+describe('config file (SECURECOMM_CONFIG)', () => {
+  test('keys in either case; YAML numbers and booleans are read as the setting expects', () => {
+    const path = yamlFile(['server_name: example.org', 'PORT: 9001', 'rate_limits: false', 'Log_Level: warn', 'public_baseurl: https://m.example.org/', ''].join('\n'));
+    expect(loadConfig({ SECURECOMM_CONFIG: path })).toMatchObject({
+      serverName: 'example.org',
+      port: 9001,
+      rateLimits: false,
+      logLevel: 'warn',
+      publicBaseUrl: 'https://m.example.org',
+    });
+  });
+
+  test('the environment wins over the file', () => {
+    const path = yamlFile('port: 9001\nserver_name: file.example\nregistration: closed\n');
+    expect(loadConfig({ SECURECOMM_CONFIG: path, PORT: '9002', REGISTRATION: 'token' })).toMatchObject({
+      port: 9002,
+      serverName: 'file.example',
+      registration: 'token',
+    });
+  });
+
+  test('defaults derived from other settings see the file’s values', () => {
+    const path = yamlFile('host: 0.0.0.0\nport: 9443\n');
+    expect(loadConfig({ SECURECOMM_CONFIG: path })).toMatchObject({ registration: 'token', publicBaseUrl: 'http://0.0.0.0:9443' });
+  });
+
+  test('an empty file gives the defaults; a null value is an empty one', () => {
+    expect(loadConfig({ SECURECOMM_CONFIG: yamlFile('') })).toEqual(loadConfig({}));
+    expect(loadConfig({ SECURECOMM_CONFIG: yamlFile('database_url:\n') }).databaseUrl).toBeUndefined();
+  });
+
+  test('an unknown key is an error naming the key and the file', () => {
+    const path = yamlFile('port: 9001\nlisten_adress: 0.0.0.0\n');
+    const err = configError({ SECURECOMM_CONFIG: path });
+    expect(err.message).toContain('unknown setting "listen_adress"');
+    expect(err.message).toContain(path);
+  });
+
+  test('a bad value in the file is an error naming the setting', () => {
+    expect(configError({ SECURECOMM_CONFIG: yamlFile('port: eighty\n') }).message).toMatch(/^PORT must be an integer between 0 and 65535, got "eighty"$/);
+    expect(configError({ SECURECOMM_CONFIG: yamlFile('registration: maybe\n') }).message).toContain('REGISTRATION');
+  });
+
+  test('a bad value in the file is no error when the environment overrides it', () => {
+    expect(loadConfig({ SECURECOMM_CONFIG: yamlFile('port: eighty\n'), PORT: '9000' }).port).toBe(9000);
+  });
+
+  test('a nested value, a list, bad YAML and a missing file are clear errors', () => {
+    expect(configError({ SECURECOMM_CONFIG: yamlFile('port:\n  number: 9001\n') }).message).toContain('port must be a plain value');
+    expect(configError({ SECURECOMM_CONFIG: yamlFile('- port\n- 9001\n') }).message).toContain('must be a mapping of SETTING: value');
+    expect(configError({ SECURECOMM_CONFIG: yamlFile('port: [9001\n') }).message).toMatch(/^cannot read config file /);
+    const missing = join(dir, 'no-such-file.yaml');
+    expect(configError({ SECURECOMM_CONFIG: missing }).message).toContain(`cannot read config file ${missing}`);
+  });
+});
+
+describe('bad values', () => {
+  test.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535, got "abc"'],
+    [{ PORT: '65536' }, 'PORT must be an integer between 0 and 65535, got "65536"'],
+    [{ PORT: '80.5' }, 'PORT must be an integer'],
+    [{ REGISTRATION: 'maybe' }, 'REGISTRATION must be one of open, token, closed, got "maybe"'],
+    [{ ALLOW_GUESTS: 'sometimes' }, 'ALLOW_GUESTS must be on or off, got "sometimes"'],
+    [{ RATE_LIMITS: '' }, 'RATE_LIMITS must be on or off'],
+    [{ RATE_LIMIT_LOGIN_PER_MINUTE: '0' }, 'RATE_LIMIT_LOGIN_PER_MINUTE must be an integer between 1 and'],
+    [{ MAX_BODY_BYTES: '100' }, 'MAX_BODY_BYTES must be an integer between 1024 and'],
+    [{ ACCESS_TOKEN_LIFETIME_MS: '5' }, 'ACCESS_TOKEN_LIFETIME_MS must be an integer between 10000 and'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+  ])('%j is refused with a message naming the setting', (env, message) => {
+    expect(configError(env).message).toContain(message);
+  });
+
+  test('other errors are not ConfigErrors', () => {
+    expect(isConfigError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('helpText', () => {
+  test('lists every setting with its help and default', () => {
+    const help = helpText();
+    for (const s of SETTINGS) {
+      expect(help).toMatch(new RegExp(`^  ${s.env} +${s.help.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    }
+    expect(help).toContain('[default: 8008]');
+    expect(help).toContain('SECURECOMM_CONFIG');
+    expect(help).toContain('--migrate-only');
+  });
+});
+
+test('an IPv6 HOST is bracketed in the default PUBLIC_BASEURL', () => {
+  expect(loadConfig({ HOST: '::1', PORT: '8448' }).publicBaseUrl).toBe('http://[::1]:8448');
+});
