@@ -11,7 +11,7 @@ import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
 import { endUia, requireUia, type Stage } from '../relay/uia.js';
 import { resolveAccessToken } from '../relay/sessions.js';
 import { bearerToken } from './authenticate.js';
-import { CLIENT_V1, CLIENT_V3, route } from './route.js';
+import { CLIENT_V1, CLIENT_V3, parseInput, route } from './route.js';
 
 const registerBody = z.object({
   // Its length is checked with the rest of the user id grammar (M_INVALID_USERNAME), not here.
@@ -24,6 +24,9 @@ const registerBody = z.object({
   guest_access_token: z.string().optional(),
   auth: z.unknown().optional(),
 });
+
+/** Spec: for a guest registration, every field but initial_device_display_name MUST be ignored. */
+const guestBody = z.object({ initial_device_display_name: z.string().max(1000).optional().catch(undefined) });
 
 /** Spec ("Token-authenticated registration"): a registration token is at most 64 characters. */
 const TOKEN_MAX = 64;
@@ -53,20 +56,23 @@ export const registerRoutes = [
     method: 'POST',
     path: `${CLIENT_V3}/register`,
     access: 'none',
-    body: registerBody,
+    // The body's shape depends on kind (guests' fields are ignored), so it is parsed in the handler.
+    body: z.looseObject({}),
     query: z.object({ kind: z.enum(['user', 'guest']).default('user') }),
-    handler: async ({ hs, ctx, body, query }) => {
+    handler: async ({ hs, ctx, body: raw, query }) => {
       await hs.limits.consume('register', clientAddress(ctx));
+      if (query.kind === 'guest') {
+        if (!hs.config.allowGuests) throw forbidden('Guest access is disabled on this server.');
+        const guest = parseInput(guestBody, raw, 'body');
+        return registerGuest(hs, { initialDeviceDisplayName: guest.initial_device_display_name });
+      }
+      const body = parseInput(registerBody, raw, 'body');
       const session = {
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,
         refreshToken: body.refresh_token,
         inhibitLogin: body.inhibit_login,
       };
-      if (query.kind === 'guest') {
-        if (!hs.config.allowGuests) throw forbidden('Guest access is disabled on this server.');
-        return registerGuest(hs, { initialDeviceDisplayName: body.initial_device_display_name, refreshToken: body.refresh_token });
-      }
       if (hs.config.registration === 'closed') throw forbidden('Registration is closed on this server; ask its administrator for an account.');
 
       const guest = await guestRequester(hs, ctx, body.guest_access_token);

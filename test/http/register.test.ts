@@ -213,6 +213,13 @@ describe('guest accounts', () => {
     expect(await open.hs.sql`SELECT 1 FROM users WHERE user_id = '@notme:test.local'`).toHaveLength(0);
   });
 
+  test('kind=guest ignores wrongly typed fields too (they are not read)', async () => {
+    const res = await open.http.post(`${REGISTER}?kind=guest`).send({ username: 5, password: false, refresh_token: 'yes', initial_device_display_name: 7 });
+    expect(res.status).toBe(200);
+    expect(res.body.user_id).toMatch(/^@[0-9]+:test\.local$/);
+    expect(res.body.refresh_token).toBeUndefined();
+  });
+
   test('a guest is refused on endpoints outside the guest list, and cannot log in with a password', async () => {
     const guest = (await open.http.post(`${REGISTER}?kind=guest`).send({})).body;
     const auth = bearer(guest.access_token);
