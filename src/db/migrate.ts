@@ -60,6 +60,8 @@ export async function migrate(db: Database, log: (msg: string) => void = () => {
       count: Infinity,
       checkOrder: true,
       singleTransaction: true,
+      // Several server processes may start at once on one database: the others wait for the first one's migration.
+      advisoryLockMode: 'wait',
       log: () => {},
       logger: { debug: () => {}, info: () => {}, warn: (m: string) => log(m), error: (m: string) => log(m) },
     });
