@@ -6,7 +6,6 @@ import { MatrixError, forbidden, notFound } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
 import { takeStreamPosition } from '../db/stream.js';
-import { checkStorableJson } from './stored-json.js';
 import { getPushRuleset } from './push-rules/rules.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
@@ -27,7 +26,6 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
   checkAccess(requesterId, userId);
   checkType(type);
   if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API.`);
-  checkStorableJson(content, 'The account data');
   const key = { userId, roomId, type };
   await hs.sql.begin(async (tx) => {
     await upsertAccountData(tx, { ...key, content });

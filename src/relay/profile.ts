@@ -5,7 +5,6 @@
 import { MatrixError, badJson, forbidden, notFound } from '../errors.js';
 import type { Hs } from '../hs.js';
 import * as users from '../db/users.js';
-import { checkStorableJson } from './stored-json.js';
 
 const KEY_NAME = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
 const KEY_MAX_BYTES = 255;
@@ -27,7 +26,6 @@ function checkValue(key: string, value: unknown): void {
   }
   if (key === 'avatar_url' && (typeof value !== 'string' || (value !== '' && !MXC.test(value)))) throw badJson('avatar_url must be an mxc:// URI.');
   if (key === 'm.tz' && typeof value !== 'string') throw badJson('m.tz must be a string.');
-  checkStorableJson(value, key);
 }
 
 async function profileOf(hs: Hs, userId: string): Promise<Record<string, unknown>> {

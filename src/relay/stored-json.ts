@@ -1,6 +1,6 @@
 /**
- * Client JSON that is stored as sent (profiles, account data, filters): PostgreSQL cannot hold a NUL character in
- * jsonb or text, and very deep nesting exhausts stacks; both are refused as M_BAD_JSON before anything is written.
+ * JSON we may store as sent: PostgreSQL cannot hold a NUL character in jsonb or text, and very deep nesting
+ * exhausts stacks. The edge applies this to every request body, so no handler sees such JSON.
  */
 import { badJson } from '../errors.js';
 
