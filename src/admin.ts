@@ -148,8 +148,12 @@ async function main(argv: string[]): Promise<number> {
   const db = await openDatabase(config);
   try {
     await migrate(db);
-    const hs = createHs(config, db, createLogger({ logLevel: 'warn' }));
-    await runAdminCommand(hs, argv, (line) => console.log(line));
+    const hs = await createHs(config, db, createLogger({ logLevel: 'warn' }));
+    try {
+      await runAdminCommand(hs, argv, (line) => console.log(line));
+    } finally {
+      await hs.notifier.close();
+    }
     return 0;
   } finally {
     await db.close();

@@ -24,6 +24,11 @@ export interface Config {
   accessTokenLifetimeMs: number;
   logLevel: string;
   logRequests: boolean;
+  /** The encrypted-only policy (relay/policy.ts): which plaintext rooms may carry. */
+  allowPlaintextMessages: boolean;
+  allowPlaintextReactions: boolean;
+  allowPlaintextRedactions: boolean;
+  refusePlaintextRoomMetadata: boolean;
 }
 
 interface Setting {
@@ -99,6 +104,20 @@ export const SETTINGS: Setting[] = [
   },
   { key: 'logLevel', env: 'LOG_LEVEL', help: 'fatal | error | warn | info | debug | trace | silent.', default: fixed('info'), parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'logRequests', env: 'LOG_REQUESTS', help: 'Log one line per request (method, route, status, time; never bodies, tokens or client addresses).', default: fixed('on'), parse: bool },
+  {
+    key: 'allowPlaintextMessages', env: 'ALLOW_PLAINTEXT_MESSAGES',
+    help: 'Accept unencrypted room messages. Off by default: only for running conformance suites (logged loudly at start-up).',
+    default: fixed('off'), parse: bool,
+  },
+  { key: 'allowPlaintextReactions', env: 'ALLOW_PLAINTEXT_REACTIONS', help: 'Accept m.reaction in the clear (clients never encrypt reactions). off: strict mode.', default: fixed('on'), parse: bool },
+  {
+    key: 'allowPlaintextRedactions', env: 'ALLOW_PLAINTEXT_REDACTIONS', help: 'Accept m.room.redaction (it carries only the redacted event id and a reason). off: strict mode.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'refusePlaintextRoomMetadata', env: 'REFUSE_PLAINTEXT_ROOM_METADATA', help: 'Refuse room names, topics and avatars (state events are sent in the clear).',
+    default: fixed('off'), parse: bool,
+  },
 ];
 
 /** Reads the YAML file named by SECURECOMM_CONFIG; its keys are the setting names (PORT or port). */

@@ -1,11 +1,12 @@
 /**
  * The homeserver's shared parts, built once at start-up and passed explicitly to every layer (no container):
- * configuration, database pool, logger and rate limiters.
+ * configuration, database pool, logger, rate limiters and the notifier that wakes long-polls.
  */
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database, Sql } from './db/database.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
+import { createNotifier, type Notifier } from './relay/notifier.js';
 
 export interface Hs {
   config: Config;
@@ -13,6 +14,7 @@ export interface Hs {
   db: Database;
   log: Logger;
   limits: RateLimits;
+  notifier: Notifier;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -24,6 +26,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   });
 }
 
-export function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Hs {
-  return { config, sql: db.sql, db, log, limits: createRateLimits(config) };
+/** The embedded database is one process with one session: its wakes stay in-process (no LISTEN/NOTIFY). */
+export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
+  const notifier = await createNotifier(db.embedded ? undefined : db.sql);
+  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier };
 }

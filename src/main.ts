@@ -28,7 +28,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
     await db.close();
     throw err;
   }
-  const hs = createHs(config, db, log);
+  const hs = await createHs(config, db, log);
   const app = buildApp(hs);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -45,10 +45,11 @@ export async function startServer(config: Config, log = createLogger(config)): P
   });
   const stop = () =>
     (stopping ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Waiting long-polls answer now (with what they have) instead of holding the shutdown for their timeout.
+      await hs.notifier.close();
+      await closed;
       await db.close();
     })());
   return { hs, server, url, stop };
@@ -81,6 +82,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const running = await startServer(config, log);
+  if (config.allowPlaintextMessages) {
+    log.warn('ALLOW_PLAINTEXT_MESSAGES is ON: this server accepts UNENCRYPTED room messages. Use it only to run conformance suites.');
+  }
   log.info({ url: running.url, serverName: config.serverName, registration: config.registration }, `SecureComm listening on ${running.url}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -9,5 +9,9 @@ import { profileRoutes } from './profile.js';
 import { accountDataRoutes } from './account-data.js';
 import { filterRoutes } from './filters.js';
 import { pushRuleRoutes } from './push-rules.js';
+import { roomRoutes } from './rooms.js';
+import { roomEventRoutes } from './room-events.js';
+import { aliasRoutes } from './aliases.js';
+import { syncRoutes } from './sync.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes];

@@ -34,3 +34,17 @@ export async function selectAccountData(db: Db, userId: string, roomId: string, 
 export async function deleteAllAccountData(db: Db, userId: string): Promise<void> {
   await db`DELETE FROM account_data WHERE user_id = ${userId}`;
 }
+
+export interface AccountDataRow {
+  roomId: string;
+  type: string;
+  content: Record<string, unknown>;
+  streamPos: number;
+}
+
+/** Account data changed after `since` (all of it when since is undefined), up to the watermark. */
+export async function selectAccountDataSince(db: Db, userId: string, since: number | undefined, to: number): Promise<AccountDataRow[]> {
+  return db<AccountDataRow[]>`
+    SELECT room_id, type, content, stream_pos FROM account_data
+    WHERE user_id = ${userId} AND stream_pos > ${since ?? -1} AND stream_pos <= ${to} ORDER BY stream_pos`;
+}

@@ -28,7 +28,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 export async function startTestServer(overrides: Partial<Config> = {}, log?: Logger): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = testConfig(overrides);
-  const hs = createHs(config, database.db, log ?? createLogger(config));
+  const hs = await createHs(config, database.db, log ?? createLogger(config));
   const server = buildApp(hs).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   return {
@@ -37,7 +37,9 @@ export async function startTestServer(overrides: Partial<Config> = {}, log?: Log
     server,
     database,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await hs.notifier.close();
+      await closed;
       await database.drop();
     },
   };

@@ -1,0 +1,152 @@
+/**
+ * Room events: send (message events, through the encrypted-only policy), state (put and get), redact, a single
+ * event, /messages, members and joined members.
+ */
+import { z } from 'zod';
+import { selectRoom } from '../db/rooms.js';
+import { invalidParam, notFound } from '../errors.js';
+import { filterSchema } from '../relay/filters.js';
+import { sendEvent, redactEvent } from '../relay/rooms/send.js';
+import { getJoinedMembers, getMembers, getMessages, getRoomEvent, getRoomState, getRoomStateEvent } from '../relay/rooms/read.js';
+import { clientEvent } from '../relay/rooms/events.js';
+import { CLIENT_V3, parseInput, route } from './route.js';
+
+const content = z.record(z.string(), z.unknown());
+const eventType = (t: string) => {
+  if (t.length === 0 || Buffer.byteLength(t) > 255) throw invalidParam('Event types are 1 to 255 bytes.');
+  return t;
+};
+const txnId = (t: string) => {
+  if (t.length === 0 || t.length > 255) throw invalidParam('Transaction ids are 1 to 255 characters.');
+  return t;
+};
+
+/** The `filter` query parameter of /messages: a JSON RoomEventFilter. */
+function parseRoomFilter(raw: string | undefined) {
+  if (raw === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw invalidParam('filter must be a JSON object.');
+  }
+  const parsed = parseInput(filterSchema.shape.room.unwrap().shape.timeline.unwrap(), json, 'query');
+  return parsed;
+}
+
+export const roomEventRoutes = [
+  /** PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId} */
+  route({
+    operationId: 'sendMessage',
+    method: 'PUT',
+    path: `${CLIENT_V3}/rooms/:roomId/send/:eventType/:txnId`,
+    access: 'user',
+    guests: true,
+    body: content,
+    handler: async ({ hs, requester, params, body }) => {
+      const draft = { type: eventType(params.eventType), content: body };
+      const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
+      return { event_id: await sendEvent(hs, requester.userId, params.roomId, draft, txn) };
+    },
+  }),
+  /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (state key optional: empty) */
+  route({
+    operationId: 'setRoomStateWithKey',
+    method: 'PUT',
+    path: `${CLIENT_V3}/rooms/:roomId/state/:eventType{/:stateKey}`,
+    access: 'user',
+    guests: true,
+    body: content,
+    handler: async ({ hs, requester, params, body }) => {
+      const draft = { type: eventType(params.eventType), state_key: params.stateKey ?? '', content: body };
+      return { event_id: await sendEvent(hs, requester.userId, params.roomId, draft) };
+    },
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (state key optional: empty) */
+  route({
+    operationId: 'getRoomStateWithKey',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/state/:eventType{/:stateKey}`,
+    access: 'user',
+    guests: true,
+    query: z.object({ format: z.enum(['content', 'event']).default('content') }),
+    handler: async ({ hs, requester, params, query }) => {
+      const row = await getRoomStateEvent(hs, requester.userId, params.roomId, params.eventType, params.stateKey ?? '');
+      if (query.format === 'content') return row.content;
+      return clientEvent(row);
+    },
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/state */
+  route({
+    operationId: 'getRoomState',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/state`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester, params }) => getRoomState(hs, requester.userId, params.roomId),
+  }),
+  /** PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId} */
+  route({
+    operationId: 'redactEvent',
+    method: 'PUT',
+    path: `${CLIENT_V3}/rooms/:roomId/redact/:eventId/:txnId`,
+    access: 'user',
+    guests: true,
+    body: z.object({ reason: z.string().max(1000).optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      const room = await selectRoom(hs.sql, params.roomId);
+      if (!room) throw notFound('Unknown room.');
+      const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
+      return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body.reason, txn, room.roomVersion) };
+    },
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/event/{eventId} */
+  route({
+    operationId: 'getOneRoomEvent',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/event/:eventId`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester, params }) => getRoomEvent(hs, requester.userId, params.roomId, params.eventId),
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/messages */
+  route({
+    operationId: 'getRoomEvents',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/messages`,
+    access: 'user',
+    guests: true,
+    query: z.object({
+      from: z.string().optional(),
+      to: z.string().optional(),
+      dir: z.enum(['b', 'f']),
+      limit: z.coerce.number().int().min(1).max(1000).default(10),
+      filter: z.string().optional(),
+    }),
+    handler: async ({ hs, requester, params, query }) =>
+      getMessages(hs, requester.userId, params.roomId, { ...query, filter: parseRoomFilter(query.filter) }),
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/members */
+  route({
+    operationId: 'getMembersByRoom',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/members`,
+    access: 'user',
+    guests: true,
+    query: z.object({
+      at: z.string().optional(),
+      membership: z.enum(['join', 'invite', 'knock', 'leave', 'ban']).optional(),
+      not_membership: z.enum(['join', 'invite', 'knock', 'leave', 'ban']).optional(),
+    }),
+    handler: async ({ hs, requester, params, query }) => ({ chunk: await getMembers(hs, requester.userId, params.roomId, query) }),
+  }),
+  /** GET /_matrix/client/v3/rooms/{roomId}/joined_members */
+  route({
+    operationId: 'getJoinedMembersByRoom',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/joined_members`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester, params }) => getJoinedMembers(hs, requester.userId, params.roomId),
+  }),
+];

@@ -1,0 +1,149 @@
+/** Rooms and membership: createRoom, joined_rooms, join (by id or alias), invite, leave, forget, kick, ban, unban. */
+import { z } from 'zod';
+import { badJson } from '../errors.js';
+import { createRoom } from '../relay/rooms/create-room.js';
+import { changeMembership, forgetRoom, joinRoom, kick, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
+import { selectRoomsWithMembership } from '../db/rooms.js';
+import { CLIENT_V3, route } from './route.js';
+
+const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id (@name:server)');
+const stateEvent = z.object({ type: z.string().min(1).max(255), state_key: z.string().max(255).optional(), content: z.record(z.string(), z.unknown()) });
+
+const createRoomBody = z.object({
+  preset: z.enum(['private_chat', 'trusted_private_chat', 'public_chat']).optional(),
+  visibility: z.enum(['public', 'private']).optional(),
+  room_alias_name: z.string().max(255).optional(),
+  name: z.string().max(255).optional(),
+  topic: z.string().max(4096).optional(),
+  invite: z.array(userId).max(100).optional(),
+  invite_3pid: z.array(z.unknown()).max(0, 'third-party invites are not supported').optional(),
+  is_direct: z.boolean().optional(),
+  initial_state: z.array(stateEvent).max(100).optional(),
+  power_level_content_override: z.record(z.string(), z.unknown()).optional(),
+  creation_content: z.record(z.string(), z.unknown()).optional(),
+  room_version: z.string().max(32).optional(),
+});
+
+const reasonBody = z.object({ reason: z.string().max(1000).optional() });
+const targetBody = reasonBody.extend({ user_id: userId });
+
+export const roomRoutes = [
+  /** POST /_matrix/client/v3/createRoom */
+  route({
+    operationId: 'createRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/createRoom`,
+    access: 'user',
+    body: createRoomBody,
+    handler: async ({ hs, requester, body }) => createRoom(hs, requester.userId, body),
+  }),
+  /** GET /_matrix/client/v3/joined_rooms */
+  route({
+    operationId: 'getJoinedRooms',
+    method: 'GET',
+    path: `${CLIENT_V3}/joined_rooms`,
+    access: 'user',
+    guests: true,
+    handler: async ({ hs, requester }) => ({ joined_rooms: await selectRoomsWithMembership(hs.sql, requester.userId, 'join') }),
+  }),
+  /** POST /_matrix/client/v3/join/{roomIdOrAlias} */
+  route({
+    operationId: 'joinRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/join/:roomIdOrAlias`,
+    access: 'user',
+    guests: true,
+    body: reasonBody.extend({ third_party_signed: z.unknown().optional() }),
+    query: z.object({ via: z.union([z.string(), z.array(z.string())]).optional(), server_name: z.union([z.string(), z.array(z.string())]).optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (body.third_party_signed !== undefined) throw badJson('Third-party invites are not supported.');
+      const roomId = await resolveRoomIdOrAlias(hs, params.roomIdOrAlias);
+      return { room_id: await joinRoom(hs, requester.userId, roomId, body.reason) };
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/join */
+  route({
+    operationId: 'joinRoomById',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/join`,
+    access: 'user',
+    guests: true,
+    body: reasonBody.extend({ third_party_signed: z.unknown().optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (body.third_party_signed !== undefined) throw badJson('Third-party invites are not supported.');
+      return { room_id: await joinRoom(hs, requester.userId, params.roomId, body.reason) };
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/invite */
+  route({
+    operationId: 'inviteUser',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/invite`,
+    access: 'user',
+    body: targetBody,
+    handler: async ({ hs, requester, params, body }) => {
+      await changeMembership(hs, requester.userId, params.roomId, body.user_id, 'invite', { reason: body.reason });
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/leave */
+  route({
+    operationId: 'leaveRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/leave`,
+    access: 'user',
+    guests: true,
+    body: reasonBody,
+    handler: async ({ hs, requester, params, body }) => {
+      await leaveRoom(hs, requester.userId, params.roomId, body.reason);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/forget */
+  route({
+    operationId: 'forgetRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/forget`,
+    access: 'user',
+    handler: async ({ hs, requester, params }) => {
+      await forgetRoom(hs, requester.userId, params.roomId);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/kick */
+  route({
+    operationId: 'kick',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/kick`,
+    access: 'user',
+    body: targetBody,
+    handler: async ({ hs, requester, params, body }) => {
+      await kick(hs, requester.userId, params.roomId, body.user_id, body.reason);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/ban */
+  route({
+    operationId: 'ban',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/ban`,
+    access: 'user',
+    body: targetBody,
+    handler: async ({ hs, requester, params, body }) => {
+      await changeMembership(hs, requester.userId, params.roomId, body.user_id, 'ban', { reason: body.reason });
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/unban */
+  route({
+    operationId: 'unban',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/unban`,
+    access: 'user',
+    body: targetBody,
+    handler: async ({ hs, requester, params, body }) => {
+      await unban(hs, requester.userId, params.roomId, body.user_id, body.reason);
+      return {};
+    },
+  }),
+];

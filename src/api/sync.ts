@@ -1,0 +1,46 @@
+/** GET /sync: since, timeout (long-poll), full_state, filter (a stored filter id or inline JSON), set_presence. */
+import { z } from 'zod';
+import { invalidParam } from '../errors.js';
+import type { Hs } from '../hs.js';
+import { filterSchema, getFilter, type Filter } from '../relay/filters.js';
+import { sync } from '../relay/sync/sync.js';
+import { parseStreamToken } from '../relay/sync/token.js';
+import { CLIENT_V3, parseInput, route } from './route.js';
+
+async function resolveFilter(hs: Hs, userId: string, raw: string | undefined): Promise<Filter> {
+  if (raw === undefined || raw === '') return {};
+  if (raw.trimStart().startsWith('{')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw invalidParam('filter is neither a filter id nor valid JSON.');
+    }
+    return parseInput(filterSchema, json, 'query');
+  }
+  return getFilter(hs, userId, userId, raw);
+}
+
+export const syncRoutes = [
+  /** GET /_matrix/client/v3/sync */
+  route({
+    operationId: 'sync',
+    method: 'GET',
+    path: `${CLIENT_V3}/sync`,
+    access: 'user',
+    guests: true,
+    query: z.object({
+      since: z.string().optional(),
+      timeout: z.coerce.number().int().min(0).default(0),
+      full_state: z.enum(['true', 'false']).default('false'),
+      filter: z.string().optional(),
+      set_presence: z.enum(['offline', 'online', 'unavailable']).optional(),
+      use_state_after: z.enum(['true', 'false']).optional(),
+    }),
+    handler: async ({ hs, requester, query }) => {
+      const since = query.since !== undefined ? parseStreamToken(query.since, 'since') : undefined;
+      const filter = await resolveFilter(hs, requester.userId, query.filter);
+      return sync(hs, requester, { since, timeoutMs: query.timeout, fullState: query.full_state === 'true', filter });
+    },
+  }),
+];

@@ -1,0 +1,112 @@
+/**
+ * Room events: one row per event, ordered by stream position. Reads take an upper bound (a watermark) so that
+ * nothing above what has committed in order is ever returned.
+ */
+import type { Db } from './database.js';
+
+export interface EventRow {
+  streamPos: number;
+  eventId: string;
+  roomId: string;
+  type: string;
+  stateKey: string | null;
+  sender: string;
+  originServerTs: number;
+  depth: number;
+  content: Record<string, unknown>;
+  prevEvents: string[];
+  unsigned: Record<string, unknown>;
+  redacts: string | null;
+}
+
+export async function insertEvent(db: Db, e: EventRow): Promise<void> {
+  await db`
+    INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, depth, content, prev_events, unsigned, redacts)
+    VALUES (${e.streamPos}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth},
+            ${db.json(e.content as never)}, ${e.prevEvents}, ${db.json(e.unsigned as never)}, ${e.redacts})`;
+}
+
+export async function selectEvent(db: Db, eventId: string): Promise<EventRow | undefined> {
+  const [row] = await db<EventRow[]>`SELECT * FROM events WHERE event_id = ${eventId}`;
+  return row;
+}
+
+export async function selectEventsByIds(db: Db, eventIds: string[]): Promise<EventRow[]> {
+  if (eventIds.length === 0) return [];
+  return db<EventRow[]>`SELECT * FROM events WHERE event_id = ANY(${eventIds}) ORDER BY stream_pos`;
+}
+
+/** The current state of a room (the events current_state points at). */
+export async function selectCurrentStateEvents(db: Db, roomId: string): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT e.* FROM current_state c JOIN events e ON e.event_id = c.event_id WHERE c.room_id = ${roomId} ORDER BY e.stream_pos`;
+}
+
+/** The state of a room at a position: the latest state event of each (type, state_key) at or below it. */
+export async function selectStateAt(db: Db, roomId: string, pos: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM (
+      SELECT DISTINCT ON (type, state_key) * FROM events
+      WHERE room_id = ${roomId} AND state_key IS NOT NULL AND stream_pos <= ${pos}
+      ORDER BY type, state_key, stream_pos DESC
+    ) s ORDER BY stream_pos`;
+}
+
+/** Events of a room with from < pos <= to, the newest `limit` of them, oldest first. */
+export async function selectRoomEventsBackward(db: Db, roomId: string, from: number, to: number, limit: number): Promise<EventRow[]> {
+  const rows = await db<EventRow[]>`
+    SELECT * FROM events WHERE room_id = ${roomId} AND stream_pos > ${from} AND stream_pos <= ${to}
+    ORDER BY stream_pos DESC LIMIT ${limit}`;
+  return rows.reverse();
+}
+
+/** Events of a room with from < pos <= to, the oldest `limit` of them, oldest first. */
+export async function selectRoomEventsForward(db: Db, roomId: string, from: number, to: number, limit: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM events WHERE room_id = ${roomId} AND stream_pos > ${from} AND stream_pos <= ${to}
+    ORDER BY stream_pos ASC LIMIT ${limit}`;
+}
+
+/** A user's membership events in a room up to a position, oldest first (for visibility decisions). */
+export async function selectMembershipHistory(db: Db, roomId: string, userId: string, to: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId} AND stream_pos <= ${to}
+    ORDER BY stream_pos`;
+}
+
+/** The room's history_visibility events up to a position, oldest first. */
+export async function selectVisibilityHistory(db: Db, roomId: string, to: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM events WHERE room_id = ${roomId} AND type = 'm.room.history_visibility' AND state_key = '' AND stream_pos <= ${to}
+    ORDER BY stream_pos`;
+}
+
+/** Rooms that have events with from < pos <= to, among the given rooms. */
+export async function selectRoomsWithEvents(db: Db, roomIds: string[], from: number, to: number): Promise<string[]> {
+  if (roomIds.length === 0) return [];
+  const rows = await db<{ roomId: string }[]>`
+    SELECT DISTINCT room_id FROM events WHERE room_id = ANY(${roomIds}) AND stream_pos > ${from} AND stream_pos <= ${to}`;
+  return rows.map((r) => r.roomId);
+}
+
+export async function updateEventRedacted(db: Db, eventId: string, content: Record<string, unknown>, unsigned: Record<string, unknown>): Promise<void> {
+  await db`UPDATE events SET content = ${db.json(content as never)}, unsigned = ${db.json(unsigned as never)} WHERE event_id = ${eventId}`;
+}
+
+export async function insertEventTxn(db: Db, t: { userId: string; deviceId: string; txnId: string; eventId: string }): Promise<void> {
+  await db`INSERT INTO event_txns (user_id, device_id, txn_id, event_id) VALUES (${t.userId}, ${t.deviceId}, ${t.txnId}, ${t.eventId})`;
+}
+
+export async function selectEventTxn(db: Db, userId: string, deviceId: string, txnId: string): Promise<string | undefined> {
+  const [row] = await db<{ eventId: string }[]>`
+    SELECT event_id FROM event_txns WHERE user_id = ${userId} AND device_id = ${deviceId} AND txn_id = ${txnId}`;
+  return row?.eventId;
+}
+
+/** The transaction ids this device used for the given events (for unsigned.transaction_id). */
+export async function selectTxnIdsOfEvents(db: Db, userId: string, deviceId: string, eventIds: string[]): Promise<Map<string, string>> {
+  if (eventIds.length === 0) return new Map();
+  const rows = await db<{ eventId: string; txnId: string }[]>`
+    SELECT event_id, txn_id FROM event_txns WHERE user_id = ${userId} AND device_id = ${deviceId} AND event_id = ANY(${eventIds})`;
+  return new Map(rows.map((r) => [r.eventId, r.txnId]));
+}

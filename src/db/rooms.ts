@@ -1,0 +1,95 @@
+/** Rooms, their current state, aliases and forgotten rooms. Rows are camelCase; state rows point at events. */
+import type { Db } from './database.js';
+
+export interface RoomRow {
+  roomId: string;
+  roomVersion: string;
+  creator: string;
+  createdTs: number;
+  lastEventId: string | null;
+  lastDepth: number;
+}
+
+export async function insertRoom(db: Db, r: { roomId: string; roomVersion: string; creator: string }): Promise<void> {
+  await db`INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (${r.roomId}, ${r.roomVersion}, ${r.creator}, ${Date.now()})`;
+}
+
+export async function selectRoom(db: Db, roomId: string): Promise<RoomRow | undefined> {
+  const [row] = await db<RoomRow[]>`SELECT * FROM rooms WHERE room_id = ${roomId}`;
+  return row;
+}
+
+/** Locks the room for appending: a room's events are written one transaction at a time. */
+export async function selectRoomForUpdate(db: Db, roomId: string): Promise<RoomRow | undefined> {
+  const [row] = await db<RoomRow[]>`SELECT * FROM rooms WHERE room_id = ${roomId} FOR UPDATE`;
+  return row;
+}
+
+export async function updateRoomHead(db: Db, roomId: string, lastEventId: string, lastDepth: number): Promise<void> {
+  await db`UPDATE rooms SET last_event_id = ${lastEventId}, last_depth = ${lastDepth} WHERE room_id = ${roomId}`;
+}
+
+export async function upsertCurrentState(
+  db: Db,
+  s: { roomId: string; type: string; stateKey: string; eventId: string; streamPos: number; membership: string | null },
+): Promise<void> {
+  await db`
+    INSERT INTO current_state (room_id, type, state_key, event_id, stream_pos, membership)
+    VALUES (${s.roomId}, ${s.type}, ${s.stateKey}, ${s.eventId}, ${s.streamPos}, ${s.membership})
+    ON CONFLICT (room_id, type, state_key) DO UPDATE
+      SET event_id = EXCLUDED.event_id, stream_pos = EXCLUDED.stream_pos, membership = EXCLUDED.membership`;
+}
+
+export interface MembershipRow {
+  roomId: string;
+  membership: string;
+  streamPos: number;
+  eventId: string;
+}
+
+/** The user's current membership in every room they have a member event in. */
+export async function selectMembershipsOfUser(db: Db, userId: string): Promise<MembershipRow[]> {
+  return db<MembershipRow[]>`
+    SELECT room_id, membership, stream_pos, event_id FROM current_state
+    WHERE type = 'm.room.member' AND state_key = ${userId}`;
+}
+
+export async function selectRoomsWithMembership(db: Db, userId: string, membership: string): Promise<string[]> {
+  const rows = await db<{ roomId: string }[]>`
+    SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ${userId} AND membership = ${membership}`;
+  return rows.map((r) => r.roomId);
+}
+
+export async function selectMembersOfRoom(db: Db, roomId: string, membership: string): Promise<string[]> {
+  const rows = await db<{ stateKey: string }[]>`
+    SELECT state_key FROM current_state WHERE room_id = ${roomId} AND type = 'm.room.member' AND membership = ${membership}`;
+  return rows.map((r) => r.stateKey);
+}
+
+export async function insertAlias(db: Db, a: { alias: string; roomId: string; creator: string }): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO room_aliases (room_alias, room_id, creator) VALUES (${a.alias}, ${a.roomId}, ${a.creator}) ON CONFLICT DO NOTHING RETURNING 1`;
+  return rows.length === 1;
+}
+
+export async function selectAlias(db: Db, alias: string): Promise<{ roomId: string; creator: string } | undefined> {
+  const [row] = await db<{ roomId: string; creator: string }[]>`SELECT room_id, creator FROM room_aliases WHERE room_alias = ${alias}`;
+  return row;
+}
+
+export async function deleteAlias(db: Db, alias: string): Promise<void> {
+  await db`DELETE FROM room_aliases WHERE room_alias = ${alias}`;
+}
+
+export async function insertForgotten(db: Db, userId: string, roomId: string): Promise<void> {
+  await db`INSERT INTO forgotten_rooms (user_id, room_id) VALUES (${userId}, ${roomId}) ON CONFLICT DO NOTHING`;
+}
+
+export async function deleteForgotten(db: Db, userId: string, roomId: string): Promise<void> {
+  await db`DELETE FROM forgotten_rooms WHERE user_id = ${userId} AND room_id = ${roomId}`;
+}
+
+export async function selectForgottenRooms(db: Db, userId: string): Promise<Set<string>> {
+  const rows = await db<{ roomId: string }[]>`SELECT room_id FROM forgotten_rooms WHERE user_id = ${userId}`;
+  return new Set(rows.map((r) => r.roomId));
+}

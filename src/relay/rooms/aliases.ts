@@ -1,0 +1,54 @@
+/**
+ * Room aliases (#name:server): the grammar, and creating, resolving and deleting them. Only the alias's
+ * creator or a room member with enough power may delete it.
+ */
+import type { Hs } from '../../hs.js';
+import { MatrixError, forbidden, invalidParam, notFound } from '../../errors.js';
+import * as roomsDb from '../../db/rooms.js';
+import { selectStateAt } from '../../db/events.js';
+import { selectStreamHead } from '../../db/stream.js';
+import { roomStateOfRows } from './events.js';
+import { requiredPowerLevel, userPowerLevel } from './power-levels.js';
+
+const ALIAS_MAX = 255;
+
+/** The full alias for a local name from createRoom's room_alias_name. */
+export function validateAliasLocalpart(name: string, serverName: string): string {
+  if (name.length === 0 || /[\s:#]/.test(name)) throw invalidParam('room_alias_name must be non-empty and contain no whitespace, ":" or "#".');
+  const alias = `#${name}:${serverName}`;
+  if (alias.length > ALIAS_MAX) throw invalidParam(`Room aliases are at most ${ALIAS_MAX} characters.`);
+  return alias;
+}
+
+/** Checks a full alias from a path: its grammar, and that it belongs to this server. */
+export function checkAlias(alias: string, serverName: string): void {
+  const colon = alias.indexOf(':');
+  if (!alias.startsWith('#') || colon < 2 || alias.length > ALIAS_MAX || /\s/.test(alias)) throw invalidParam(`${alias} is not a room alias (#name:server).`);
+  if (alias.slice(colon + 1) !== serverName) throw invalidParam(`This server only manages aliases on ${serverName}.`);
+}
+
+export async function resolveAlias(hs: Hs, alias: string): Promise<string> {
+  const row = await roomsDb.selectAlias(hs.sql, alias);
+  if (!row) throw notFound(`Room alias ${alias} not found.`);
+  return row.roomId;
+}
+
+export async function setAlias(hs: Hs, userId: string, alias: string, roomId: string): Promise<void> {
+  checkAlias(alias, hs.config.serverName);
+  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
+  const joined = await roomsDb.selectRoomsWithMembership(hs.sql, userId, 'join');
+  if (!joined.includes(roomId)) throw forbidden('You must be joined to the room to give it an alias.');
+  if (!(await roomsDb.insertAlias(hs.sql, { alias, roomId, creator: userId }))) throw new MatrixError(409, 'M_UNKNOWN', `Room alias ${alias} already exists.`);
+}
+
+export async function deleteAlias(hs: Hs, userId: string, isAdmin: boolean, alias: string): Promise<void> {
+  checkAlias(alias, hs.config.serverName);
+  const row = await roomsDb.selectAlias(hs.sql, alias);
+  if (!row) throw notFound(`Room alias ${alias} not found.`);
+  if (row.creator !== userId && !isAdmin) {
+    const state = roomStateOfRows(await selectStateAt(hs.sql, row.roomId, await selectStreamHead(hs.sql)));
+    const level = state.get('m.room.member', userId)?.content.membership === 'join' ? userPowerLevel(state, userId) : -Infinity;
+    if (level < requiredPowerLevel(state, 'm.room.canonical_alias', true)) throw forbidden('Only the alias creator or a room moderator can delete it.');
+  }
+  await roomsDb.deleteAlias(hs.sql, alias);
+}

@@ -1,0 +1,81 @@
+/**
+ * Membership changes: join, invite, leave, kick, ban, unban and forget. Each is one member event through the
+ * write path, so the authorization rules decide; joining a room one is already in changes nothing.
+ */
+import type { Hs } from '../../hs.js';
+import { forbidden, notFound } from '../../errors.js';
+import * as roomsDb from '../../db/rooms.js';
+import { selectUser } from '../../db/users.js';
+import { appendEvent, currentStateOf, writeRoom } from './append.js';
+import { memberContent } from './create-room.js';
+import { resolveAlias } from './aliases.js';
+
+export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promise<string> {
+  if (roomIdOrAlias.startsWith('#')) return resolveAlias(hs, roomIdOrAlias);
+  if (!roomIdOrAlias.startsWith('!')) throw notFound(`${roomIdOrAlias} is neither a room id nor a room alias.`);
+  return roomIdOrAlias;
+}
+
+export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
+  const content = await memberContent(hs, userId, 'join', reason ? { reason } : {});
+  return writeRoom(hs, roomId, async (room) => {
+    const current = currentStateOf(room, 'm.room.member', userId);
+    if (current?.content.membership === 'join') return roomId;
+    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
+    return roomId;
+  });
+}
+
+/** Another user's membership set by `sender` (invite, kick, ban, unban). */
+export async function changeMembership(
+  hs: Hs,
+  sender: string,
+  roomId: string,
+  target: string,
+  membership: 'invite' | 'leave' | 'ban',
+  extra: { reason?: string; is_direct?: boolean } = {},
+): Promise<void> {
+  if (membership === 'invite' && !(await selectUser(hs.sql, target))) throw notFound(`No such user ${target}.`);
+  const fields: Record<string, unknown> = {};
+  if (extra.reason !== undefined) fields.reason = extra.reason;
+  if (extra.is_direct !== undefined) fields.is_direct = extra.is_direct;
+  const content = membership === 'invite' ? await memberContent(hs, target, 'invite', fields) : { membership, ...fields };
+  await writeRoom(hs, roomId, async (room) => {
+    await appendEvent(hs, room, sender, { type: 'm.room.member', state_key: target, content });
+  });
+}
+
+/** Kicks need the target to be in the room (joined, invited or knocking); unbans need a ban. */
+export async function kick(hs: Hs, sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+  await expectMembership(hs, roomId, target, ['join', 'invite', 'knock'], `${target} is not in this room.`);
+  await changeMembership(hs, sender, roomId, target, 'leave', { reason });
+}
+
+export async function unban(hs: Hs, sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+  await expectMembership(hs, roomId, target, ['ban'], `${target} is not banned from this room.`);
+  await changeMembership(hs, sender, roomId, target, 'leave', { reason });
+}
+
+async function expectMembership(hs: Hs, roomId: string, userId: string, allowed: string[], message: string): Promise<void> {
+  const rows = await roomsDb.selectMembershipsOfUser(hs.sql, userId);
+  const row = rows.find((r) => r.roomId === roomId);
+  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
+  if (!row || !allowed.includes(row.membership)) throw forbidden(message);
+}
+
+/** Leave (or reject an invite, or withdraw a knock). Leaving a room one is not in is refused. */
+export async function leaveRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<void> {
+  await writeRoom(hs, roomId, async (room) => {
+    const current = currentStateOf(room, 'm.room.member', userId)?.content.membership;
+    if (current === undefined || current === 'leave') throw forbidden('You are not in this room.');
+    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content: reason ? { membership: 'leave', reason } : { membership: 'leave' } });
+  });
+}
+
+/** Forget a room one has left: it no longer appears in /sync. */
+export async function forgetRoom(hs: Hs, userId: string, roomId: string): Promise<void> {
+  const row = (await roomsDb.selectMembershipsOfUser(hs.sql, userId)).find((r) => r.roomId === roomId);
+  if (!row) throw notFound('You have never been in this room.');
+  if (row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock') throw forbidden('Leave the room before forgetting it.');
+  await roomsDb.insertForgotten(hs.sql, userId, roomId);
+}

@@ -1,0 +1,152 @@
+/**
+ * Reading a room: single events, state, the timeline (/messages) and members. Every read is bounded by the
+ * stream watermark and filtered by history visibility; who may read what follows the user's membership.
+ */
+import type { Hs } from '../../hs.js';
+import { forbidden, notFound } from '../../errors.js';
+import * as eventsDb from '../../db/events.js';
+import type { EventRow } from '../../db/events.js';
+import * as roomsDb from '../../db/rooms.js';
+import { selectStreamHead } from '../../db/stream.js';
+import { clientEvent, type ClientEvent } from './events.js';
+import { visibilityFor } from './visibility.js';
+import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
+import { parseStreamToken, streamToken } from '../sync/token.js';
+
+export async function requireRoom(hs: Hs, roomId: string): Promise<roomsDb.RoomRow> {
+  const room = await roomsDb.selectRoom(hs.sql, roomId);
+  if (!room) throw notFound('Unknown room.');
+  return room;
+}
+
+async function isWorldReadable(hs: Hs, roomId: string, at: number): Promise<boolean> {
+  const history = await eventsDb.selectVisibilityHistory(hs.sql, roomId, at);
+  return history.at(-1)?.content.history_visibility === 'world_readable';
+}
+
+/**
+ * The position whose state the user may read: now when joined (or the room is world-readable), the moment they
+ * left when they have left or were banned; anyone else is refused.
+ */
+async function readablePosition(hs: Hs, userId: string, roomId: string): Promise<number> {
+  await requireRoom(hs, roomId);
+  const head = await selectStreamHead(hs.sql);
+  const row = (await roomsDb.selectMembershipsOfUser(hs.sql, userId)).find((r) => r.roomId === roomId);
+  if (row?.membership === 'join') return head;
+  if (await isWorldReadable(hs, roomId, head)) return head;
+  if (row && (row.membership === 'leave' || row.membership === 'ban')) {
+    const history = await eventsDb.selectMembershipHistory(hs.sql, roomId, userId, head);
+    if (history.some((m) => m.content.membership === 'join')) return row.streamPos;
+  }
+  throw forbidden('You are not allowed to read this room: join it first.');
+}
+
+export async function getRoomEvent(hs: Hs, userId: string, roomId: string, eventId: string): Promise<ClientEvent> {
+  await requireRoom(hs, roomId);
+  const head = await selectStreamHead(hs.sql);
+  const row = await eventsDb.selectEvent(hs.sql, eventId);
+  if (!row || row.roomId !== roomId || row.streamPos > head) throw notFound('Event not found.');
+  const view = await visibilityFor(hs.sql, roomId, userId, head);
+  if (!view.canSee(row)) throw notFound('Event not found.');
+  return clientEvent(row);
+}
+
+export async function getRoomState(hs: Hs, userId: string, roomId: string): Promise<ClientEvent[]> {
+  const at = await readablePosition(hs, userId, roomId);
+  return (await eventsDb.selectStateAt(hs.sql, roomId, at)).map((r) => clientEvent(r));
+}
+
+export async function getRoomStateEvent(hs: Hs, userId: string, roomId: string, type: string, stateKey: string): Promise<EventRow> {
+  const at = await readablePosition(hs, userId, roomId);
+  const row = (await eventsDb.selectStateAt(hs.sql, roomId, at)).find((r) => r.type === type && r.stateKey === stateKey);
+  if (!row) throw notFound(`The room has no ${type} state with key ${JSON.stringify(stateKey)}.`);
+  return row;
+}
+
+export interface MessagesRequest {
+  from?: string;
+  to?: string;
+  dir: 'b' | 'f';
+  limit: number;
+  filter?: EventFilter;
+}
+
+const PAGE_SCAN_LIMIT = 1000;
+
+/** GET /messages: a page of visible events, with start/end tokens; `end` is absent when the history is exhausted. */
+export async function getMessages(hs: Hs, userId: string, roomId: string, req: MessagesRequest) {
+  const readable = await readablePosition(hs, userId, roomId);
+  const head = Math.min(await selectStreamHead(hs.sql), readable);
+  const from = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), head) : req.dir === 'b' ? head : 0;
+  const to = req.to !== undefined ? parseStreamToken(req.to, 'to') : undefined;
+  const view = await visibilityFor(hs.sql, roomId, userId, head);
+  const chunk: EventRow[] = [];
+  let cursor = from;
+  let exhausted = false;
+  // Scan in batches until the page is full of visible, matching events or the history ends.
+  while (chunk.length < req.limit) {
+    const batchSize = Math.min(PAGE_SCAN_LIMIT, Math.max(req.limit * 2, 20));
+    const batch =
+      req.dir === 'b'
+        ? (await eventsDb.selectRoomEventsBackward(hs.sql, roomId, to ?? 0, cursor, batchSize)).reverse()
+        : await eventsDb.selectRoomEventsForward(hs.sql, roomId, cursor, to ?? head, batchSize);
+    if (batch.length === 0) {
+      exhausted = true;
+      break;
+    }
+    for (const e of batch) {
+      cursor = req.dir === 'b' ? e.streamPos - 1 : e.streamPos;
+      if (view.canSee(e) && matchesEventFilter(req.filter, e)) chunk.push(e);
+      if (chunk.length >= req.limit) break;
+    }
+    if (batch.length < batchSize && chunk.length < req.limit) {
+      exhausted = true;
+      break;
+    }
+  }
+  const members = req.filter?.lazy_load_members ? await lazyMembers(hs, roomId, chunk, head) : [];
+  return {
+    chunk: chunk.map((r) => clientEvent(r)),
+    start: streamToken(from),
+    ...(exhausted ? {} : { end: streamToken(cursor) }),
+    ...(members.length > 0 ? { state: members.map((r) => clientEvent(r)) } : {}),
+  };
+}
+
+/** Lazy-loading members: the member events of the senders in a chunk. */
+async function lazyMembers(hs: Hs, roomId: string, chunk: EventRow[], at: number): Promise<EventRow[]> {
+  const senders = new Set(chunk.map((e) => e.sender));
+  const state = await eventsDb.selectStateAt(hs.sql, roomId, at);
+  return state.filter((r) => r.type === 'm.room.member' && senders.has(r.stateKey!));
+}
+
+export async function getMembers(
+  hs: Hs,
+  userId: string,
+  roomId: string,
+  q: { at?: string; membership?: string; not_membership?: string },
+): Promise<ClientEvent[]> {
+  let at = await readablePosition(hs, userId, roomId);
+  if (q.at !== undefined) at = Math.min(at, parseStreamToken(q.at, 'at'));
+  const rows = (await eventsDb.selectStateAt(hs.sql, roomId, at)).filter((r) => r.type === 'm.room.member');
+  return rows
+    .filter((r) => q.membership === undefined || r.content.membership === q.membership)
+    .filter((r) => q.not_membership === undefined || r.content.membership !== q.not_membership)
+    .map((r) => clientEvent(r));
+}
+
+export async function getJoinedMembers(hs: Hs, userId: string, roomId: string) {
+  await requireRoom(hs, roomId);
+  const joined = await roomsDb.selectRoomsWithMembership(hs.sql, userId, 'join');
+  if (!joined.includes(roomId)) throw forbidden('You must be joined to the room to list its members.');
+  const state = await eventsDb.selectCurrentStateEvents(hs.sql, roomId);
+  const out: Record<string, { display_name?: string; avatar_url?: string }> = {};
+  for (const r of state) {
+    if (r.type !== 'm.room.member' || r.content.membership !== 'join') continue;
+    const m: { display_name?: string; avatar_url?: string } = {};
+    if (typeof r.content.displayname === 'string') m.display_name = r.content.displayname;
+    if (typeof r.content.avatar_url === 'string') m.avatar_url = r.content.avatar_url;
+    out[r.stateKey!] = m;
+  }
+  return { joined: out };
+}

@@ -1,0 +1,53 @@
+/**
+ * History visibility (spec: "History visibility"): whether a user may see an event, from the user's membership
+ * at the event and the room's m.room.history_visibility then. Nobody reads events from before they were allowed to.
+ */
+import type { Db } from '../../db/database.js';
+import type { EventRow } from '../../db/events.js';
+import { selectMembershipHistory, selectVisibilityHistory } from '../../db/events.js';
+
+export interface VisibilityView {
+  /** True when the user may see the event (at its stream position). */
+  canSee(event: EventRow): boolean;
+  /** The user's membership at a position ('leave' before any member event). */
+  membershipAt(pos: number): string;
+}
+
+function lastAtOrBefore<T extends { streamPos: number }>(rows: T[], pos: number): T | undefined {
+  let found: T | undefined;
+  for (const r of rows) {
+    if (r.streamPos > pos) break;
+    found = r;
+  }
+  return found;
+}
+
+/** Loads what visibility needs for one user in one room, up to `to` (the watermark). */
+export async function visibilityFor(db: Db, roomId: string, userId: string, to: number): Promise<VisibilityView> {
+  const [members, settings] = await Promise.all([selectMembershipHistory(db, roomId, userId, to), selectVisibilityHistory(db, roomId, to)]);
+  const joinPositions = members.filter((m) => m.content.membership === 'join').map((m) => m.streamPos);
+  const membershipAt = (pos: number) => String(lastAtOrBefore(members, pos)?.content.membership ?? 'leave');
+  return {
+    membershipAt,
+    canSee(event) {
+      const pos = event.streamPos;
+      const membership = membershipAt(pos);
+      if (membership === 'join') return true;
+      // Users always see their own membership changes (their invite, kick, ban or leave).
+      if (event.type === 'm.room.member' && event.stateKey === userId) return true;
+      // The visibility in force when the event was sent: the setting before it (a change applies from the next event on).
+      const setting = String(lastAtOrBefore(settings, event.type === 'm.room.history_visibility' && event.stateKey === '' ? pos - 1 : pos)?.content.history_visibility ?? 'shared');
+      switch (setting) {
+        case 'world_readable':
+          return true;
+        case 'shared':
+          // Visible to members who joined at some point at or after it (they may have left since).
+          return joinPositions.some((p) => p >= pos);
+        case 'invited':
+          return membership === 'invite';
+        default:
+          return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The rooms section of /sync: joined rooms (timeline, state, summary), invites (stripped state) and left rooms,
+ * for the range (since, head]. A room joined inside the range is synced as if for the first time.
+ */
+import type { Hs } from '../../hs.js';
+import type { Requester } from '../sessions.js';
+import * as eventsDb from '../../db/events.js';
+import type { EventRow } from '../../db/events.js';
+import * as roomsDb from '../../db/rooms.js';
+import type { AccountDataRow } from '../../db/account-data.js';
+import type { Filter } from '../filters.js';
+import { clientEvent, strippedEvent } from '../rooms/events.js';
+import { visibilityFor } from '../rooms/visibility.js';
+import { matchesEventFilter, roomAllowed } from './event-filter.js';
+import { streamToken } from './token.js';
+
+const DEFAULT_TIMELINE_LIMIT = 10;
+const MAX_TIMELINE_LIMIT = 100;
+const HEROES = 5;
+const INVITE_STATE_TYPES = new Set(['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic']);
+
+export interface RoomsSection {
+  join: Record<string, unknown>;
+  invite: Record<string, unknown>;
+  leave: Record<string, unknown>;
+  knock: Record<string, unknown>;
+}
+
+interface Ctx {
+  hs: Hs;
+  requester: Requester;
+  since: number | undefined;
+  head: number;
+  filter: Filter;
+  fullState: boolean;
+  roomAccountData: Map<string, AccountDataRow[]>;
+  /** Events in timelines, for unsigned.transaction_id. */
+  timelineEvents: EventRow[];
+}
+
+function latestPerStateKey(rows: EventRow[]): EventRow[] {
+  const map = new Map<string, EventRow>();
+  for (const r of rows) if (r.stateKey !== null) map.set(`${r.type}\u0000${r.stateKey}`, r);
+  return [...map.values()].sort((a, b) => a.streamPos - b.streamPos);
+}
+
+/** The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. */
+async function timeline(ctx: Ctx, roomId: string, from: number, to: number) {
+  const tf = ctx.filter.room?.timeline;
+  const limit = Math.min(tf?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+  const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, to);
+  const picked: EventRow[] = [];
+  let cursor = to;
+  let limited = false;
+  while (picked.length < limit) {
+    const batch = await eventsDb.selectRoomEventsBackward(ctx.hs.sql, roomId, from, cursor, Math.max(limit * 2, 20));
+    if (batch.length === 0) break;
+    for (const e of batch.reverse()) {
+      cursor = e.streamPos - 1;
+      if (!view.canSee(e) || !matchesEventFilter(tf, e)) continue;
+      if (picked.length === limit) {
+        limited = true;
+        break;
+      }
+      picked.push(e);
+    }
+    if (limited) break;
+  }
+  if (picked.length === limit && !limited) {
+    // A full page: more visible history before it means the client has a gap to fill.
+    limited = (await eventsDb.selectRoomEventsBackward(ctx.hs.sql, roomId, from, cursor, 1)).length > 0;
+  }
+  picked.reverse();
+  const start = picked.length > 0 ? picked[0].streamPos - 1 : to;
+  return { events: picked, limited, prevBatch: streamToken(start), startPos: start, view };
+}
+
+function stateFilter(ctx: Ctx, rows: EventRow[], timelineEvents: EventRow[]): EventRow[] {
+  const sf = ctx.filter.room?.state;
+  let out = rows.filter((r) => matchesEventFilter(sf, r));
+  if (sf?.lazy_load_members) {
+    const senders = new Set(timelineEvents.map((e) => e.sender));
+    senders.add(ctx.requester.userId);
+    out = out.filter((r) => r.type !== 'm.room.member' || senders.has(r.stateKey!));
+  }
+  return out;
+}
+
+async function summary(ctx: Ctx, roomId: string) {
+  const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
+  const members = state.filter((r) => r.type === 'm.room.member');
+  const joined = members.filter((r) => r.content.membership === 'join').map((r) => r.stateKey!);
+  const invited = members.filter((r) => r.content.membership === 'invite').map((r) => r.stateKey!);
+  const named = state.some((r) => (r.type === 'm.room.name' && r.content.name) || (r.type === 'm.room.canonical_alias' && r.content.alias));
+  const heroes = named ? [] : [...joined, ...invited].filter((u) => u !== ctx.requester.userId).sort().slice(0, HEROES);
+  return { 'm.heroes': heroes, 'm.joined_member_count': joined.length, 'm.invited_member_count': invited.length };
+}
+
+function accountDataOf(ctx: Ctx, roomId: string) {
+  return { events: (ctx.roomAccountData.get(roomId) ?? []).map((r) => ({ type: r.type, content: r.content })) };
+}
+
+async function joinedRoom(ctx: Ctx, roomId: string, joinedAt: number): Promise<Record<string, unknown> | undefined> {
+  const fresh = ctx.since === undefined || joinedAt > ctx.since;
+  const from = fresh ? 0 : ctx.since!;
+  const tl = await timeline(ctx, roomId, from, ctx.head);
+  const changedAccountData = ctx.roomAccountData.has(roomId);
+  if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData) return undefined;
+  let state: EventRow[];
+  if (fresh || ctx.fullState) {
+    state = await eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
+  } else if (tl.limited) {
+    // State that changed in the gap between the client's position and the timeline.
+    const gap = await eventsDb.selectRoomEventsForward(ctx.hs.sql, roomId, ctx.since!, tl.startPos, 10_000);
+    state = latestPerStateKey(gap.filter((e) => e.stateKey !== null));
+  } else {
+    state = [];
+  }
+  ctx.timelineEvents.push(...tl.events);
+  return {
+    timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
+    state: { events: stateFilter(ctx, state, tl.events) },
+    ephemeral: { events: [] },
+    account_data: accountDataOf(ctx, roomId),
+    unread_notifications: { notification_count: 0, highlight_count: 0 },
+    summary: await summary(ctx, roomId),
+  };
+}
+
+async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string) {
+  const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
+  const invite = await eventsDb.selectEvent(ctx.hs.sql, inviteEventId);
+  const stripped = state.filter((r) => INVITE_STATE_TYPES.has(r.type) || (r.type === 'm.room.member' && r.stateKey === invite?.sender)).map(strippedEvent);
+  if (invite) stripped.push(strippedEvent(invite));
+  return { invite_state: { events: stripped } };
+}
+
+async function leftRoom(ctx: Ctx, roomId: string, leftAt: number) {
+  const tl = await timeline(ctx, roomId, ctx.since ?? 0, leftAt);
+  ctx.timelineEvents.push(...tl.events);
+  return {
+    timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
+    state: { events: [] as EventRow[] },
+    account_data: accountDataOf(ctx, roomId),
+  };
+}
+
+export async function roomsSection(
+  hs: Hs,
+  requester: Requester,
+  since: number | undefined,
+  head: number,
+  filter: Filter,
+  fullState: boolean,
+  roomAccountData: Map<string, AccountDataRow[]>,
+): Promise<RoomsSection> {
+  const ctx: Ctx = { hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [] };
+  const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
+  const memberships = (await roomsDb.selectMembershipsOfUser(hs.sql, requester.userId)).filter((m) => m.streamPos <= head);
+  const forgotten = await roomsDb.selectForgottenRooms(hs.sql, requester.userId);
+  const includeLeave = filter.room?.include_leave === true;
+  await Promise.all(
+    memberships.map(async (m) => {
+      if (!roomAllowed(filter.room, m.roomId)) return;
+      const changed = since === undefined || m.streamPos > since;
+      if (m.membership === 'join') {
+        const room = await joinedRoom(ctx, m.roomId, m.streamPos);
+        if (room) section.join[m.roomId] = room;
+      } else if (m.membership === 'invite' && changed) {
+        section.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
+      } else if ((m.membership === 'leave' || m.membership === 'ban') && !forgotten.has(m.roomId)) {
+        if ((since !== undefined && changed) || (since === undefined && includeLeave)) section.leave[m.roomId] = await leftRoom(ctx, m.roomId, m.streamPos);
+      } else if (m.membership === 'knock' && changed) {
+        section.knock[m.roomId] = { knock_state: { events: [] } };
+      }
+    }),
+  );
+  // Serialise timelines last: the sender's own device sees its transaction ids.
+  const txnIds = await eventsDb.selectTxnIdsOfEvents(hs.sql, requester.userId, requester.deviceId, ctx.timelineEvents.filter((e) => e.sender === requester.userId).map((e) => e.eventId));
+  for (const kind of ['join', 'leave'] as const) {
+    for (const room of Object.values(section[kind]) as { timeline: { events: unknown[] }; state: { events: unknown[] } }[]) {
+      room.timeline.events = (room.timeline.events as EventRow[]).map((e) => clientEvent(e, txnIds.get(e.eventId)));
+      room.state.events = (room.state.events as EventRow[]).map((e) => clientEvent(e));
+    }
+  }
+  return section;
+}
