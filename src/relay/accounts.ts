@@ -6,6 +6,8 @@ import type { Hs } from '../hs.js';
 import { MatrixError, forbidden, userDeactivated, userInUse } from '../errors.js';
 import * as users from '../db/users.js';
 import { selectDevices } from '../db/devices.js';
+import { selectRoomsWithMembership } from '../db/rooms.js';
+import { leaveRoom } from './rooms/membership.js';
 import { deleteAllAccountData } from '../db/account-data.js';
 import { consumeRegistrationToken } from '../db/registration-tokens.js';
 import { deleteDevices, openDevice } from './devices.js';
@@ -135,7 +137,7 @@ export async function changePassword(hs: Hs, userId: string, keepDeviceId: strin
   });
 }
 
-/** Deactivation: the account can no longer log in; its devices, tokens and password are gone. */
+/** Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room. */
 export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
   await hs.sql.begin(async (tx) => {
     await users.updateDeactivated(tx, userId);
@@ -146,6 +148,10 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
     const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
     await deleteDevices(tx, userId, all);
   });
+  // Leaving is a room event each (one transaction per room); invites are rejected the same way.
+  for (const membership of ['join', 'invite', 'knock']) {
+    for (const roomId of await selectRoomsWithMembership(hs.sql, userId, membership)) await leaveRoom(hs, userId, roomId);
+  }
 }
 
 /** Logout: ends the session and deletes its device (spec: the device and its keys go with the token). */

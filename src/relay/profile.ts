@@ -5,6 +5,10 @@
 import { MatrixError, badJson, forbidden, notFound } from '../errors.js';
 import type { Hs } from '../hs.js';
 import * as users from '../db/users.js';
+import { refreshMemberEvents } from './rooms/member-profile.js';
+
+/** Fields that member events carry: a change updates the user's rooms. */
+const ROOM_FIELDS = new Set(['displayname', 'avatar_url']);
 
 const KEY_NAME = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
 const KEY_MAX_BYTES = 255;
@@ -55,15 +59,15 @@ export async function setProfileField(hs: Hs, requesterId: string, userId: strin
   // An empty avatar_url is how older clients remove their avatar; storing it would not be an MXC URI.
   if (key === 'avatar_url' && value === '') {
     await users.deleteProfileField(hs.sql, userId, key);
-    return;
-  }
-  if (!(await users.updateProfileField(hs.sql, userId, key, value, PROFILE_MAX_BYTES))) {
+  } else if (!(await users.updateProfileField(hs.sql, userId, key, value, PROFILE_MAX_BYTES))) {
     throw new MatrixError(400, 'M_PROFILE_TOO_LARGE', 'The profile would be larger than 64 KiB.');
   }
+  if (ROOM_FIELDS.has(key)) await refreshMemberEvents(hs, userId);
 }
 
 export async function deleteProfileField(hs: Hs, requesterId: string, userId: string, key: string): Promise<void> {
   if (requesterId !== userId) throw forbidden("You cannot change another user's profile.");
   checkKey(key);
   await users.deleteProfileField(hs.sql, userId, key);
+  if (ROOM_FIELDS.has(key)) await refreshMemberEvents(hs, userId);
 }

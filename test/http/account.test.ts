@@ -133,6 +133,17 @@ describe('POST /account/deactivate', () => {
     expect(await passwordHash(main.userId)).toBeNull();
   });
 
+  test('a deactivated account leaves its rooms and rejects its invites', async () => {
+    const owner = await registerUser(t, 'roomowner', PASSWORD);
+    const leaver = await registerUser(t, 'leaver', PASSWORD);
+    const joined = (await t.http.post(`${V3}/createRoom`).set(leaver.auth).send({})).body.room_id;
+    const invitedTo = (await t.http.post(`${V3}/createRoom`).set(owner.auth).send({ invite: [leaver.userId] })).body.room_id;
+    const res = await withPasswordUia(t, 'post', DEACTIVATE, leaver, {});
+    expect(res.status).toBe(200);
+    const rows = await t.hs.sql`SELECT room_id, membership FROM current_state WHERE type = 'm.room.member' AND state_key = ${leaver.userId} ORDER BY room_id`;
+    expect(rows.map((r) => [r.roomId, r.membership]).sort()).toEqual([[joined, 'leave'], [invitedTo, 'leave']].sort());
+  });
+
   test('erase: true also clears the profile and the account data', async () => {
     const heidi = await registerUser(t, 'heidi', PASSWORD);
     await t.http.put(`${V3}/profile/${encodeURIComponent(heidi.userId)}/displayname`).set(heidi.auth).send({ displayname: 'Heidi H.' });

@@ -311,3 +311,14 @@ describe('errors when writing', () => {
     expect((await getProfile(u.userId)).displayname).not.toBe('x');
   });
 });
+
+describe('profile changes reach rooms', () => {
+  test('a new display name becomes a new join event in each joined room', async () => {
+    const u = await registerUser(t);
+    const roomId = (await t.http.post('/_matrix/client/v3/createRoom').set(u.auth).send({})).body.room_id;
+    const put = await t.http.put(`/_matrix/client/v3/profile/${encodeURIComponent(u.userId)}/displayname`).set(u.auth).send({ displayname: 'Renamed' });
+    expect(put.status).toBe(200);
+    const member = await t.http.get(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(u.userId)}`).set(u.auth);
+    expect(member.body).toMatchObject({ membership: 'join', displayname: 'Renamed' });
+  });
+});
