@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { notFound } from '../errors.js';
 import type { DeviceRow } from '../db/devices.js';
 import { selectDevice, selectDevices, updateDeviceDisplayName } from '../db/devices.js';
-import { deleteDevices } from '../relay/devices.js';
+import { removeDevices } from '../relay/devices.js';
 import { endUia, requireUia } from '../relay/uia.js';
 import { CLIENT_V3, route } from './route.js';
 
@@ -79,7 +79,7 @@ export const deviceRoutes = [
         flows: [['m.login.password']],
         userId: requester.userId,
       });
-      await hs.sql.begin((tx) => deleteDevices(tx, requester.userId, [params.deviceId]));
+      await removeDevices(hs, requester.userId, [params.deviceId]);
       await endUia(hs, passed);
       return {};
     },
@@ -94,7 +94,7 @@ export const deviceRoutes = [
     handler: async ({ hs, requester, body }) => {
       const ids = [...new Set(body.devices)];
       const passed = await requireUia(hs, body.auth, { purpose: deletePurpose(ids), flows: [['m.login.password']], userId: requester.userId });
-      await hs.sql.begin((tx) => deleteDevices(tx, requester.userId, ids));
+      await removeDevices(hs, requester.userId, ids);
       await endUia(hs, passed);
       return {};
     },

@@ -13,5 +13,7 @@ import { roomRoutes } from './rooms.js';
 import { roomEventRoutes } from './room-events.js';
 import { aliasRoutes } from './aliases.js';
 import { syncRoutes } from './sync.js';
+import { keyRoutes } from './keys.js';
+import { toDeviceRoutes } from './to-device.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes];

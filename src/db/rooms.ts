@@ -93,3 +93,21 @@ export async function selectForgottenRooms(db: Db, userId: string): Promise<Set<
   const rows = await db<{ roomId: string }[]>`SELECT room_id FROM forgotten_rooms WHERE user_id = ${userId}`;
   return new Set(rows.map((r) => r.roomId));
 }
+
+/** Users who are joined to or invited into a room where `userId` is joined or invited (the user included). */
+export async function selectUsersSharingRooms(db: Db, userId: string): Promise<string[]> {
+  const rows = await db<{ stateKey: string }[]>`
+    SELECT DISTINCT other.state_key FROM current_state mine
+    JOIN current_state other ON other.room_id = mine.room_id AND other.type = 'm.room.member' AND other.membership IN ('join', 'invite')
+    WHERE mine.type = 'm.room.member' AND mine.state_key = ${userId} AND mine.membership IN ('join', 'invite')`;
+  return rows.map((r) => r.stateKey);
+}
+
+/** Membership events in (from, to] in the given rooms: who changed, in which room, to what. */
+export async function selectMembershipChanges(db: Db, roomIds: string[], from: number, to: number): Promise<{ roomId: string; stateKey: string; membership: string }[]> {
+  if (roomIds.length === 0) return [];
+  return db`
+    SELECT room_id, state_key, content->>'membership' AS membership FROM events
+    WHERE room_id = ANY(${roomIds}) AND type = 'm.room.member' AND stream_pos > ${from} AND stream_pos <= ${to}
+    ORDER BY stream_pos` as never;
+}

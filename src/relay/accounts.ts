@@ -10,7 +10,8 @@ import { selectRoomsWithMembership } from '../db/rooms.js';
 import { leaveRoom } from './rooms/membership.js';
 import { deleteAllAccountData } from '../db/account-data.js';
 import { consumeRegistrationToken } from '../db/registration-tokens.js';
-import { deleteDevices, openDevice } from './devices.js';
+import { deleteDevices, openDevice, removeDevices } from './devices.js';
+import { wakeDeviceListWatchers } from './keys/device-lists.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { issueTokens, type IssuedTokens } from './sessions.js';
 import { randomId } from './tokens.js';
@@ -128,13 +129,13 @@ export async function loginWithPassword(hs: Hs, userId: string, password: string
 export async function changePassword(hs: Hs, userId: string, keepDeviceId: string, newPassword: string, logoutDevices: boolean): Promise<void> {
   checkPassword(newPassword);
   const passwordHash = await hashPassword(newPassword);
-  await hs.sql.begin(async (tx) => {
+  const gone = await hs.sql.begin(async (tx) => {
     await users.updatePasswordHash(tx, userId, passwordHash);
-    if (logoutDevices) {
-      const others = (await selectDevices(tx, userId)).map((d) => d.deviceId).filter((id) => id !== keepDeviceId);
-      await deleteDevices(tx, userId, others);
-    }
+    if (!logoutDevices) return [];
+    const others = (await selectDevices(tx, userId)).map((d) => d.deviceId).filter((id) => id !== keepDeviceId);
+    return deleteDevices(tx, userId, others);
   });
+  if (gone.length > 0) await wakeDeviceListWatchers(hs, userId);
 }
 
 /** Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room. */
@@ -148,6 +149,7 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
     const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
     await deleteDevices(tx, userId, all);
   });
+  await wakeDeviceListWatchers(hs, userId);
   // Leaving is a room event each (one transaction per room); invites are rejected the same way.
   for (const membership of ['join', 'invite', 'knock']) {
     for (const roomId of await selectRoomsWithMembership(hs.sql, userId, membership)) await leaveRoom(hs, userId, roomId);
@@ -156,12 +158,9 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
 
 /** Logout: ends the session and deletes its device (spec: the device and its keys go with the token). */
 export async function logout(hs: Hs, userId: string, deviceId: string): Promise<void> {
-  await hs.sql.begin((tx) => deleteDevices(tx, userId, [deviceId]));
+  await removeDevices(hs, userId, [deviceId]);
 }
 
 export async function logoutAll(hs: Hs, userId: string): Promise<void> {
-  await hs.sql.begin(async (tx) => {
-    const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
-    await deleteDevices(tx, userId, all);
-  });
+  await removeDevices(hs, userId, (await selectDevices(hs.sql, userId)).map((d) => d.deviceId));
 }

@@ -2,7 +2,9 @@
  * Devices: creation at login/registration and deletion. deleteDevices is the one place a device ends; later
  * parts (keys, to-device inbox, device-list changes) hook into it so that nothing of a deleted device lingers.
  */
-import type { Db } from '../db/database.js';
+import type { Db, Tx } from '../db/database.js';
+import type { Hs } from '../hs.js';
+import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
 import { deleteDeviceRows, upsertDevice } from '../db/devices.js';
 import { deleteDeviceTokens } from '../db/tokens.js';
 import { invalidParam } from '../errors.js';
@@ -27,8 +29,19 @@ export async function openDevice(db: Db, userId: string, deviceId: string | unde
   return id;
 }
 
-/** Deletes devices with everything tied to them (tokens now; keys and inboxes as they are added). */
-export async function deleteDevices(db: Db, userId: string, deviceIds: string[]): Promise<string[]> {
+/**
+ * Deletes devices with everything tied to them (tokens, keys, one-time keys, to-device inbox, by cascade) and
+ * records the device-list change, inside the caller's transaction. After commit, call wakeDeviceListWatchers.
+ */
+export async function deleteDevices(tx: Tx, userId: string, deviceIds: string[]): Promise<string[]> {
   if (deviceIds.length === 0) return [];
-  return deleteDeviceRows(db, userId, deviceIds);
+  const gone = await deleteDeviceRows(tx, userId, deviceIds);
+  if (gone.length > 0) await recordDeviceListChange(tx, userId);
+  return gone;
+}
+
+/** deleteDevices in a transaction of its own, then the wake of everyone tracking the user's devices. */
+export async function removeDevices(hs: Hs, userId: string, deviceIds: string[]): Promise<void> {
+  const gone = await hs.sql.begin((tx) => deleteDevices(tx, userId, deviceIds));
+  if (gone.length > 0) await wakeDeviceListWatchers(hs, userId);
 }

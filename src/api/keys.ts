@@ -1,0 +1,64 @@
+/** End-to-end keys: upload, query, claim, and which users' devices changed between two tokens. */
+import { z } from 'zod';
+import { claimKeys, queryKeys, uploadKeys } from '../relay/keys/keys.js';
+import { deviceListsBetween } from '../relay/keys/device-lists.js';
+import { parseStreamToken } from '../relay/sync/token.js';
+import { selectStreamHead } from '../db/stream.js';
+import { CLIENT_V3, route } from './route.js';
+
+const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id');
+const signatures = z.record(z.string(), z.record(z.string(), z.string()));
+const deviceKeys = z.looseObject({
+  user_id: z.string(),
+  device_id: z.string(),
+  algorithms: z.array(z.string()).max(32),
+  keys: z.record(z.string(), z.string()),
+  signatures,
+});
+/** signed_curve25519 keys are objects ({key, signatures}); older algorithms were bare strings. */
+const oneTimeKey = z.union([z.string(), z.looseObject({ key: z.string(), signatures: signatures.optional(), fallback: z.boolean().optional() })]);
+const keyMap = z.record(z.string(), oneTimeKey);
+
+export const keyRoutes = [
+  /** POST /_matrix/client/v3/keys/upload */
+  route({
+    operationId: 'uploadKeys',
+    method: 'POST',
+    path: `${CLIENT_V3}/keys/upload`,
+    access: 'user',
+    body: z.object({ device_keys: deviceKeys.optional(), one_time_keys: keyMap.optional(), fallback_keys: keyMap.optional() }),
+    handler: async ({ hs, requester, body }) => uploadKeys(hs, requester, body as never),
+  }),
+  /** POST /_matrix/client/v3/keys/query */
+  route({
+    operationId: 'queryKeys',
+    method: 'POST',
+    path: `${CLIENT_V3}/keys/query`,
+    access: 'user',
+    body: z.object({ device_keys: z.record(userId, z.array(z.string())), timeout: z.number().int().min(0).optional() }),
+    handler: async ({ hs, requester, body }) => queryKeys(hs, requester, body.device_keys),
+  }),
+  /** POST /_matrix/client/v3/keys/claim */
+  route({
+    operationId: 'claimKeys',
+    method: 'POST',
+    path: `${CLIENT_V3}/keys/claim`,
+    access: 'user',
+    body: z.object({ one_time_keys: z.record(userId, z.record(z.string(), z.string())), timeout: z.number().int().min(0).optional() }),
+    handler: async ({ hs, body }) => claimKeys(hs, body.one_time_keys),
+  }),
+  /** GET /_matrix/client/v3/keys/changes */
+  route({
+    operationId: 'getKeysChanges',
+    method: 'GET',
+    path: `${CLIENT_V3}/keys/changes`,
+    access: 'user',
+    query: z.object({ from: z.string(), to: z.string() }),
+    handler: async ({ hs, requester, query }) => {
+      const head = await selectStreamHead(hs.sql);
+      const from = parseStreamToken(query.from, 'from');
+      const to = Math.min(parseStreamToken(query.to, 'to'), head);
+      return deviceListsBetween(hs.sql, requester.userId, from, Math.max(from, to));
+    },
+  }),
+];

@@ -1,0 +1,24 @@
+/** PUT /sendToDevice/{eventType}/{txnId}: messages for given devices or `*`, idempotent per transaction id. */
+import { z } from 'zod';
+import { invalidParam } from '../errors.js';
+import { sendToDevice } from '../relay/to-device.js';
+import { CLIENT_V3, route } from './route.js';
+
+export const toDeviceRoutes = [
+  /** PUT /_matrix/client/v3/sendToDevice/{eventType}/{txnId} */
+  route({
+    operationId: 'sendToDevice',
+    method: 'PUT',
+    path: `${CLIENT_V3}/sendToDevice/:eventType/:txnId`,
+    access: 'user',
+    body: z.object({
+      messages: z.record(z.string().regex(/^@[^:]+:.+$/, 'must be a user id'), z.record(z.string(), z.record(z.string(), z.unknown()))),
+    }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (params.eventType.length === 0 || Buffer.byteLength(params.eventType) > 255) throw invalidParam('Event types are 1 to 255 bytes.');
+      if (params.txnId.length === 0 || params.txnId.length > 255) throw invalidParam('Transaction ids are 1 to 255 characters.');
+      await sendToDevice(hs, requester, params.eventType, params.txnId, body.messages);
+      return {};
+    },
+  }),
+];

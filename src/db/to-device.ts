@@ -1,0 +1,38 @@
+/** The to-device inbox: messages per recipient device in stream order, deleted once acknowledged. */
+import type { Db } from './database.js';
+
+export interface ToDeviceRow {
+  messageId: number;
+  streamPos: number;
+  sender: string;
+  type: string;
+  content: Record<string, unknown>;
+}
+
+export async function insertToDevice(db: Db, rows: { userId: string; deviceId: string; streamPos: number; sender: string; type: string; content: unknown }[]): Promise<void> {
+  for (const r of rows) {
+    await db`
+      INSERT INTO to_device_inbox (user_id, device_id, stream_pos, sender, type, content)
+      VALUES (${r.userId}, ${r.deviceId}, ${r.streamPos}, ${r.sender}, ${r.type}, ${db.json(r.content as never)})`;
+  }
+}
+
+/** Messages up to the watermark, oldest first, at most `limit`. */
+export async function selectInbox(db: Db, userId: string, deviceId: string, upTo: number, limit: number): Promise<ToDeviceRow[]> {
+  return db<ToDeviceRow[]>`
+    SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
+    WHERE user_id = ${userId} AND device_id = ${deviceId} AND stream_pos <= ${upTo}
+    ORDER BY stream_pos, message_id LIMIT ${limit}`;
+}
+
+/** Deletes what the device has acknowledged: messages up to (stream_pos, message_id) `ack`. */
+export async function deleteAcknowledged(db: Db, userId: string, deviceId: string, ackMessageId: number): Promise<void> {
+  await db`DELETE FROM to_device_inbox WHERE user_id = ${userId} AND device_id = ${deviceId} AND message_id <= ${ackMessageId}`;
+}
+
+/** Records a to-device transaction id; false when the device already used it. */
+export async function insertToDeviceTxn(db: Db, userId: string, deviceId: string, txnId: string): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO to_device_txns (user_id, device_id, txn_id) VALUES (${userId}, ${deviceId}, ${txnId}) ON CONFLICT DO NOTHING RETURNING 1`;
+  return rows.length === 1;
+}

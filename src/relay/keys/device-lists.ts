@@ -1,0 +1,57 @@
+/**
+ * Device lists: every device or cross-signing change of a user is recorded at a stream position in the writing
+ * transaction; users who share a room (joined or invited) with them, and the user's own devices, learn of it in
+ * /sync's device_lists.changed, and of users they stop sharing rooms with in device_lists.left.
+ */
+import type { Hs } from '../../hs.js';
+import type { Db, Tx } from '../../db/database.js';
+import { insertDeviceListChange, selectDeviceListChanges } from '../../db/keys.js';
+import { selectMembersOfRoom, selectMembershipChanges, selectMembershipsOfUser, selectUsersSharingRooms } from '../../db/rooms.js';
+import { takeStreamPosition } from '../../db/stream.js';
+import { userKey } from '../notifier.js';
+
+/** Records that the user's device list changed; call it last in the writing transaction. */
+export async function recordDeviceListChange(tx: Tx, userId: string): Promise<void> {
+  await insertDeviceListChange(tx, userId, await takeStreamPosition(tx));
+}
+
+/** After commit: wakes everyone who tracks the user's devices (room sharers and the user's own devices). */
+export async function wakeDeviceListWatchers(hs: Hs, userId: string): Promise<void> {
+  const users = new Set(await selectUsersSharingRooms(hs.sql, userId));
+  users.add(userId);
+  hs.notifier.wake([...users].map(userKey));
+}
+
+export interface DeviceLists {
+  changed: string[];
+  left: string[];
+}
+
+/** device_lists for `userId` over (from, to]. */
+export async function deviceListsBetween(db: Db, userId: string, from: number, to: number): Promise<DeviceLists> {
+  const sharers = new Set(await selectUsersSharingRooms(db, userId));
+  sharers.add(userId);
+  const changed = new Set(await selectDeviceListChanges(db, [...sharers], from, to));
+  const left = new Set<string>();
+  // Rooms the user is or was in: membership changes there start or end sharing.
+  const rooms = (await selectMembershipsOfUser(db, userId)).map((m) => m.roomId);
+  const changes = await selectMembershipChanges(db, rooms, from, to);
+  for (const change of changes) {
+    if (change.stateKey === userId) continue;
+    if (sharers.has(change.stateKey)) {
+      if (change.membership === 'join' || change.membership === 'invite') changed.add(change.stateKey);
+    } else {
+      left.add(change.stateKey);
+    }
+  }
+  // The user's own changes: a room joined makes its members new to them; a room left may end sharing with its members.
+  for (const own of changes.filter((c) => c.stateKey === userId)) {
+    if (own.membership === 'join' || own.membership === 'invite') {
+      for (const u of sharers) if (u !== userId) changed.add(u);
+    } else {
+      for (const m of ['join', 'invite']) for (const u of await selectMembersOfRoom(db, own.roomId, m)) if (!sharers.has(u)) left.add(u);
+    }
+  }
+  for (const u of changed) left.delete(u);
+  return { changed: [...changed].sort(), left: [...left].filter((u) => !sharers.has(u)).sort() };
+}

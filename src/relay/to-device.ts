@@ -1,0 +1,55 @@
+/**
+ * To-device messages (they carry the room keys): sent to given devices or `*` (the user's real devices, never
+ * cross-signing keys), idempotent per transaction id, delivered in order by /sync and deleted only once the
+ * device acknowledges them by syncing with a later token.
+ */
+import type { Hs } from '../hs.js';
+import { selectDevices } from '../db/devices.js';
+import { deleteAcknowledged, insertToDevice, insertToDeviceTxn, selectInbox } from '../db/to-device.js';
+import { takeStreamPosition } from '../db/stream.js';
+import { userKey } from './notifier.js';
+import type { Requester } from './sessions.js';
+
+/** At most this many messages per /sync response; the rest follow at once in the next. */
+export const TO_DEVICE_PER_SYNC = 100;
+
+export async function sendToDevice(
+  hs: Hs,
+  requester: Requester,
+  type: string,
+  txnId: string,
+  messages: Record<string, Record<string, Record<string, unknown>>>,
+): Promise<void> {
+  const recipients = new Set<string>();
+  await hs.sql.begin(async (tx) => {
+    if (!(await insertToDeviceTxn(tx, requester.userId, requester.deviceId, txnId))) return;
+    const rows: { userId: string; deviceId: string; sender: string; type: string; content: unknown }[] = [];
+    for (const [userId, byDevice] of Object.entries(messages)) {
+      const known = new Set((await selectDevices(tx, userId)).map((d) => d.deviceId));
+      for (const [deviceId, content] of Object.entries(byDevice)) {
+        const targets = deviceId === '*' ? [...known] : known.has(deviceId) ? [deviceId] : [];
+        for (const d of targets) rows.push({ userId, deviceId: d, sender: requester.userId, type, content });
+      }
+      if (rows.some((r) => r.userId === userId)) recipients.add(userId);
+    }
+    if (rows.length === 0) return;
+    // One position for the whole send, taken last: the inbox rows are written under the stream head's lock.
+    const streamPos = await takeStreamPosition(tx);
+    await insertToDevice(tx, rows.map((r) => ({ ...r, streamPos })));
+  });
+  if (recipients.size > 0) hs.notifier.wake([...recipients].map(userKey));
+}
+
+/**
+ * The messages for a sync: first deletes what the device acknowledged (everything up to `ack`, the last message
+ * id the previous response carried), then returns the next batch up to the watermark, with the new ack.
+ */
+export async function toDeviceForSync(hs: Hs, userId: string, deviceId: string, ack: number | undefined, head: number) {
+  if (ack !== undefined) await deleteAcknowledged(hs.sql, userId, deviceId, ack);
+  const rows = await selectInbox(hs.sql, userId, deviceId, head, TO_DEVICE_PER_SYNC);
+  return {
+    events: rows.map((r) => ({ sender: r.sender, type: r.type, content: r.content })),
+    ack: rows.length > 0 ? rows[rows.length - 1].messageId : ack,
+    more: rows.length === TO_DEVICE_PER_SYNC,
+  };
+}
