@@ -44,13 +44,15 @@ CREATE TABLE current_state (
 );
 CREATE INDEX current_state_members ON current_state (state_key, membership) WHERE type = 'm.room.member';
 
--- Client transaction ids, per device: a retried send returns the first event id.
+-- Client transaction ids, per device and per request path (spec: scoped to the endpoint): a retried send
+-- returns the first event id. scope is e.g. send/<room>/<type> or redact/<room>/<event>.
 CREATE TABLE event_txns (
   user_id text NOT NULL,
   device_id text NOT NULL,
+  scope text NOT NULL,
   txn_id text NOT NULL,
   event_id text NOT NULL,
-  PRIMARY KEY (user_id, device_id, txn_id)
+  PRIMARY KEY (user_id, device_id, scope, txn_id)
 );
 
 CREATE TABLE room_aliases (

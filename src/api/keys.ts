@@ -4,6 +4,8 @@ import { claimKeys, queryKeys, uploadKeys } from '../relay/keys/keys.js';
 import { deviceListsBetween } from '../relay/keys/device-lists.js';
 import { parseStreamToken } from '../relay/sync/token.js';
 import { selectStreamHead } from '../db/stream.js';
+import { hasMasterKey, isSameCrossSigning, uploadCrossSigningKeys, uploadSignatures } from '../relay/keys/cross-signing.js';
+import { endUia, requireUia } from '../relay/uia.js';
 import { CLIENT_V3, route } from './route.js';
 
 const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id');
@@ -19,7 +21,48 @@ const deviceKeys = z.looseObject({
 const oneTimeKey = z.union([z.string(), z.looseObject({ key: z.string(), signatures: signatures.optional(), fallback: z.boolean().optional() })]);
 const keyMap = z.record(z.string(), oneTimeKey);
 
+const crossSigningKey = z.looseObject({
+  user_id: z.string(),
+  usage: z.array(z.string()).min(1).max(8),
+  keys: z.record(z.string(), z.string()),
+  signatures: signatures.optional(),
+});
+
 export const keyRoutes = [
+  /** POST /_matrix/client/v3/keys/device_signing/upload */
+  route({
+    operationId: 'uploadCrossSigningKeys',
+    method: 'POST',
+    path: `${CLIENT_V3}/keys/device_signing/upload`,
+    access: 'user',
+    body: z.object({
+      master_key: crossSigningKey.optional(),
+      self_signing_key: crossSigningKey.optional(),
+      user_signing_key: crossSigningKey.optional(),
+      auth: z.unknown().optional(),
+    }),
+    handler: async ({ hs, requester, body }) => {
+      const upload = { master: body.master_key, self_signing: body.self_signing_key, user_signing: body.user_signing_key };
+      if (await isSameCrossSigning(hs, requester.userId, upload)) return {};
+      // The first upload may go without UIA (clients bootstrap cross-signing right after login); replacing needs the password.
+      const needsAuth = await hasMasterKey(hs, requester.userId);
+      const passed = needsAuth
+        ? await requireUia(hs, body.auth, { purpose: 'cross_signing_upload', flows: [['m.login.password']], userId: requester.userId })
+        : undefined;
+      await uploadCrossSigningKeys(hs, requester.userId, upload);
+      if (passed) await endUia(hs, passed);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/keys/signatures/upload */
+  route({
+    operationId: 'uploadCrossSigningSignatures',
+    method: 'POST',
+    path: `${CLIENT_V3}/keys/signatures/upload`,
+    access: 'user',
+    body: z.record(userId, z.record(z.string(), z.record(z.string(), z.unknown()))),
+    handler: async ({ hs, requester, body }) => uploadSignatures(hs, requester, body),
+  }),
   /** POST /_matrix/client/v3/keys/upload */
   route({
     operationId: 'uploadKeys',

@@ -93,13 +93,21 @@ export async function updateEventRedacted(db: Db, eventId: string, content: Reco
   await db`UPDATE events SET content = ${db.json(content as never)}, unsigned = ${db.json(unsigned as never)} WHERE event_id = ${eventId}`;
 }
 
-export async function insertEventTxn(db: Db, t: { userId: string; deviceId: string; txnId: string; eventId: string }): Promise<void> {
-  await db`INSERT INTO event_txns (user_id, device_id, txn_id, event_id) VALUES (${t.userId}, ${t.deviceId}, ${t.txnId}, ${t.eventId})`;
+export interface TxnKey {
+  userId: string;
+  deviceId: string;
+  scope: string;
+  txnId: string;
 }
 
-export async function selectEventTxn(db: Db, userId: string, deviceId: string, txnId: string): Promise<string | undefined> {
+export async function insertEventTxn(db: Db, t: TxnKey & { eventId: string }): Promise<void> {
+  await db`
+    INSERT INTO event_txns (user_id, device_id, scope, txn_id, event_id) VALUES (${t.userId}, ${t.deviceId}, ${t.scope}, ${t.txnId}, ${t.eventId})`;
+}
+
+export async function selectEventTxn(db: Db, t: TxnKey): Promise<string | undefined> {
   const [row] = await db<{ eventId: string }[]>`
-    SELECT event_id FROM event_txns WHERE user_id = ${userId} AND device_id = ${deviceId} AND txn_id = ${txnId}`;
+    SELECT event_id FROM event_txns WHERE user_id = ${t.userId} AND device_id = ${t.deviceId} AND scope = ${t.scope} AND txn_id = ${t.txnId}`;
   return row?.eventId;
 }
 

@@ -83,7 +83,8 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
     if (isState) checkStateEvent(hs.config, draft.type, draft.content, currentStateOf(room, draft.type, draft.state_key)?.content);
     else checkMessageEvent(hs.config, draft.type, draft.content);
   }
-  const redacts = draft.type === 'm.room.redaction' ? ((draft.content.redacts as string | undefined) ?? draft.redacts) : undefined;
+  // Where the redacted event is named depends on the room version: top level up to v10, content from v11.
+  const redacts = draft.type !== 'm.room.redaction' ? undefined : room.roomVersion === '10' ? draft.redacts : (draft.content.redacts as string | undefined);
   let redactedTarget: EventRow | undefined;
   if (redacts !== undefined) {
     if (typeof redacts !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'redacts must be an event id.');

@@ -93,7 +93,8 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
     }
   }
   const roomId = newRoomId(hs.config.serverName);
-  const creatorJoin = await memberContent(hs, creator, 'join', req.is_direct ? { is_direct: true } : {});
+  // is_direct marks the invites only (spec: "the m.room.member events sent to the users in invite").
+  const creatorJoin = await memberContent(hs, creator, 'join');
   const inviteContents = await Promise.all(invitees.map((u) => memberContent(hs, u, 'invite', req.is_direct ? { is_direct: true } : {})));
 
   let wakes: Set<string> = new Set();

@@ -3,7 +3,7 @@
  * write path, so the authorization rules decide; joining a room one is already in changes nothing.
  */
 import type { Hs } from '../../hs.js';
-import { forbidden, notFound } from '../../errors.js';
+import { MatrixError, forbidden, notFound } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
 import { appendEvent, currentStateOf, writeRoom } from './append.js';
@@ -16,12 +16,18 @@ export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promi
   return roomIdOrAlias;
 }
 
-export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
+/** Guests may join only rooms whose m.room.guest_access is can_join (spec: "Guest access"). */
+export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string, opts: { isGuest?: boolean } = {}): Promise<string> {
   const content = await memberContent(hs, userId, 'join', reason ? { reason } : {});
   return writeRoom(hs, roomId, async (room) => {
     const current = currentStateOf(room, 'm.room.member', userId);
     if (current?.content.membership === 'join') return roomId;
+    if (opts.isGuest && currentStateOf(room, 'm.room.guest_access')?.content.guest_access !== 'can_join') {
+      throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests cannot join this room (its m.room.guest_access is not can_join).');
+    }
     await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
+    // Joining again brings a forgotten room back.
+    await roomsDb.deleteForgotten(room.tx, userId, roomId);
     return roomId;
   });
 }
@@ -42,6 +48,7 @@ export async function changeMembership(
   const content = membership === 'invite' ? await memberContent(hs, target, 'invite', fields) : { membership, ...fields };
   await writeRoom(hs, roomId, async (room) => {
     await appendEvent(hs, room, sender, { type: 'm.room.member', state_key: target, content });
+    if (membership === 'invite') await roomsDb.deleteForgotten(room.tx, target, roomId);
   });
 }
 
@@ -76,6 +83,7 @@ export async function leaveRoom(hs: Hs, userId: string, roomId: string, reason?:
 export async function forgetRoom(hs: Hs, userId: string, roomId: string): Promise<void> {
   const row = (await roomsDb.selectMembershipsOfUser(hs.sql, userId)).find((r) => r.roomId === roomId);
   if (!row) throw notFound('You have never been in this room.');
-  if (row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock') throw forbidden('Leave the room before forgetting it.');
+  // Spec: 400 "The user has not left the room".
+  if (row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock') throw new MatrixError(400, 'M_UNKNOWN', 'Leave the room before forgetting it.');
   await roomsDb.insertForgotten(hs.sql, userId, roomId);
 }

@@ -129,10 +129,12 @@ export async function getMembers(
   let at = await readablePosition(hs, userId, roomId);
   if (q.at !== undefined) at = Math.min(at, parseStreamToken(q.at, 'at'));
   const rows = (await eventsDb.selectStateAt(hs.sql, roomId, at)).filter((r) => r.type === 'm.room.member');
-  return rows
-    .filter((r) => q.membership === undefined || r.content.membership === q.membership)
-    .filter((r) => q.not_membership === undefined || r.content.membership !== q.not_membership)
-    .map((r) => clientEvent(r));
+  // Spec: with both, an 'or': the membership is `membership`, or it is not `not_membership`.
+  const keep = (m: unknown) => {
+    if (q.membership !== undefined && q.not_membership !== undefined) return m === q.membership || m !== q.not_membership;
+    return (q.membership === undefined || m === q.membership) && (q.not_membership === undefined || m !== q.not_membership);
+  };
+  return rows.filter((r) => keep(r.content.membership)).map((r) => clientEvent(r));
 }
 
 export async function getJoinedMembers(hs: Hs, userId: string, roomId: string) {

@@ -13,20 +13,25 @@ export interface Txn {
   txnId: string;
 }
 
+/** Transaction ids are scoped per device and per endpoint (spec: "Transaction identifiers"): the request path. */
+function txnScope(roomId: string, draft: EventDraft): string {
+  if (draft.type === 'm.room.redaction') return `redact/${roomId}/${(draft.content.redacts as string | undefined) ?? draft.redacts ?? ''}`;
+  return `send/${roomId}/${draft.type}`;
+}
+
 /** Appends a client's event; with a txn, a retry returns the first event's id. */
 export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: EventDraft, txn?: Txn): Promise<string> {
-  if (txn) {
-    const existing = await eventsDb.selectEventTxn(hs.sql, txn.userId, txn.deviceId, txn.txnId);
-    if (existing) return existing;
+  const key = txn ? { ...txn, scope: txnScope(roomId, draft) } : undefined;
+  if (key) {
+    const prior = await eventsDb.selectEventTxn(hs.sql, key);
+    if (prior) return prior;
   }
   return writeRoom(hs, roomId, async (room) => {
-    if (txn) {
-      // Checked again under the room lock: two racing retries of one txn write one event.
-      const existing = await eventsDb.selectEventTxn(room.tx, txn.userId, txn.deviceId, txn.txnId);
-      if (existing) return existing;
-    }
+    // Checked again under the room lock: two racing retries of one txn write one event.
+    const prior = key ? await eventsDb.selectEventTxn(room.tx, key) : undefined;
+    if (prior) return prior;
     const row = await appendEvent(hs, room, sender, draft);
-    if (txn) await eventsDb.insertEventTxn(room.tx, { ...txn, eventId: row.eventId });
+    if (key) await eventsDb.insertEventTxn(room.tx, { ...key, eventId: row.eventId });
     return row.eventId;
   });
 }

@@ -1,0 +1,277 @@
+/** POST /createRoom (presets, names, aliases, invites, initial state, overrides, room versions) and GET /joined_rooms. */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+
+const V3 = '/_matrix/client/v3';
+const MEGOLM = 'm.megolm.v1.aes-sha2';
+const r = encodeURIComponent;
+let t: TestServer;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
+});
+afterAll(() => t.close());
+
+async function create(user: TestUser, body: Record<string, unknown>): Promise<string> {
+  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send(body);
+  expect(res.status).toBe(200);
+  expectValidResponseById('createRoom', 200, res.body);
+  return res.body.room_id;
+}
+
+/** The room's current state as {type|state_key: event}. */
+async function stateOf(user: TestUser, roomId: string): Promise<Map<string, { sender: string; content: Record<string, unknown> }>> {
+  const res = await t.http.get(`${V3}/rooms/${r(roomId)}/state`).set(user.auth);
+  expect(res.status).toBe(200);
+  expectValidResponseById('getRoomState', 200, res.body);
+  return new Map(res.body.map((e: { type: string; state_key: string }) => [`${e.type}|${e.state_key}`, e]));
+}
+
+async function counts() {
+  const [row] = await t.hs.sql<{ rooms: number; events: number; aliases: number }[]>`
+    SELECT (SELECT count(*)::int FROM rooms) AS rooms, (SELECT count(*)::int FROM events) AS events,
+           (SELECT count(*)::int FROM room_aliases) AS aliases`;
+  return row;
+}
+
+describe('presets', () => {
+  test.each([
+    ['public_chat', 'public', 'shared', 'forbidden'],
+    ['private_chat', 'invite', 'shared', 'can_join'],
+    ['trusted_private_chat', 'invite', 'shared', 'can_join'],
+  ])('%s -> join rule %s, history %s, guest access %s', async (preset, joinRule, history, guests) => {
+    const roomId = await create(alice, { preset });
+    const state = await stateOf(alice, roomId);
+    expect(state.get('m.room.join_rules|')?.content).toEqual({ join_rule: joinRule });
+    expect(state.get('m.room.history_visibility|')?.content).toEqual({ history_visibility: history });
+    expect(state.get('m.room.guest_access|')?.content).toEqual({ guest_access: guests });
+    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM });
+    expect(state.get(`m.room.member|${alice.userId}`)?.content.membership).toBe('join');
+    expect((state.get('m.room.power_levels|')?.content.users as Record<string, number>)[alice.userId]).toBe(100);
+  });
+
+  test('no preset: visibility public means public_chat, otherwise private_chat', async () => {
+    const pub = await stateOf(alice, await create(alice, { visibility: 'public' }));
+    expect(pub.get('m.room.join_rules|')?.content.join_rule).toBe('public');
+    const priv = await stateOf(alice, await create(alice, {}));
+    expect(priv.get('m.room.join_rules|')?.content.join_rule).toBe('invite');
+  });
+
+  test('trusted_private_chat gives invitees the creator power level', async () => {
+    const roomId = await create(alice, { preset: 'trusted_private_chat', invite: [bob.userId] });
+    const users = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content.users as Record<string, number>;
+    expect(users).toEqual({ [alice.userId]: 100, [bob.userId]: 100 });
+  });
+
+  test('the events come in the spec order: create, creator join, power levels, ...', async () => {
+    const roomId = await create(alice, { preset: 'private_chat', name: 'N', topic: 'T', invite: [bob.userId] });
+    const rows = await t.hs.sql<{ type: string; stateKey: string }[]>`SELECT type, state_key FROM events WHERE room_id = ${roomId} ORDER BY stream_pos`;
+    const types = rows.map((e) => e.type);
+    expect(types.slice(0, 3)).toEqual(['m.room.create', 'm.room.member', 'm.room.power_levels']);
+    expect(types.indexOf('m.room.name')).toBeGreaterThan(types.indexOf('m.room.join_rules'));
+    expect(types.indexOf('m.room.topic')).toBeGreaterThan(types.indexOf('m.room.name'));
+    expect(rows.at(-1)).toEqual({ type: 'm.room.member', stateKey: bob.userId });
+    const depths = await t.hs.sql<{ depth: string }[]>`SELECT depth FROM events WHERE room_id = ${roomId} ORDER BY stream_pos`;
+    expect(depths.map((d) => Number(d.depth))).toEqual(depths.map((_, i) => i + 1));
+  });
+});
+
+describe('name, topic, alias, invites, is_direct', () => {
+  test('name and topic become state', async () => {
+    const state = await stateOf(alice, await create(alice, { name: 'The room', topic: 'What we talk about' }));
+    expect(state.get('m.room.name|')?.content).toEqual({ name: 'The room' });
+    expect(state.get('m.room.topic|')?.content).toEqual({ topic: 'What we talk about' });
+  });
+
+  test('room_alias_name creates the alias and m.room.canonical_alias; a taken one is 400 M_ROOM_IN_USE and changes nothing', async () => {
+    const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ room_alias_name: 'lobby' });
+    expect(res.status).toBe(200);
+    const roomId = res.body.room_id;
+    const lookup = await t.http.get(`${V3}/directory/room/${r('#lobby:test.local')}`);
+    expect(lookup.body.room_id).toBe(roomId);
+    const state = await stateOf(alice, roomId);
+    expect(state.get('m.room.canonical_alias|')?.content).toEqual({ alias: '#lobby:test.local' });
+
+    const before = await counts();
+    const again = await t.http.post(`${V3}/createRoom`).set(bob.auth).send({ room_alias_name: 'lobby' });
+    expect(again.status).toBe(400);
+    expectMatrixError(again.body, 'M_ROOM_IN_USE');
+    expect(await counts()).toEqual(before);
+  });
+
+  test('an invalid room_alias_name is refused', async () => {
+    const before = await counts();
+    const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ room_alias_name: 'has space' });
+    expect(res.status).toBe(400);
+    expectMatrixError(res.body);
+    expect(await counts()).toEqual(before);
+  });
+
+  test('invite sends invites; is_direct marks them; the invitee sees the invite in /sync', async () => {
+    const roomId = await create(alice, { invite: [bob.userId, carol.userId], is_direct: true, preset: 'trusted_private_chat' });
+    const rows = await t.hs.sql<{ stateKey: string; content: Record<string, unknown> }[]>`
+      SELECT state_key, content FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' ORDER BY stream_pos`;
+    expect(rows.map((x) => [x.stateKey, x.content.membership])).toEqual([
+      [alice.userId, 'join'],
+      [bob.userId, 'invite'],
+      [carol.userId, 'invite'],
+    ]);
+    // Spec: is_direct is set on the member events sent to the users in `invite`, not on the creator's join.
+    expect(rows[0].content.is_direct).toBeUndefined();
+    expect(rows[1].content.is_direct).toBe(true);
+    expect(rows[2].content.is_direct).toBe(true);
+    const sync = await t.http.get(`${V3}/sync`).set(bob.auth);
+    expect(sync.status).toBe(200);
+    expect(Object.keys(sync.body.rooms?.invite ?? {})).toContain(roomId);
+  });
+
+  test('inviting an unknown user refuses the whole request', async () => {
+    const before = await counts();
+    const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ invite: ['@nobody:test.local'] });
+    expect(res.status).toBe(404);
+    expectMatrixError(res.body, 'M_NOT_FOUND');
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('initial_state, overrides, creation_content', () => {
+  test('initial_state overrides the preset state', async () => {
+    const roomId = await create(alice, {
+      preset: 'public_chat',
+      initial_state: [
+        { type: 'm.room.history_visibility', content: { history_visibility: 'joined' } },
+        { type: 'm.room.guest_access', state_key: '', content: { guest_access: 'can_join' } },
+        { type: 'org.example.custom', state_key: 'k', content: { v: 1 } },
+      ],
+    });
+    const state = await stateOf(alice, roomId);
+    expect(state.get('m.room.history_visibility|')?.content).toEqual({ history_visibility: 'joined' });
+    expect(state.get('m.room.guest_access|')?.content).toEqual({ guest_access: 'can_join' });
+    expect(state.get('org.example.custom|k')?.content).toEqual({ v: 1 });
+    expect(state.get('m.room.join_rules|')?.content).toEqual({ join_rule: 'public' });
+  });
+
+  test('initial_state may set Megolm encryption with its own rotation settings', async () => {
+    const content = { algorithm: MEGOLM, rotation_period_ms: 604800000, rotation_period_msgs: 100 };
+    const roomId = await create(alice, { initial_state: [{ type: 'm.room.encryption', state_key: '', content }] });
+    const state = await stateOf(alice, roomId);
+    expect(state.get('m.room.encryption|')?.content).toEqual(content);
+    const n = await t.hs.sql`SELECT count(*)::int AS n FROM events WHERE room_id = ${roomId} AND type = 'm.room.encryption'`;
+    expect(n[0].n).toBe(1);
+  });
+
+  test('initial_state with another encryption algorithm is 403 and no room is created', async () => {
+    const before = await counts();
+    const res = await t.http
+      .post(`${V3}/createRoom`)
+      .set(alice.auth)
+      .send({ room_alias_name: 'never', initial_state: [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.olm.v1.curve25519-aes-sha2' } }] });
+    expect(res.status).toBe(403);
+    expectMatrixError(res.body, 'M_FORBIDDEN');
+    expect(await counts()).toEqual(before);
+  });
+
+  test('initial_state cannot carry encryption off (no algorithm)', async () => {
+    const before = await counts();
+    const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ initial_state: [{ type: 'm.room.encryption', content: {} }] });
+    expect(res.status).toBe(403);
+    expect(await counts()).toEqual(before);
+  });
+
+  test('power_level_content_override is applied on top of the defaults', async () => {
+    const roomId = await create(alice, { power_level_content_override: { events_default: 10, kick: 75, users: { [alice.userId]: 100, [bob.userId]: 60 } } });
+    const pl = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content;
+    expect(pl).toMatchObject({ events_default: 10, kick: 75, ban: 50, users: { [alice.userId]: 100, [bob.userId]: 60 } });
+  });
+
+  test('creation_content is kept; room_version cannot be overridden through it', async () => {
+    const roomId = await create(alice, { room_version: '11', creation_content: { 'm.federate': false, type: 'org.example.space', room_version: '1' } });
+    const create11 = (await stateOf(alice, roomId)).get('m.room.create|');
+    expect(create11?.content).toEqual({ 'm.federate': false, type: 'org.example.space', room_version: '11' });
+    expect(create11?.sender).toBe(alice.userId);
+  });
+});
+
+describe('room versions', () => {
+  test('version 10 names the creator in m.room.create; version 11 does not', async () => {
+    const v10 = (await stateOf(alice, await create(alice, { room_version: '10' }))).get('m.room.create|');
+    expect(v10?.content).toEqual({ room_version: '10', creator: alice.userId });
+    const v11 = (await stateOf(alice, await create(alice, { room_version: '11' }))).get('m.room.create|');
+    expect(v11?.content).toEqual({ room_version: '11' });
+  });
+
+  test('the default version is one the server supports, with Megolm', async () => {
+    const state = await stateOf(alice, await create(alice, {}));
+    expect(['10', '11']).toContain(state.get('m.room.create|')?.content.room_version);
+    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM });
+  });
+
+  test('an unsupported version is 400 M_UNSUPPORTED_ROOM_VERSION and creates nothing', async () => {
+    const before = await counts();
+    for (const room_version of ['1', '9', '99', 'org.example.v']) {
+      const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ room_version });
+      expect(res.status).toBe(400);
+      expectMatrixError(res.body, 'M_UNSUPPORTED_ROOM_VERSION');
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('bad requests', () => {
+  test('a body that is not JSON is M_NOT_JSON; a wrong shape is M_BAD_JSON; nothing is created', async () => {
+    const before = await counts();
+    const notJson = await t.http.post(`${V3}/createRoom`).set(alice.auth).set('Content-Type', 'application/json').send('{not json');
+    expect(notJson.status).toBe(400);
+    expectMatrixError(notJson.body, 'M_NOT_JSON');
+    const array = await t.http.post(`${V3}/createRoom`).set(alice.auth).send([1, 2]);
+    expect(array.status).toBe(400);
+    expectMatrixError(array.body, 'M_NOT_JSON');
+    for (const body of [
+      { preset: 'everyone' },
+      { name: 5 },
+      { invite: ['not-a-user-id'] },
+      { invite: 'x' },
+      { initial_state: [{ type: 'm.room.power_levels', state_key: '', content: {} }] },
+      { initial_state: [{ type: 'm.room.member', state_key: alice.userId, content: { membership: 'join' } }] },
+      { is_direct: 'yes' },
+      { creation_content: [] },
+    ]) {
+      const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send(body);
+      expect([res.status, JSON.stringify(body)]).toEqual([400, JSON.stringify(body)]);
+      expectMatrixError(res.body, 'M_BAD_JSON');
+    }
+    const missing = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ initial_state: [{ state_key: '' }] });
+    expect(missing.status).toBe(400);
+    expectMatrixError(missing.body, 'M_MISSING_PARAM');
+    expect(await counts()).toEqual(before);
+  });
+
+  test('without a token: 401 M_MISSING_TOKEN', async () => {
+    const res = await t.http.post(`${V3}/createRoom`).send({});
+    expect(res.status).toBe(401);
+    expectMatrixError(res.body, 'M_MISSING_TOKEN');
+  });
+});
+
+describe('joined_rooms', () => {
+  test('lists the rooms the user is joined to, not invited or left ones', async () => {
+    const dave = await registerUser(t);
+    const empty = await t.http.get(`${V3}/joined_rooms`).set(dave.auth);
+    expect(empty.status).toBe(200);
+    expectValidResponseById('getJoinedRooms', 200, empty.body);
+    expect(empty.body.joined_rooms).toEqual([]);
+    const mine = await create(dave, {});
+    const invitedTo = await create(alice, { invite: [dave.userId] });
+    const left = await create(dave, {});
+    expect((await t.http.post(`${V3}/rooms/${r(left)}/leave`).set(dave.auth).send({})).status).toBe(200);
+    const res = await t.http.get(`${V3}/joined_rooms`).set(dave.auth);
+    expectValidResponseById('getJoinedRooms', 200, res.body);
+    expect(res.body.joined_rooms).toEqual([mine]);
+    expect(res.body.joined_rooms).not.toContain(invitedTo);
+  });
+});
