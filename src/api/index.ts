@@ -15,5 +15,6 @@ import { aliasRoutes } from './aliases.js';
 import { syncRoutes } from './sync.js';
 import { keyRoutes } from './keys.js';
 import { toDeviceRoutes } from './to-device.js';
+import { keyBackupRoutes } from './key-backup.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes];
