@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { badJson } from '../errors.js';
 import { createRoom } from '../relay/rooms/create-room.js';
-import { changeMembership, forgetRoom, joinRoom, kick, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
+import { changeMembership, forgetRoom, joinRoom, kick, knockRoom, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
 import { selectRoomsWithMembership } from '../db/rooms.js';
 import { CLIENT_V3, route } from './route.js';
 
@@ -72,6 +72,19 @@ export const roomRoutes = [
     handler: async ({ hs, requester, params, body }) => {
       if (body.third_party_signed !== undefined) throw badJson('Third-party invites are not supported.');
       return { room_id: await joinRoom(hs, requester.userId, params.roomId, body.reason, { isGuest: requester.isGuest }) };
+    },
+  }),
+  /** POST /_matrix/client/v3/knock/{roomIdOrAlias} */
+  route({
+    operationId: 'knockRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/knock/:roomIdOrAlias`,
+    access: 'user',
+    body: reasonBody,
+    query: z.object({ via: z.union([z.string(), z.array(z.string())]).optional(), server_name: z.union([z.string(), z.array(z.string())]).optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      const roomId = await resolveRoomIdOrAlias(hs, params.roomIdOrAlias);
+      return { room_id: await knockRoom(hs, requester.userId, roomId, body.reason) };
     },
   }),
   /** POST /_matrix/client/v3/rooms/{roomId}/invite */

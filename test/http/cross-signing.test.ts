@@ -16,7 +16,7 @@ function keyPair() {
   return { pub: unpadded(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)), priv: privateKey };
 }
 function signWith(obj: Record<string, unknown>, userId: string, keyId: string, priv: KeyObject) {
-  const { signatures, unsigned: _u, ...rest } = obj as { signatures?: Record<string, Record<string, string>> };
+  const { signatures, unsigned: _u, ...rest } = obj as { signatures?: Record<string, Record<string, string>>; unsigned?: unknown };
   const sig = unpadded(sign(null, Buffer.from(canonicalJson(rest)), priv));
   return { ...rest, signatures: { ...(signatures ?? {}), [userId]: { ...(signatures?.[userId] ?? {}), [keyId]: sig } } };
 }

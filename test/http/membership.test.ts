@@ -332,3 +332,21 @@ describe('guests', () => {
     expectMatrixError(res.body, 'M_GUEST_ACCESS_FORBIDDEN');
   });
 });
+
+describe('knocking', () => {
+  test('a user knocks on a knock room, is invited, and joins; knocking on an invite-only room is refused', async () => {
+    const owner = await registerUser(t);
+    const knocker = await registerUser(t);
+    const room = (await t.http.post('/_matrix/client/v3/createRoom').set(owner.auth)
+      .send({ initial_state: [{ type: 'm.room.join_rules', content: { join_rule: 'knock' } }] })).body.room_id;
+    const knock = await t.http.post(`/_matrix/client/v3/knock/${encodeURIComponent(room)}`).set(knocker.auth).send({ reason: 'let me in' });
+    expect(knock.status).toBe(200);
+    expect(knock.body.room_id).toBe(room);
+    const invite = await t.http.post(`/_matrix/client/v3/rooms/${encodeURIComponent(room)}/invite`).set(owner.auth).send({ user_id: knocker.userId });
+    expect(invite.status).toBe(200);
+    expect((await t.http.post(`/_matrix/client/v3/rooms/${encodeURIComponent(room)}/join`).set(knocker.auth).send({})).status).toBe(200);
+    const closed = (await t.http.post('/_matrix/client/v3/createRoom').set(owner.auth).send({})).body.room_id;
+    const refused = await t.http.post(`/_matrix/client/v3/knock/${encodeURIComponent(closed)}`).set(knocker.auth).send({});
+    expect([refused.status, refused.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+  });
+});

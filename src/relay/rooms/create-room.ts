@@ -33,7 +33,7 @@ export interface CreateRoomRequest {
 export async function memberContent(hs: Hs, userId: string, membership: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   const profile = (await selectUser(hs.sql, userId))?.profile ?? {};
   const content: Record<string, unknown> = { membership, ...extra };
-  if (membership === 'join' || membership === 'invite') {
+  if (membership === 'join' || membership === 'invite' || membership === 'knock') {
     if (typeof profile.displayname === 'string') content.displayname = profile.displayname;
     if (typeof profile.avatar_url === 'string') content.avatar_url = profile.avatar_url;
   }

@@ -32,6 +32,15 @@ export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: 
   });
 }
 
+/** Knock: ask to join a room whose join rule is knock; its members may then invite the knocker. */
+export async function knockRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
+  const content = await memberContent(hs, userId, 'knock', reason ? { reason } : {});
+  return writeRoom(hs, roomId, async (room) => {
+    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
+    return roomId;
+  });
+}
+
 /** Another user's membership set by `sender` (invite, kick, ban, unban). */
 export async function changeMembership(
   hs: Hs,
