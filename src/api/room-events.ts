@@ -91,7 +91,6 @@ export const roomEventRoutes = [
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/redact/:eventId/:txnId`,
     access: 'user',
-    guests: true,
     body: z.object({ reason: z.string().max(1000).optional() }),
     handler: async ({ hs, requester, params, body }) => {
       const room = await selectRoom(hs.sql, params.roomId);
@@ -146,7 +145,6 @@ export const roomEventRoutes = [
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/joined_members`,
     access: 'user',
-    guests: true,
     handler: async ({ hs, requester, params }) => getJoinedMembers(hs, requester.userId, params.roomId),
   }),
 ];

@@ -43,7 +43,6 @@ export const roomRoutes = [
     method: 'GET',
     path: `${CLIENT_V3}/joined_rooms`,
     access: 'user',
-    guests: true,
     handler: async ({ hs, requester }) => ({ joined_rooms: await selectRoomsWithMembership(hs.sql, requester.userId, 'join') }),
   }),
   /** POST /_matrix/client/v3/join/{roomIdOrAlias} */
@@ -52,7 +51,6 @@ export const roomRoutes = [
     method: 'POST',
     path: `${CLIENT_V3}/join/:roomIdOrAlias`,
     access: 'user',
-    guests: true,
     body: reasonBody.extend({ third_party_signed: z.unknown().optional() }),
     query: z.object({ via: z.union([z.string(), z.array(z.string())]).optional(), server_name: z.union([z.string(), z.array(z.string())]).optional() }),
     handler: async ({ hs, requester, params, body }) => {

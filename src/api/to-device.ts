@@ -11,6 +11,7 @@ export const toDeviceRoutes = [
     method: 'PUT',
     path: `${CLIENT_V3}/sendToDevice/:eventType/:txnId`,
     access: 'user',
+    guests: true,
     body: z.object({
       messages: z.record(z.string().regex(/^@[^:]+:.+$/, 'must be a user id'), z.record(z.string(), z.record(z.string(), z.unknown()))),
     }),

@@ -39,6 +39,12 @@ function toRouterPath(openapiPath: string): string {
   return openapiPath.replace(/\{([^}/]+)\}/g, ':$1');
 }
 const comparable = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+/**
+ * A route's path as openapi.yaml documents it: an optional last-or-inner segment written as a Koa router group of
+ * exactly one parameter, `{/:x}` (e.g. the state key of /state/:eventType{/:stateKey}), is the documented `/{x}`.
+ * Nothing else is rewritten: any other group or syntax still has to match the documented path as written.
+ */
+const routedAs = (routerPath: string) => comparable(routerPath.replace(/\{\/:([^{}/:]+)\}/g, '/:$1'));
 const label = (method: string, p: string, id: unknown) => `${method} ${p} (${String(id)})`;
 
 function duplicates(values: string[]): string[] {
@@ -176,14 +182,14 @@ describe('openapi.yaml documents exactly what is routed', () => {
         continue;
       }
       if (r.method !== o.method) problems.push(`${at}: routed as ${r.method}`);
-      if (comparable(r.path) !== comparable(toRouterPath(o.path))) problems.push(`${at}: routed at ${r.path}, expected ${toRouterPath(o.path)}`);
+      if (routedAs(r.path) !== comparable(toRouterPath(o.path))) problems.push(`${at}: routed at ${r.path}, expected ${toRouterPath(o.path)}`);
     }
     expect(problems).toEqual([]);
   });
 
   test('every route is documented', () => {
     const documented = new Set(operations.map((o) => `${o.method} ${comparable(toRouterPath(o.path))} ${String(o.operationId)}`));
-    const missing = allRoutes.filter((r) => !documented.has(`${r.method} ${comparable(r.path)} ${r.operationId}`)).map((r) => label(r.method, r.path, r.operationId));
+    const missing = allRoutes.filter((r) => !documented.has(`${r.method} ${routedAs(r.path)} ${r.operationId}`)).map((r) => label(r.method, r.path, r.operationId));
     expect(missing).toEqual([]);
   });
 
@@ -215,7 +221,10 @@ describe('openapi.yaml documents exactly what is routed', () => {
         problems.push(`${at}: ${(err as Error).message}`);
         continue;
       }
-      if (spec.method !== o.method || spec.fullPath !== o.path) problems.push(`${at}: the spec has ${spec.method} ${spec.fullPath}`);
+      // The spec keys inviteUser's path as '/rooms/{roomId}/invite ' (a trailing space, only to tell it apart
+      // from inviteBy3PID's in its YAML); that space is not part of the HTTP path.
+      const specPath = spec.fullPath.replace(/ +$/, '');
+      if (spec.method !== o.method || specPath !== o.path) problems.push(`${at}: the spec has ${spec.method} ${spec.fullPath}`);
       if (spec.summary !== undefined && spec.summary !== o.op.summary) problems.push(`${at}: the spec's summary is "${spec.summary}"`);
     }
     expect(problems).toEqual([]);
