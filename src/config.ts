@@ -15,6 +15,7 @@ export interface Config {
   publicBaseUrl: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  databasePoolSize: number;
   registration: RegistrationMode;
   allowGuests: boolean;
   rateLimits: boolean;
@@ -88,6 +89,7 @@ export const SETTINGS: Setting[] = [
     key: 'databaseUrl', env: 'DATABASE_URL', help: 'PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) under DATA_DIR, for trying out and small installs.',
     default: () => undefined, parse: optionalText,
   },
+  { key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE', help: 'PostgreSQL connections per server process (the embedded database always uses one).', default: fixed('10'), parse: int(1, 1000) },
   { key: 'dataDir', env: 'DATA_DIR', help: 'Where the embedded database keeps its files.', default: fixed('./data'), parse: text },
   {
     key: 'registration', env: 'REGISTRATION', help: 'open | token | closed. Default: open when HOST is a loopback address, otherwise token (registration needs a registration token).',

@@ -11,9 +11,33 @@ import postgres from 'postgres';
 export class DataDirInUseError extends Error {}
 
 export type Sql = postgres.Sql<Record<string, never>>;
-export type Tx = postgres.TransactionSql<Record<string, never>>;
+/** A connection reserved for one transaction (see `transaction`). */
+export type Tx = postgres.ReservedSql<Record<string, never>>;
 /** Functions in db/ take either the pool or a transaction. */
 export type Db = Sql | Tx;
+
+/**
+ * Runs `fn` in a transaction on a reserved connection: BEGIN, then COMMIT, or ROLLBACK if it throws.
+ * Not sql.begin: in postgres.js 3.4.9 a BEGIN that fills a connection's pipeline can skip the reservation under
+ * concurrent load (UNSAFE_TRANSACTION, porsager/postgres#823); a reserved connection never takes other queries.
+ */
+export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const tx = (await sql.reserve()) as Tx;
+  try {
+    await tx`BEGIN`;
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      await tx`ROLLBACK`.catch(() => {});
+      throw err;
+    }
+    await tx`COMMIT`;
+    return result;
+  } finally {
+    tx.release();
+  }
+}
 
 export interface Database {
   sql: Sql;

@@ -2,6 +2,6 @@
 import type { Config } from '../config.js';
 import { connectPostgres, openEmbedded, type Database } from './database.js';
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Database> {
-  return config.databaseUrl ? connectPostgres(config.databaseUrl) : openEmbedded(config.dataDir);
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'databasePoolSize'>): Promise<Database> {
+  return config.databaseUrl ? connectPostgres(config.databaseUrl, config.databasePoolSize) : openEmbedded(config.dataDir);
 }

@@ -7,6 +7,8 @@ import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
 import { takeStreamPosition } from '../db/stream.js';
 import { getPushRuleset } from './push-rules/rules.js';
+import { userKey } from './notifier.js';
+import { transaction } from '../db/database.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
 /** Like event types: at most 255 bytes. */
@@ -27,11 +29,12 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
   checkType(type);
   if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API.`);
   const key = { userId, roomId, type };
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     await upsertAccountData(tx, { ...key, content });
     // The stream position is taken last: the stream head's row lock is then held only until commit.
     await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
   });
+  hs.notifier.wake([userKey(userId)]);
 }
 
 export async function getAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {

@@ -16,6 +16,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { issueTokens, type IssuedTokens } from './sessions.js';
 import { randomId } from './tokens.js';
 import { userIdOf, validateNewLocalpart } from './user-ids.js';
+import { transaction } from '../db/database.js';
 
 export interface SessionRequest {
   deviceId?: string;
@@ -64,7 +65,7 @@ export async function registerUser(
   if (a.password !== undefined) checkPassword(a.password);
   const userId = userIdOf(localpart, hs.config.serverName);
   const passwordHash = a.password !== undefined ? await hashPassword(a.password) : null;
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     if (a.registrationToken && !(await consumeRegistrationToken(tx, a.registrationToken, Date.now()))) {
       throw forbidden('The registration token is no longer valid.');
     }
@@ -76,7 +77,7 @@ export async function registerUser(
 
 /** Guest accounts have numeric localparts (reserved for them) and no password. */
 export async function registerGuest(hs: Hs, s: SessionRequest): Promise<SessionResult> {
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     for (;;) {
       const localpart = String(100000 + Math.floor(Math.random() * 9_899_999_999));
       const userId = userIdOf(localpart, hs.config.serverName);
@@ -103,7 +104,7 @@ export async function upgradeGuest(
     throw forbidden(`A guest account keeps its user id (${guestUserId}) when it registers; omit username or send "${localpart}".`);
   }
   const passwordHash = await hashPassword(a.password);
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     // An upgrade is a registration: on a token-gated server it uses up one use of the token too.
     if (a.registrationToken && !(await consumeRegistrationToken(tx, a.registrationToken, Date.now()))) {
       throw forbidden('The registration token is no longer valid.');
@@ -122,14 +123,14 @@ export async function loginWithPassword(hs: Hs, userId: string, password: string
     throw forbidden('Invalid username or password.');
   }
   if (user.deactivated) throw userDeactivated();
-  return hs.sql.begin((tx) => startSession(hs, tx, userId, s));
+  return transaction(hs.sql, (tx) => startSession(hs, tx, userId, s));
 }
 
 /** Sets a new password; with logoutDevices, every other device of the user is deleted. */
 export async function changePassword(hs: Hs, userId: string, keepDeviceId: string, newPassword: string, logoutDevices: boolean): Promise<void> {
   checkPassword(newPassword);
   const passwordHash = await hashPassword(newPassword);
-  const gone = await hs.sql.begin(async (tx) => {
+  const gone = await transaction(hs.sql, async (tx) => {
     await users.updatePasswordHash(tx, userId, passwordHash);
     if (!logoutDevices) return [];
     const others = (await selectDevices(tx, userId)).map((d) => d.deviceId).filter((id) => id !== keepDeviceId);
@@ -140,7 +141,7 @@ export async function changePassword(hs: Hs, userId: string, keepDeviceId: strin
 
 /** Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room. */
 export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     await users.updateDeactivated(tx, userId);
     if (erase) {
       await users.clearProfile(tx, userId);

@@ -2,7 +2,7 @@
  * Devices: creation at login/registration and deletion. deleteDevices is the one place a device ends; later
  * parts (keys, to-device inbox, device-list changes) hook into it so that nothing of a deleted device lingers.
  */
-import type { Db, Tx } from '../db/database.js';
+import { transaction, type Db, type Tx } from '../db/database.js';
 import type { Hs } from '../hs.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
 import { deleteDeviceRows, upsertDevice } from '../db/devices.js';
@@ -42,6 +42,6 @@ export async function deleteDevices(tx: Tx, userId: string, deviceIds: string[])
 
 /** deleteDevices in a transaction of its own, then the wake of everyone tracking the user's devices. */
 export async function removeDevices(hs: Hs, userId: string, deviceIds: string[]): Promise<void> {
-  const gone = await hs.sql.begin((tx) => deleteDevices(tx, userId, deviceIds));
+  const gone = await transaction(hs.sql, (tx) => deleteDevices(tx, userId, deviceIds));
   if (gone.length > 0) await wakeDeviceListWatchers(hs, userId);
 }

@@ -4,7 +4,7 @@
  */
 import { unknownToken } from '../errors.js';
 import type { Hs } from '../hs.js';
-import type { Db } from '../db/database.js';
+import { transaction, type Db } from '../db/database.js';
 import * as tokens from '../db/tokens.js';
 import { updateDeviceLastSeen } from '../db/devices.js';
 import { hashToken, newSecretToken } from './tokens.js';
@@ -69,7 +69,7 @@ export async function issueTokens(
  */
 export async function refreshSession(hs: Hs, refreshToken: string): Promise<IssuedTokens> {
   const hash = hashToken(refreshToken);
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     const row = await tokens.selectRefreshTokenForUpdate(tx, hash);
     if (!row) throw unknownToken('Unknown or revoked refresh token.');
     if (row.nextTokenHash) await tokens.deleteRefreshToken(tx, row.nextTokenHash);

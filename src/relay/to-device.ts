@@ -9,6 +9,7 @@ import { deleteAcknowledged, insertToDevice, insertToDeviceTxn, selectInbox } fr
 import { takeStreamPosition } from '../db/stream.js';
 import { userKey } from './notifier.js';
 import type { Requester } from './sessions.js';
+import { transaction } from '../db/database.js';
 
 /** At most this many messages per /sync response; the rest follow at once in the next. */
 export const TO_DEVICE_PER_SYNC = 100;
@@ -21,7 +22,7 @@ export async function sendToDevice(
   messages: Record<string, Record<string, Record<string, unknown>>>,
 ): Promise<void> {
   const recipients = new Set<string>();
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     if (!(await insertToDeviceTxn(tx, requester.userId, requester.deviceId, txnId))) return;
     const rows: { userId: string; deviceId: string; sender: string; type: string; content: unknown }[] = [];
     for (const [userId, byDevice] of Object.entries(messages)) {

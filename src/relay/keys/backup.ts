@@ -7,6 +7,7 @@ import type { Hs } from '../../hs.js';
 import { MatrixError, invalidParam, notFound } from '../../errors.js';
 import * as backupDb from '../../db/key-backup.js';
 import type { BackupSessionRow } from '../../db/key-backup.js';
+import { transaction } from '../../db/database.js';
 
 export interface KeyBackupData {
   first_message_index: number;
@@ -60,7 +61,7 @@ export function isBetterBackup(candidate: KeyBackupData, existing: BackupSession
 /** Stores sessions in the current version; returns the new etag and count. */
 export async function putKeys(hs: Hs, userId: string, version: string, rooms: Record<string, Record<string, KeyBackupData>>) {
   const v = parseVersion(version);
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     const current = await backupDb.selectBackupVersion(tx, userId);
     if (!current) throw notFound('No backup version exists.');
     if (current.version !== v) throw wrongVersion(current.version);
@@ -109,7 +110,7 @@ export async function getKeys(hs: Hs, userId: string, version: string, roomId?: 
 
 export async function deleteKeys(hs: Hs, userId: string, version: string, roomId?: string, sessionId?: string) {
   const v = await liveVersion(hs, userId, version);
-  return hs.sql.begin(async (tx) => {
+  return transaction(hs.sql, async (tx) => {
     if ((await backupDb.deleteBackupSessions(tx, userId, v, roomId, sessionId)) > 0) await backupDb.bumpBackupEtag(tx, userId, v);
     const after = (await backupDb.selectBackupVersion(tx, userId, v))!;
     return { etag: String(after.etag), count: after.count };

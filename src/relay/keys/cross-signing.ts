@@ -11,6 +11,7 @@ import type { KeyJson } from '../../db/keys.js';
 import type { Requester } from '../sessions.js';
 import { hasValidSignature } from './signatures.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './device-lists.js';
+import { transaction } from '../../db/database.js';
 
 export type CrossSigningType = 'master' | 'self_signing' | 'user_signing';
 
@@ -50,7 +51,7 @@ export async function hasMasterKey(hs: Hs, userId: string): Promise<boolean> {
 
 export async function uploadCrossSigningKeys(hs: Hs, userId: string, upload: Partial<Record<CrossSigningType, CrossSigningKey>>): Promise<void> {
   for (const type of ['master', 'self_signing', 'user_signing'] as const) if (upload[type]) checkShape(userId, type, upload[type]);
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     const existing = new Map((await keysDb.selectCrossSigningKeys(tx, [userId])).map((r) => [r.keyType, r.keyJson]));
     const master = upload.master ?? (existing.get('master') as CrossSigningKey | undefined);
     if (!master && (upload.self_signing || upload.user_signing)) throw invalidParam('Upload a master key before (or with) the other cross-signing keys.');
@@ -123,7 +124,7 @@ export async function uploadSignatures(hs: Hs, requester: Requester, body: Recor
         added++;
       }
       if (added === 0) continue;
-      await hs.sql.begin(async (tx) => {
+      await transaction(hs.sql, async (tx) => {
         if (device) await keysDb.upsertDeviceKeys(tx, userId, keyName, merged);
         else await keysDb.upsertCrossSigningKey(tx, userId, cross!.keyType, merged);
         await recordDeviceListChange(tx, userId);

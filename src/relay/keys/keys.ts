@@ -11,6 +11,7 @@ import type { KeyJson } from '../../db/keys.js';
 import type { Requester } from '../sessions.js';
 import { hasValidSignature } from './signatures.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './device-lists.js';
+import { transaction } from '../../db/database.js';
 
 export interface DeviceKeysUpload {
   user_id: string;
@@ -61,7 +62,7 @@ export async function uploadKeys(hs: Hs, requester: Requester, body: KeysUpload)
   if (body.device_keys) checkDeviceKeys(requester, body.device_keys);
 
   let devicesChanged = false;
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     const existingOtks = await keysDb.selectOneTimeKeysByIds(tx, userId, deviceId, otks.map((k) => k.keyId));
     for (const k of otks) {
       const existing = existingOtks.get(k.keyId);
@@ -117,7 +118,7 @@ export async function queryKeys(hs: Hs, requester: Requester, request: Record<st
 /** One key per requested device: its oldest one-time key, else its fallback key. Unknown devices get nothing. */
 export async function claimKeys(hs: Hs, request: Record<string, Record<string, string>>) {
   const one_time_keys: Record<string, Record<string, Record<string, KeyJson>>> = {};
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     for (const [userId, devices] of Object.entries(request)) {
       for (const [deviceId, algorithm] of Object.entries(devices)) {
         const key = (await keysDb.claimOneTimeKey(tx, userId, deviceId, algorithm)) ?? (await keysDb.claimFallbackKey(tx, userId, deviceId, algorithm));

@@ -4,9 +4,10 @@
  */
 import { invalidParam, missingParam, notFound } from '../../errors.js';
 import type { Hs } from '../../hs.js';
-import type { Tx } from '../../db/database.js';
+import { transaction, type Tx } from '../../db/database.js';
 import * as db from '../../db/push-rules.js';
 import { takeStreamPosition } from '../../db/stream.js';
+import { userKey } from '../notifier.js';
 import { KINDS, defaultRules, isDefaultRuleId, type Action, type Condition, type DefaultRule, type Kind, type PushRule } from './defaults.js';
 
 export type Ruleset = Record<Kind, PushRule[]>;
@@ -76,11 +77,12 @@ function defaultRule(userId: string, kind: Kind, ruleId: string): DefaultRule | 
 
 /** One write: lock the user's rules, change them, then stamp them with a stream position taken last. */
 async function write(hs: Hs, userId: string, change: (tx: Tx) => Promise<void>): Promise<void> {
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     await db.lockPushRules(tx, userId);
     await change(tx);
     await db.updatePushRulesStream(tx, userId, await takeStreamPosition(tx));
   });
+  hs.notifier.wake([userKey(userId)]);
 }
 
 function checkNewRuleId(kind: Kind, ruleId: string): void {

@@ -3,7 +3,7 @@
  * against the current state, then append with consecutive depth and a stream position. Wakes happen after commit.
  */
 import type { Hs } from '../../hs.js';
-import type { Tx } from '../../db/database.js';
+import { transaction, type Tx } from '../../db/database.js';
 import { MatrixError, notFound, tooLarge } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow } from '../../db/events.js';
@@ -148,7 +148,7 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
 /** Runs `write` on a locked room in one transaction, then wakes the room's (and affected users') long-polls. */
 export async function writeRoom<T>(hs: Hs, roomId: string, write: (room: OpenRoom) => Promise<T>): Promise<T> {
   let wakes: Set<string> | undefined;
-  const result = await hs.sql.begin(async (tx) => {
+  const result = await transaction(hs.sql, async (tx) => {
     const room = await openRoom(tx, roomId);
     const value = await write(room);
     wakes = room.wakes;

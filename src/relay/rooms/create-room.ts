@@ -12,6 +12,7 @@ import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../versions.js';
 import { appendEvent, newOpenRoom, type EventDraft } from './append.js';
 import { newRoomId } from './events.js';
 import { validateAliasLocalpart } from './aliases.js';
+import { transaction } from '../../db/database.js';
 
 export type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
 
@@ -98,7 +99,7 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
   const inviteContents = await Promise.all(invitees.map((u) => memberContent(hs, u, 'invite', req.is_direct ? { is_direct: true } : {})));
 
   let wakes: Set<string> = new Set();
-  await hs.sql.begin(async (tx) => {
+  await transaction(hs.sql, async (tx) => {
     await roomsDb.insertRoom(tx, { roomId, roomVersion, creator });
     const room = newOpenRoom(tx, roomId, roomVersion);
     const trusted = (d: EventDraft) => appendEvent(hs, room, creator, d, { trusted: true });

@@ -1,0 +1,579 @@
+/**
+ * `npm run bench`: sync fan-out benchmark. R rooms of M members long-poll /sync while senders post Megolm-shaped
+ * events at stepped rates; reports send and send-to-delivery latency, throughput, server CPU/RSS, and idle long-polls.
+ */
+import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Client, createRoom, joinRoom, keepAliveAgent, mapLimit, megolmContent, register, sendPath, syncPath, uploadFilter, V3, type BenchUser } from './client.js';
+import { startTarget, selfUsage, postgresCpuSec, type DbStats, type Target, type TargetKind, type Usage } from './target.js';
+import { mb, round, summarize, table, type Summary } from './stats.js';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Server (default: in-process startServer on a fresh PostgreSQL database, dropped at the end):
+  --spawn                 run the server as a child process (node --import tsx src/main.ts); its CPU and RSS
+                          are read from /proc, apart from the load generator's
+  --url URL               target a running server (loopback only); --pid PID to sample its CPU/RSS
+  --db-admin-url URL      PostgreSQL to create the throw-away database on
+                          [default: postgres://postgres@127.0.0.1:5432/postgres]
+Fan-out mode (default):
+  --rooms R               rooms [10]
+  --members M             members per room, each one user/device with one /sync long-poll [20]
+  --rates LIST            total send rates in msg/s, one step each [5,10,20,50,100,200,400]
+  --step-seconds S        length of each step [10]
+  --drain-seconds S       after the last step, wait at most this long for deliveries [10]
+  --ciphertext-bytes N    size of the random base64 ciphertext [300]
+  --max-inflight N        sends in flight at most; more are counted as skipped [1000]
+  --p99-limit-ms MS       delivery p99 that ends the "sustained" rate [1000]
+Idle mode:
+  --idle N                N idle long-polls (N users/devices, timeout 30000) and the server RSS before/after
+  --idle-hold-seconds S   how long to hold them (<= 20) [10]
+Both:
+  --sync-timeout MS       /sync timeout [30000]
+  --register-concurrency N  registrations in flight [8]
+  --out DIR               where the JSON result goes [bench/results]
+`;
+
+interface Options {
+  kind: TargetKind;
+  url?: string;
+  pid?: number;
+  adminUrl: string;
+  rooms: number;
+  members: number;
+  rates: number[];
+  stepSeconds: number;
+  drainSeconds: number;
+  ciphertextBytes: number;
+  maxInflight: number;
+  p99LimitMs: number;
+  idle?: number;
+  idleHoldSeconds: number;
+  syncTimeoutMs: number;
+  registerConcurrency: number;
+  outDir: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    const eq = a.indexOf('=');
+    if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (a === '--spawn' || a === '--help') flags.set(a.slice(2), 'true');
+    else {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      flags.set(a.slice(2), argv[++i]);
+    }
+  }
+  const known = ['spawn', 'help', 'url', 'pid', 'db-admin-url', 'rooms', 'members', 'rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'register-concurrency', 'out'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
+  if (flags.has('help')) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const num = (k: string, d: number, min = 1, max = 1e9) => {
+    const v = flags.get(k);
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${k} must be a number between ${min} and ${max}`);
+    return n;
+  };
+  if (flags.has('spawn') && flags.has('url')) throw new Error('--spawn and --url exclude each other');
+  const rates = (flags.get('rates') ?? '5,10,20,50,100,200,400').split(',').map((s) => Number(s.trim()));
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000)) throw new Error('--rates must be positive numbers (msg/s), comma separated');
+  return {
+    kind: flags.has('spawn') ? 'spawn' : flags.has('url') ? 'url' : 'in-process',
+    url: flags.get('url'),
+    pid: flags.has('pid') ? num('pid', 0) : undefined,
+    adminUrl: flags.get('db-admin-url') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    rooms: num('rooms', 10, 1, 1000),
+    members: num('members', 20, 2, 1000),
+    rates,
+    stepSeconds: num('step-seconds', 10, 1, 600),
+    drainSeconds: num('drain-seconds', 10, 0, 120),
+    ciphertextBytes: num('ciphertext-bytes', 300, 16, 60_000),
+    maxInflight: num('max-inflight', 1000, 1, 100_000),
+    p99LimitMs: num('p99-limit-ms', 1000, 1, 600_000),
+    idle: flags.has('idle') ? num('idle', 0, 1, 20_000) : undefined,
+    idleHoldSeconds: num('idle-hold-seconds', 10, 1, 20),
+    syncTimeoutMs: num('sync-timeout', 30_000, 0, 300_000),
+    registerConcurrency: num('register-concurrency', 8, 1, 256),
+    outDir: flags.get('out') ?? fileURLToPath(new URL('./results/', import.meta.url)),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const runTag = Math.random().toString(36).slice(2, 8);
+
+function environment() {
+  return {
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    totalMemMb: mb(os.totalmem()),
+    loadavgAtStart: os.loadavg().map((l) => round(l, 2)),
+  };
+}
+
+async function registerUsers(client: Client, count: number, prefix: string, concurrency: number): Promise<BenchUser[]> {
+  const started = performance.now();
+  let done = 0;
+  const users = await mapLimit(Array.from({ length: count }, (_, i) => i), concurrency, async (i) => {
+    const u = await register(client, `${prefix}_${runTag}_${i}`);
+    if (++done % 200 === 0) log(`registered ${done}/${count}`);
+    return u;
+  });
+  log(`registered ${count} users in ${round((performance.now() - started) / 1000)} s`);
+  return users;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fan-out mode
+
+interface Member {
+  user: BenchUser;
+  room: number;
+  index: number;
+  since?: string;
+}
+
+interface SentEvent {
+  t0: number;
+  step: number;
+  sender: number;
+  receivers: number;
+  seen: number;
+}
+
+interface StepData {
+  rate: number;
+  start: number;
+  end: number;
+  attempted: number;
+  skipped: number;
+  sendOk: number;
+  sendErrors: number;
+  sendLatencies: number[];
+  deliveryLatencies: number[];
+  expectedDeliveries: number;
+  usageStart?: Usage;
+  usageEnd?: Usage;
+  genStart: Usage;
+  genEnd?: Usage;
+  loadavg1?: number;
+  listenersMax?: number;
+  syncs: number;
+  pgCpuStart?: number;
+  pgCpuEnd?: number;
+  dbStart?: DbStats;
+  dbEnd?: DbStats;
+}
+
+async function fanout(opts: Options, target: Target) {
+  const { rooms: R, members: M } = opts;
+  const total = R * M;
+  const setupClient = new Client(target.url, keepAliveAgent(opts.registerConcurrency * 2));
+  const syncClient = new Client(target.url, keepAliveAgent(total + 16));
+  const sendClient = new Client(target.url, keepAliveAgent(Math.min(opts.maxInflight, 256)));
+
+  log(`setting up ${R} rooms x ${M} members on ${target.url} (${target.kind})`);
+  const users = await registerUsers(setupClient, total, 'fan', opts.registerConcurrency);
+  await mapLimit(users, opts.registerConcurrency, async (u) => {
+    u.filterId = await uploadFilter(setupClient, u, 100);
+  });
+  const members: Member[] = users.map((user, i) => ({ user, room: Math.floor(i / M), index: i }));
+  const roomIds = await mapLimit(Array.from({ length: R }, (_, r) => r), opts.registerConcurrency, (r) => createRoom(setupClient, members[r * M].user));
+  await mapLimit(
+    members.filter((m) => m.index % M !== 0),
+    opts.registerConcurrency,
+    (m) => joinRoom(setupClient, m.user, roomIds[m.room]),
+  );
+  // Initial syncs (no since), as a client does once before it long-polls.
+  await mapLimit(members, opts.registerConcurrency, async (m) => {
+    const res = await setupClient.request('GET', syncPath(undefined, 0, m.user.filterId), { token: m.user.token });
+    if (res.status !== 200) throw new Error(`initial sync: HTTP ${res.status}`);
+    m.since = res.body.next_batch;
+  });
+  log('set up; starting long-polls');
+
+  const byEvent = new Map<string, SentEvent>();
+  const early = new Map<string, { member: number; at: number }[]>(); // seen in a sync before its PUT answered
+  const steps: StepData[] = [];
+  const deliveryTimes: number[] = [];
+  const syncStats = { responses: 0, empty: 0, errors: 0, limited: 0, lastError: '' };
+  let running = true;
+  let currentStep: StepData | undefined;
+
+  const deliver = (ev: SentEvent, member: number, at: number) => {
+    if (member === ev.sender) return; // the sender's own echo is not a delivery
+    ev.seen++;
+    steps[ev.step].deliveryLatencies.push(at - ev.t0);
+    deliveryTimes.push(at);
+  };
+
+  const pollLoop = async (m: Member) => {
+    while (running) {
+      try {
+        const res = await syncClient.request('GET', syncPath(m.since, opts.syncTimeoutMs, m.user.filterId), {
+          token: m.user.token,
+          timeoutMs: opts.syncTimeoutMs + 30_000,
+        });
+        if (res.status !== 200) {
+          syncStats.errors++;
+          syncStats.lastError = `HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
+          await sleep(500);
+          continue;
+        }
+        syncStats.responses++;
+        if (currentStep) currentStep.syncs++;
+        m.since = res.body.next_batch;
+        let any = false;
+        for (const room of Object.values((res.body.rooms?.join ?? {}) as Record<string, { timeline?: { events?: { type: string; event_id: string }[]; limited?: boolean } }>)) {
+          if (room.timeline?.limited) syncStats.limited++;
+          for (const e of room.timeline?.events ?? []) {
+            if (e.type !== 'm.room.encrypted') continue;
+            any = true;
+            const ev = byEvent.get(e.event_id);
+            if (ev) deliver(ev, m.index, res.endedAt);
+            else {
+              const list = early.get(e.event_id) ?? [];
+              list.push({ member: m.index, at: res.endedAt });
+              early.set(e.event_id, list);
+            }
+          }
+        }
+        if (!any) syncStats.empty++;
+      } catch (err) {
+        if (!running) return;
+        syncStats.errors++;
+        syncStats.lastError = (err as Error).message;
+        await sleep(500);
+      }
+    }
+  };
+  const loops = members.map((m) => pollLoop(m));
+  // Let every long-poll reach the server and park.
+  await sleep(2000);
+
+  let txn = 0;
+  let inflight = 0;
+  const sendOne = async (step: StepData, stepIndex: number, roomIdx: number) => {
+    const sender = members[roomIdx * M + Math.floor(Math.random() * M)];
+    const t0 = performance.now();
+    inflight++;
+    try {
+      const res = await sendClient.request('PUT', sendPath(roomIds[roomIdx], `b${runTag}.${++txn}`), {
+        token: sender.user.token,
+        body: megolmContent(sender.user, opts.ciphertextBytes),
+        timeoutMs: 60_000,
+      });
+      if (res.status !== 200) {
+        step.sendErrors++;
+        if (step.sendErrors <= 3) log(`send failed: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        return;
+      }
+      step.sendOk++;
+      step.sendLatencies.push(res.ms);
+      step.expectedDeliveries += M - 1;
+      const ev: SentEvent = { t0, step: stepIndex, sender: sender.index, receivers: M - 1, seen: 0 };
+      const eventId = res.body.event_id as string;
+      byEvent.set(eventId, ev);
+      for (const s of early.get(eventId) ?? []) deliver(ev, s.member, s.at);
+      early.delete(eventId);
+    } catch (err) {
+      step.sendErrors++;
+      if (step.sendErrors <= 3) log(`send failed: ${(err as Error).message}`);
+    } finally {
+      inflight--;
+    }
+  };
+
+  const pending = new Set<Promise<void>>();
+  let roomCursor = 0;
+  for (const [stepIndex, rate] of opts.rates.entries()) {
+    const step: StepData = {
+      rate,
+      start: performance.now(),
+      end: 0,
+      attempted: 0,
+      skipped: 0,
+      sendOk: 0,
+      sendErrors: 0,
+      sendLatencies: [],
+      deliveryLatencies: [],
+      expectedDeliveries: 0,
+      usageStart: target.usage(),
+      genStart: selfUsage(),
+      listenersMax: 0,
+      syncs: 0,
+      pgCpuStart: postgresCpuSec(),
+      dbStart: await target.dbStats().catch(() => undefined),
+    };
+    steps.push(step);
+    currentStep = step;
+    log(`step ${stepIndex + 1}/${opts.rates.length}: ${rate} msg/s for ${opts.stepSeconds} s`);
+    const duration = opts.stepSeconds * 1000;
+    const due = Math.round((rate * duration) / 1000);
+    // Open loop: sends leave on schedule whatever the server's latency; only the in-flight cap holds them back.
+    while (step.attempted < due) {
+      const now = performance.now();
+      const shouldHave = Math.min(due, Math.floor(((now - step.start) / 1000) * rate) + 1);
+      while (step.attempted < shouldHave) {
+        step.attempted++;
+        if (inflight >= opts.maxInflight) {
+          step.skipped++;
+          continue;
+        }
+        const p = sendOne(step, stepIndex, roomCursor++ % R);
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+      }
+      const l = target.listeners();
+      if (l !== undefined) step.listenersMax = Math.max(step.listenersMax ?? 0, l);
+      await sleep(Math.max(1, Math.min(20, 1000 / rate / 2)));
+    }
+    const remaining = step.start + duration - performance.now();
+    if (remaining > 0) await sleep(remaining);
+    step.end = performance.now();
+    step.usageEnd = target.usage();
+    step.genEnd = selfUsage();
+    step.pgCpuEnd = postgresCpuSec();
+    step.loadavg1 = round(os.loadavg()[0], 2);
+    step.dbEnd = await target.dbStats().catch(() => undefined);
+  }
+
+  currentStep = undefined;
+  log(`load done; draining (at most ${opts.drainSeconds} s)`);
+  const drainDeadline = performance.now() + opts.drainSeconds * 1000;
+  await Promise.race([Promise.all(pending), sleep(opts.drainSeconds * 1000)]);
+  const missing = () => [...byEvent.values()].reduce((n, e) => n + (e.receivers - e.seen), 0);
+  while (performance.now() < drainDeadline && missing() > 0) await sleep(200);
+
+  running = false;
+  syncClient.abortAll();
+  sendClient.abortAll();
+  await Promise.allSettled(loops);
+  for (const c of [setupClient, syncClient, sendClient]) c.agent.destroy();
+
+  const missedByStep = steps.map(() => 0);
+  for (const e of byEvent.values()) missedByStep[e.step] += e.receivers - e.seen;
+
+  const results = steps.map((s, i) => {
+    const seconds = (s.end - s.start) / 1000;
+    const delivered = deliveryTimes.filter((t) => t >= s.start && t < s.end).length;
+    const serverCpu = s.usageStart && s.usageEnd ? s.usageEnd.cpuSec - s.usageStart.cpuSec : undefined;
+    const genCpu = s.genEnd ? s.genEnd.cpuSec - s.genStart.cpuSec : undefined;
+    return {
+      targetRate: s.rate,
+      seconds: round(seconds, 2),
+      attempted: s.attempted,
+      skippedAtInflightCap: s.skipped,
+      sent: s.sendOk,
+      sendErrors: s.sendErrors,
+      sentPerSec: round(s.sendOk / seconds),
+      sendMs: summarize(s.sendLatencies),
+      deliveryMs: summarize(s.deliveryLatencies),
+      expectedDeliveries: s.expectedDeliveries,
+      missedDeliveries: missedByStep[i],
+      deliveredPerSecInWindow: round(delivered / seconds),
+      syncsPerSec: round(s.syncs / seconds),
+      serverCpuSec: serverCpu === undefined ? null : round(serverCpu, 2),
+      serverCpuPctOfOneCore: serverCpu === undefined ? null : round((serverCpu / seconds) * 100),
+      serverRssMb: mb(s.usageEnd?.rssBytes),
+      generatorCpuSec: target.kind === 'in-process' ? null : genCpu === undefined ? null : round(genCpu, 2),
+      postgresCpuSecMachineWide: s.pgCpuStart !== undefined && s.pgCpuEnd !== undefined ? round(s.pgCpuEnd - s.pgCpuStart, 2) : null,
+      dbStatementsPerSec: s.dbStart && s.dbEnd ? round((s.dbEnd.xacts - s.dbStart.xacts) / seconds) : null,
+      dbRowsReadPerSec: s.dbStart && s.dbEnd ? round((s.dbEnd.tupReturned + s.dbEnd.tupFetched - s.dbStart.tupReturned - s.dbStart.tupFetched) / seconds) : null,
+      loadavg1: s.loadavg1,
+      parkedListenersMax: s.listenersMax || null,
+    };
+  });
+
+  // The brief's figure: the last step, in order, before delivery p99 first passes the limit.
+  let sustainedP99Only: number | null = null;
+  for (const r of results) {
+    if (r.deliveryMs.p99 === null || r.deliveryMs.p99 > opts.p99LimitMs) break;
+    sustainedP99Only = r.targetRate;
+  }
+  // The strict figure: the same, and the step also had no errors, skips or missed deliveries.
+  let sustained: number | null = null;
+  let firstFailure: string | null = null;
+  for (const r of results) {
+    const reasons: string[] = [];
+    if (r.deliveryMs.p99 === null || r.deliveryMs.p99 > opts.p99LimitMs) reasons.push(`delivery p99 ${r.deliveryMs.p99} ms > ${opts.p99LimitMs} ms`);
+    if (r.sendErrors > 0) reasons.push(`${r.sendErrors} send errors`);
+    if (r.skippedAtInflightCap > 0) reasons.push(`${r.skippedAtInflightCap} sends skipped at the in-flight cap`);
+    if (r.missedDeliveries > 0) reasons.push(`${r.missedDeliveries} deliveries never seen`);
+    if (r.sentPerSec < 0.9 * r.targetRate) reasons.push(`only ${r.sentPerSec} msg/s sent`);
+    if (reasons.length > 0) {
+      firstFailure = `${r.targetRate} msg/s: ${reasons.join('; ')}`;
+      break;
+    }
+    sustained = r.targetRate;
+  }
+  return { results, sustainedP99Only, sustained, firstFailure, sync: syncStats, rooms: R, membersPerRoom: M };
+}
+
+function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, p99Limit: number) {
+  const f = (s: Summary) => `${s.p50 ?? '-'}/${s.p99 ?? '-'}/${s.max ?? '-'}`;
+  const header = ['rate', 'sent/s', 'send ms p50/p99/max', 'delivery ms p50/p99/max', 'deliv/s', 'syncs/s', 'expected', 'missed', 'errors', 'srv CPU s', 'srv %core', 'srv RSS MB', 'gen CPU s', 'pg CPU s', 'db stmt/s', 'load1'];
+  const rows = out.results.map((r) => [
+    r.targetRate,
+    r.sentPerSec,
+    f(r.sendMs),
+    f(r.deliveryMs),
+    r.deliveredPerSecInWindow,
+    r.syncsPerSec,
+    r.expectedDeliveries,
+    r.missedDeliveries,
+    r.sendErrors + r.skippedAtInflightCap,
+    r.serverCpuSec,
+    r.serverCpuPctOfOneCore,
+    r.serverRssMb,
+    r.generatorCpuSec,
+    r.postgresCpuSecMachineWide,
+    r.dbStatementsPerSec,
+    r.loadavg1,
+  ]);
+  console.log(`\nSync fan-out: ${out.rooms} rooms x ${out.membersPerRoom} members, server ${kind}${kind === 'in-process' ? ' (CPU and RSS include the load generator)' : ''}`);
+  console.log(table(header, rows));
+  console.log('pg CPU s: every postgres process on the machine (other users\' load included); db stmt/s: transactions (autocommit statements) on the bench database.');
+  console.log(`syncs answered: ${out.sync.responses} (${out.sync.empty} without new events), limited timelines: ${out.sync.limited}, sync errors: ${out.sync.errors}${out.sync.lastError ? ` (last: ${out.sync.lastError})` : ''}`);
+  console.log(`Highest rate before delivery p99 passes ${p99Limit} ms: ${out.sustainedP99Only ?? 'none'} msg/s`);
+  console.log(
+    out.sustained !== null
+      ? `Highest clean sustained rate (p99 <= ${p99Limit} ms, no errors/skips/misses): ${out.sustained} msg/s${out.firstFailure ? ` (next step failed: ${out.firstFailure})` : ' (every step passed)'}`
+      : `No step sustained delivery p99 <= ${p99Limit} ms (${out.firstFailure})`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Idle mode
+
+async function idle(opts: Options, target: Target, n: number) {
+  const setupClient = new Client(target.url, keepAliveAgent(opts.registerConcurrency * 2));
+  const pollClient = new Client(target.url, keepAliveAgent(n + 16));
+  const users = await registerUsers(setupClient, n, 'idle', opts.registerConcurrency);
+  const since = await mapLimit(users, opts.registerConcurrency, async (u) => {
+    const res = await setupClient.request('GET', syncPath(undefined, 0, undefined), { token: u.token });
+    if (res.status !== 200) throw new Error(`initial sync: HTTP ${res.status}`);
+    return res.body.next_batch as string;
+  });
+  setupClient.agent.destroy();
+  await sleep(3000);
+  const before = target.usage();
+  const genBefore = selfUsage();
+  log(`opening ${n} idle long-polls (timeout ${opts.syncTimeoutMs} ms)`);
+  const opened = performance.now();
+  let early = 0;
+  let failed = 0;
+  let aborting = false;
+  const polls = users.map((u, i) =>
+    pollClient.request('GET', syncPath(since[i], opts.syncTimeoutMs, undefined), { token: u.token, timeoutMs: opts.syncTimeoutMs + 30_000 }).then(
+      () => void early++, // answered during the hold: not idle after all
+      () => {
+        if (!aborting) failed++;
+      },
+    ),
+  );
+  // Parked when the in-process notifier counts them all; otherwise give them a few seconds.
+  const parkDeadline = performance.now() + 8000;
+  while (performance.now() < parkDeadline) {
+    const l = target.listeners();
+    if (l !== undefined && l >= n) break;
+    await sleep(250);
+  }
+  const parkedAfterMs = performance.now() - opened;
+  const listeners = target.listeners();
+  const after = target.usage();
+  // Hold (bounded well under the sync timeout) and measure the CPU idle long-polls cost.
+  const holdMs = Math.max(0, Math.min(opts.idleHoldSeconds * 1000, opts.syncTimeoutMs - (performance.now() - opened) - 5000));
+  await sleep(holdMs);
+  const end = target.usage();
+  const genEnd = selfUsage();
+  const stillOpen = pollClient.inflightCount;
+  aborting = true;
+  pollClient.abortAll();
+  await Promise.allSettled(polls);
+  pollClient.agent.destroy();
+  const result = {
+    idleLongPolls: n,
+    parkedListeners: listeners ?? null,
+    parkWaitMs: round(parkedAfterMs),
+    openAtEndOfHold: stillOpen,
+    answeredEarly: early,
+    failed,
+    rssBeforeMb: mb(before?.rssBytes),
+    rssAfterMb: mb(after?.rssBytes),
+    rssEndOfHoldMb: mb(end?.rssBytes),
+    rssPerLongPollKb: before && after ? round((after.rssBytes - before.rssBytes) / 1024 / n, 2) : null,
+    holdSeconds: round(holdMs / 1000, 1),
+    serverCpuDuringHoldSec: after && end ? round(end.cpuSec - after.cpuSec, 3) : null,
+    generatorCpuSec: round(genEnd.cpuSec - genBefore.cpuSec, 2),
+    loadavg1: round(os.loadavg()[0], 2),
+  };
+  console.log(`\nIdle long-polls, server ${target.kind}${target.kind === 'in-process' ? ' (RSS includes the load generator\'s side of each request)' : ''}`);
+  console.log(
+    table(
+      ['long-polls', 'parked', 'RSS before MB', 'RSS after MB', 'RSS end MB', 'KB/long-poll', 'hold s', 'srv CPU s in hold', 'open at end', 'load1'],
+      [[n, result.parkedListeners, result.rssBeforeMb, result.rssAfterMb, result.rssEndOfHoldMb, result.rssPerLongPollKb, result.holdSeconds, result.serverCpuDuringHoldSec, stillOpen, result.loadavg1]],
+    ),
+  );
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  // Bounded in time whatever happens: the steps, generous set-up and drain allowances.
+  const budgetMs = (opts.idle ? 10 * 60 : 10 * 60 + opts.rates.length * opts.stepSeconds + opts.drainSeconds) * 1000;
+  let target: Target | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (target?.stop() ?? Promise.resolve()).catch((err) => log(`stopping the server: ${(err as Error).message}`)));
+  const watchdog = setTimeout(() => {
+    log(`time budget of ${budgetMs / 1000} s exceeded; stopping`);
+    void stop().finally(() => process.exit(1));
+  }, budgetMs);
+  watchdog.unref();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().finally(() => process.exit(130)));
+
+  const env = environment();
+  log(`load average (1/5/15 min): ${env.loadavgAtStart.join(' / ')} on ${env.cpus} CPUs`);
+  target = await startTarget({ kind: opts.kind, url: opts.url, pid: opts.pid, adminUrl: opts.adminUrl });
+  const report: Record<string, unknown> = { startedAt: startedAt.toISOString(), target: { kind: target.kind, url: target.url }, options: { ...opts, outDir: undefined }, environment: env };
+  try {
+    if (opts.idle !== undefined) {
+      report.idle = await idle(opts, target, opts.idle);
+    } else {
+      const out = await fanout(opts, target);
+      printFanout(out, target.kind, opts.p99LimitMs);
+      report.fanout = out;
+    }
+  } finally {
+    await stop();
+    clearTimeout(watchdog);
+  }
+  report.loadavgAtEnd = os.loadavg().map((l) => round(l, 2));
+  report.finishedAt = new Date().toISOString();
+  mkdirSync(opts.outDir, { recursive: true });
+  const file = `${opts.outDir.replace(/\/+$/, '')}/${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nload average at start ${env.loadavgAtStart.join('/')}, at end ${(report.loadavgAtEnd as number[]).join('/')} (${env.cpus} CPUs)`);
+  console.log(`JSON written to ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    process.exit(1);
+  },
+);
