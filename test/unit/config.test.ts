@@ -41,6 +41,7 @@ describe('defaults', () => {
       serverName: 'localhost',
       publicBaseUrl: 'http://127.0.0.1:8008',
       databaseUrl: undefined,
+      databasePoolSize: 10,
       dataDir: './data',
       registration: 'open',
       allowGuests: true,
@@ -51,6 +52,10 @@ describe('defaults', () => {
       accessTokenLifetimeMs: 300000,
       logLevel: 'info',
       logRequests: true,
+      allowPlaintextMessages: false,
+      allowPlaintextReactions: true,
+      allowPlaintextRedactions: true,
+      refusePlaintextRoomMetadata: false,
     });
   });
 
@@ -109,6 +114,11 @@ describe('environment', () => {
       ACCESS_TOKEN_LIFETIME_MS: '60000',
       LOG_LEVEL: 'debug',
       LOG_REQUESTS: 'false',
+      DATABASE_POOL_SIZE: '4',
+      ALLOW_PLAINTEXT_MESSAGES: 'on',
+      ALLOW_PLAINTEXT_REACTIONS: 'off',
+      ALLOW_PLAINTEXT_REDACTIONS: 'off',
+      REFUSE_PLAINTEXT_ROOM_METADATA: 'on',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -126,6 +136,11 @@ describe('environment', () => {
       accessTokenLifetimeMs: 60000,
       logLevel: 'debug',
       logRequests: false,
+      databasePoolSize: 4,
+      allowPlaintextMessages: true,
+      allowPlaintextReactions: false,
+      allowPlaintextRedactions: false,
+      refusePlaintextRoomMetadata: true,
     });
   });
 

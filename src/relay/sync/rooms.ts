@@ -10,7 +10,7 @@ import * as roomsDb from '../../db/rooms.js';
 import type { AccountDataRow } from '../../db/account-data.js';
 import type { Filter } from '../filters.js';
 import { clientEvent, strippedEvent } from '../rooms/events.js';
-import { visibilityFor } from '../rooms/visibility.js';
+import { visibilityFor, type VisibilityView } from '../rooms/visibility.js';
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { streamToken } from './token.js';
 
@@ -45,10 +45,9 @@ function latestPerStateKey(rows: EventRow[]): EventRow[] {
 }
 
 /** The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. */
-async function timeline(ctx: Ctx, roomId: string, from: number, to: number) {
+async function timeline(ctx: Ctx, roomId: string, from: number, to: number, view: VisibilityView) {
   const tf = ctx.filter.room?.timeline;
   const limit = Math.min(tf?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
-  const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, to);
   const picked: EventRow[] = [];
   let cursor = to;
   let limited = false;
@@ -72,7 +71,18 @@ async function timeline(ctx: Ctx, roomId: string, from: number, to: number) {
   }
   picked.reverse();
   const start = picked.length > 0 ? picked[0].streamPos - 1 : to;
-  return { events: picked, limited, prevBatch: streamToken(start), startPos: start, view };
+  return { events: picked, limited, prevBatch: streamToken(start), startPos: start };
+}
+
+/**
+ * The state section for a timeline: everything at its start when the room is new to the client (or full_state),
+ * else what changed in the gap between the client's position and a limited timeline, else nothing.
+ */
+async function stateFor(ctx: Ctx, roomId: string, fresh: boolean, tl: { limited: boolean; startPos: number }): Promise<EventRow[]> {
+  if (fresh || ctx.fullState) return eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
+  if (!tl.limited) return [];
+  const gap = await eventsDb.selectRoomEventsForward(ctx.hs.sql, roomId, ctx.since!, tl.startPos, 10_000);
+  return latestPerStateKey(gap.filter((e) => e.stateKey !== null));
 }
 
 function stateFilter(ctx: Ctx, rows: EventRow[], timelineEvents: EventRow[]): EventRow[] {
@@ -100,22 +110,15 @@ function accountDataOf(ctx: Ctx, roomId: string) {
   return { events: (ctx.roomAccountData.get(roomId) ?? []).map((r) => ({ type: r.type, content: r.content })) };
 }
 
-async function joinedRoom(ctx: Ctx, roomId: string, joinedAt: number): Promise<Record<string, unknown> | undefined> {
-  const fresh = ctx.since === undefined || joinedAt > ctx.since;
+async function joinedRoom(ctx: Ctx, roomId: string): Promise<Record<string, unknown> | undefined> {
+  const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
+  // New to the client unless it was already joined at `since` (a profile change re-sends the join: not new).
+  const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
   const from = fresh ? 0 : ctx.since!;
-  const tl = await timeline(ctx, roomId, from, ctx.head);
+  const tl = await timeline(ctx, roomId, from, ctx.head, view);
   const changedAccountData = ctx.roomAccountData.has(roomId);
   if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData) return undefined;
-  let state: EventRow[];
-  if (fresh || ctx.fullState) {
-    state = await eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
-  } else if (tl.limited) {
-    // State that changed in the gap between the client's position and the timeline.
-    const gap = await eventsDb.selectRoomEventsForward(ctx.hs.sql, roomId, ctx.since!, tl.startPos, 10_000);
-    state = latestPerStateKey(gap.filter((e) => e.stateKey !== null));
-  } else {
-    state = [];
-  }
+  const state = await stateFor(ctx, roomId, fresh, tl);
   ctx.timelineEvents.push(...tl.events);
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
@@ -136,13 +139,35 @@ async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string) {
 }
 
 async function leftRoom(ctx: Ctx, roomId: string, leftAt: number) {
-  const tl = await timeline(ctx, roomId, ctx.since ?? 0, leftAt);
+  const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, leftAt);
+  const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
+  const tl = await timeline(ctx, roomId, fresh ? 0 : ctx.since!, leftAt, view);
+  // No longer a member: only the state the user was allowed to see (none of a room whose invite they rejected).
+  const state = (await stateFor(ctx, roomId, fresh, tl)).filter((e) => view.canSee(e));
   ctx.timelineEvents.push(...tl.events);
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
-    state: { events: [] as EventRow[] },
+    state: { events: stateFilter(ctx, state, tl.events) },
     account_data: accountDataOf(ctx, roomId),
   };
+}
+
+/**
+ * The user's membership in each room as of the watermark. current_state may already hold a change that committed
+ * after the watermark was read; such a room is judged by its last membership event at or below the watermark.
+ */
+async function membershipsAt(hs: Hs, userId: string, head: number): Promise<roomsDb.MembershipRow[]> {
+  const current = await roomsDb.selectMembershipsOfUser(hs.sql, userId);
+  const out: roomsDb.MembershipRow[] = [];
+  for (const m of current) {
+    if (m.streamPos <= head) {
+      out.push(m);
+      continue;
+    }
+    const last = (await eventsDb.selectMembershipHistory(hs.sql, m.roomId, userId, head)).at(-1);
+    if (last) out.push({ roomId: m.roomId, membership: String(last.content.membership), streamPos: last.streamPos, eventId: last.eventId });
+  }
+  return out;
 }
 
 export async function roomsSection(
@@ -156,7 +181,7 @@ export async function roomsSection(
 ): Promise<RoomsSection> {
   const ctx: Ctx = { hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [] };
   const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
-  const memberships = (await roomsDb.selectMembershipsOfUser(hs.sql, requester.userId)).filter((m) => m.streamPos <= head);
+  const memberships = await membershipsAt(hs, requester.userId, head);
   const forgotten = await roomsDb.selectForgottenRooms(hs.sql, requester.userId);
   const includeLeave = filter.room?.include_leave === true;
   await Promise.all(
@@ -164,7 +189,7 @@ export async function roomsSection(
       if (!roomAllowed(filter.room, m.roomId)) return;
       const changed = since === undefined || m.streamPos > since;
       if (m.membership === 'join') {
-        const room = await joinedRoom(ctx, m.roomId, m.streamPos);
+        const room = await joinedRoom(ctx, m.roomId);
         if (room) section.join[m.roomId] = room;
       } else if (m.membership === 'invite' && changed) {
         section.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
