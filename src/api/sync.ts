@@ -4,7 +4,7 @@ import { invalidParam } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { filterSchema, getFilter, type Filter } from '../relay/filters.js';
 import { sync } from '../relay/sync/sync.js';
-import { parseStreamToken } from '../relay/sync/token.js';
+import { parseSyncToken } from '../relay/sync/token.js';
 import { CLIENT_V3, parseInput, route } from './route.js';
 
 async function resolveFilter(hs: Hs, userId: string, raw: string | undefined): Promise<Filter> {
@@ -38,9 +38,9 @@ export const syncRoutes = [
       use_state_after: z.enum(['true', 'false']).optional(),
     }),
     handler: async ({ hs, requester, query }) => {
-      const since = query.since !== undefined ? parseStreamToken(query.since, 'since') : undefined;
+      const since = query.since !== undefined ? parseSyncToken(query.since, 'since') : undefined;
       const filter = await resolveFilter(hs, requester.userId, query.filter);
-      return sync(hs, requester, { since, timeoutMs: query.timeout, fullState: query.full_state === 'true', filter });
+      return sync(hs, requester, { since: since?.pos, toDeviceAck: since?.toDeviceAck, timeoutMs: query.timeout, fullState: query.full_state === 'true', filter });
     },
   }),
 ];

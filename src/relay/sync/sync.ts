@@ -13,16 +13,19 @@ import type { Filter } from '../filters.js';
 import { roomKey, userKey } from '../notifier.js';
 import { matchesEventFilter } from './event-filter.js';
 import { roomsSection, type RoomsSection } from './rooms.js';
-import { streamToken } from './token.js';
+import { syncToken } from './token.js';
+import { e2eeIsEmpty, e2eeSections, type E2eeSections } from './e2ee.js';
 
 export interface SyncRequest {
   since: number | undefined;
+  /** The last to-device message id the client's token acknowledges. */
+  toDeviceAck?: number;
   timeoutMs: number;
   fullState: boolean;
   filter: Filter;
 }
 
-export interface SyncResponse {
+export interface SyncResponse extends Omit<E2eeSections, 'toDeviceAck'> {
   next_batch: string;
   rooms: RoomsSection;
   account_data: { events: { type: string; content: Record<string, unknown> }[] };
@@ -48,18 +51,21 @@ async function build(hs: Hs, requester: Requester, req: SyncRequest, head: numbe
     if (r.roomId === '' || !matchesEventFilter(req.filter.room?.account_data, { type: r.type, sender: requester.userId, roomId: r.roomId })) continue;
     perRoom.set(r.roomId, [...(perRoom.get(r.roomId) ?? []), r]);
   }
-  const [rooms, account_data] = await Promise.all([
+  const [rooms, account_data, e2ee] = await Promise.all([
     roomsSection(hs, requester, req.since, head, req.filter, req.fullState, perRoom),
     globalAccountData(hs, requester.userId, accountData, req.since, head, req.filter),
+    e2eeSections(hs, requester, req.since, req.toDeviceAck, head),
   ]);
-  return { next_batch: streamToken(head), rooms, account_data, presence: { events: [] } };
+  const { toDeviceAck, ...sections } = e2ee;
+  return { next_batch: syncToken({ pos: head, toDeviceAck }), rooms, account_data, presence: { events: [] }, ...sections };
 }
 
 function isEmpty(res: SyncResponse): boolean {
   const r = res.rooms;
   return (
     Object.keys(r.join).length + Object.keys(r.invite).length + Object.keys(r.leave).length + Object.keys(r.knock).length === 0 &&
-    res.account_data.events.length === 0
+    res.account_data.events.length === 0 &&
+    e2eeIsEmpty(res)
   );
 }
 
