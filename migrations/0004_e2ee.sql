@@ -61,6 +61,8 @@ CREATE TABLE to_device_inbox (
   sender text NOT NULL,
   type text NOT NULL,
   content jsonb NOT NULL,
+  -- for retention: undelivered messages older than the retention lifetime are deleted
+  created_ts bigint NOT NULL DEFAULT (extract(epoch from now()) * 1000)::bigint,
   FOREIGN KEY (user_id, device_id) REFERENCES devices ON DELETE CASCADE
 );
 CREATE INDEX to_device_inbox_device ON to_device_inbox (user_id, device_id, stream_pos, message_id);

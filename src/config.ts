@@ -25,6 +25,11 @@ export interface Config {
   accessTokenLifetimeMs: number;
   logLevel: string;
   logRequests: boolean;
+  /** Message retention (relay/retention.ts); lifetimes in ms, undefined = unlimited. */
+  retention: boolean;
+  retentionMaxLifetimeMs: number | undefined;
+  retentionMinLifetimeMs: number;
+  retentionIntervalMs: number;
   /** The encrypted-only policy (relay/policy.ts): which plaintext rooms may carry. */
   allowPlaintextMessages: boolean;
   allowPlaintextReactions: boolean;
@@ -72,6 +77,16 @@ export function isLoopback(host: string): boolean {
 
 const fixed = (value: string) => () => value;
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: a number of milliseconds, or a number with a unit (90s, 10m, 12h, 7d). */
+export function parseDuration(v: string, env: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v.trim());
+  if (!m) throw new ConfigError(`${env} must be a duration such as 30000, 90s, 10m, 12h or 7d, got "${v}"`);
+  return Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms'];
+}
+const optionalDuration = (v: string, env: string) => (v === '' ? undefined : parseDuration(v, env));
+
 /** An IPv6 address goes in brackets inside a URL. */
 export function hostForUrl(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
@@ -106,6 +121,14 @@ export const SETTINGS: Setting[] = [
   },
   { key: 'logLevel', env: 'LOG_LEVEL', help: 'fatal | error | warn | info | debug | trace | silent.', default: fixed('info'), parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'logRequests', env: 'LOG_REQUESTS', help: 'Log one line per request (method, route, status, time; never bodies, tokens or client addresses).', default: fixed('on'), parse: bool },
+  { key: 'retention', env: 'RETENTION', help: 'on: expired messages are deleted from the database (see "Ephemeral rooms" in the README).', default: fixed('off'), parse: bool },
+  {
+    key: 'retentionMaxLifetimeMs', env: 'RETENTION_MAX_LIFETIME',
+    help: 'Server-wide maximum message lifetime (e.g. 30d); rooms may ask for less with m.room.retention. Empty: unlimited.',
+    default: fixed(''), parse: optionalDuration,
+  },
+  { key: 'retentionMinLifetimeMs', env: 'RETENTION_MIN_LIFETIME', help: 'Shortest lifetime a room may set with m.room.retention.', default: fixed('1m'), parse: parseDuration },
+  { key: 'retentionIntervalMs', env: 'RETENTION_INTERVAL', help: 'How often the retention job runs.', default: fixed('1m'), parse: parseDuration },
   {
     key: 'allowPlaintextMessages', env: 'ALLOW_PLAINTEXT_MESSAGES',
     help: 'Accept unencrypted room messages. Off by default: only for running conformance suites (logged loudly at start-up).',

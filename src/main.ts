@@ -9,6 +9,7 @@ import { DataDirInUseError } from './db/database.js';
 import { migrate, NewerSchemaError } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { createHs, createLogger, type Hs } from './hs.js';
+import { startRetention } from './relay/retention.js';
 
 export interface RunningServer {
   hs: Hs;
@@ -29,6 +30,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
     throw err;
   }
   const hs = await createHs(config, db, log);
+  const stopRetention = startRetention(hs);
   const app = buildApp(hs);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -45,6 +47,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
   });
   const stop = () =>
     (stopping ??= (async () => {
+      stopRetention();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting long-polls answer now (with what they have) instead of holding the shutdown for their timeout.

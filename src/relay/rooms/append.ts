@@ -10,6 +10,7 @@ import type { EventRow } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
 import { takeStreamPosition } from '../../db/stream.js';
 import { checkMessageEvent, checkStateEvent } from '../policy.js';
+import { checkRetentionContent } from '../retention.js';
 import { roomKey, userKey } from '../notifier.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
@@ -79,6 +80,7 @@ async function isJoined(tx: Tx, userId: string, roomId: string): Promise<boolean
  */
 export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: { trusted?: boolean } = {}): Promise<EventRow> {
   const isState = draft.state_key !== undefined;
+  if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {
     if (isState) checkStateEvent(hs.config, draft.type, draft.content, currentStateOf(room, draft.type, draft.state_key)?.content);
     else checkMessageEvent(hs.config, draft.type, draft.content);
