@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import type { Database, Sql } from './db/database.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
 import { createNotifier, type Notifier } from './relay/notifier.js';
+import { createTypingManager, type TypingManager } from './relay/ephemeral/typing.js';
 
 export interface Hs {
   config: Config;
@@ -15,6 +16,8 @@ export interface Hs {
   log: Logger;
   limits: RateLimits;
   notifier: Notifier;
+  /** Who is typing where: in memory, shared with the other processes (relay/ephemeral/typing.ts). */
+  typing: TypingManager;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -29,5 +32,6 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 /** The embedded database is one process with one session: its wakes stay in-process (no LISTEN/NOTIFY). */
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
   const notifier = await createNotifier(db.embedded ? undefined : db.sql);
-  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier };
+  const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
+  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing };
 }

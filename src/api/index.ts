@@ -11,10 +11,15 @@ import { filterRoutes } from './filters.js';
 import { pushRuleRoutes } from './push-rules.js';
 import { roomRoutes } from './rooms.js';
 import { roomEventRoutes } from './room-events.js';
+import { relationRoutes } from './relations.js';
 import { aliasRoutes } from './aliases.js';
 import { syncRoutes } from './sync.js';
 import { keyRoutes } from './keys.js';
 import { toDeviceRoutes } from './to-device.js';
 import { keyBackupRoutes } from './key-backup.js';
+import { directoryRoutes } from './directory.js';
+import { roomAccountDataRoutes } from './room-account-data.js';
+import { ephemeralRoutes } from './ephemeral.js';
+import { adminRoutes } from './admin.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes];

@@ -9,6 +9,8 @@ import { takeStreamPosition } from '../db/stream.js';
 import { getPushRuleset } from './push-rules/rules.js';
 import { userKey } from './notifier.js';
 import { transaction } from '../db/database.js';
+import { selectRoom } from '../db/rooms.js';
+import { checkRoomId } from './directory/room-ids.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
 /** Like event types: at most 255 bytes. */
@@ -28,6 +30,11 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
   checkAccess(requesterId, userId);
   checkType(type);
   if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API.`);
+  // Room account data: a valid room id (400 M_INVALID_PARAM) of a room this server knows (404 M_NOT_FOUND).
+  if (roomId !== '') {
+    checkRoomId(roomId);
+    if (!(await selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
+  }
   const key = { userId, roomId, type };
   await transaction(hs.sql, async (tx) => {
     await upsertAccountData(tx, { ...key, content });
@@ -40,6 +47,7 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
 export async function getAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {
   checkAccess(requesterId, userId);
   checkType(type);
+  if (roomId !== '') checkRoomId(roomId);
   // Push rules live in their own tables; clients may still read them as the m.push_rules account data.
   if (type === 'm.push_rules' && roomId === '') return { global: await getPushRuleset(hs, userId) };
   const content = await selectAccountData(hs.sql, userId, roomId, type);

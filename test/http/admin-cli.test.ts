@@ -185,6 +185,79 @@ describe('users', () => {
   });
 });
 
+describe('accounts, devices and rooms (the same operations as the admin API)', () => {
+  const V3 = '/_matrix/client/v3';
+  async function session(name: string, password = 'cli test pw') {
+    await admin('create-user', name, '--password', password);
+    const res = await login(name, password);
+    expect(res.status).toBe(200);
+    return res.body as { user_id: string; device_id: string; access_token: string };
+  }
+  const whoami = async (token: string) => (await t.http.get(`${V3}/account/whoami`).set('Authorization', `Bearer ${token}`)).status;
+
+  test('list-users lists every account with its flags; --search narrows it', async () => {
+    await admin('create-user', 'listed_admin', '--password', 'pw', '--admin');
+    const lines = await admin('list-users');
+    expect(lines).toContain('@listed_admin:test.local\tlisted_admin\tadmin');
+    const ids = lines.map((l) => l.split('\t')[0]);
+    expect(ids).toEqual([...ids].sort());
+    expect(await admin('list-users', '--search', 'LISTED_ad')).toEqual(['@listed_admin:test.local\tlisted_admin\tadmin']);
+    expect(await admin('list-users', '--search', 'no-such-user-anywhere')).toEqual(['No users.']);
+  });
+
+  test('list-devices and delete-device: the deleted session ends, the other stays', async () => {
+    const first = await session('cli_devices');
+    const second = (await login('cli_devices', 'cli test pw')).body;
+    const lines = await admin('list-devices', 'cli_devices');
+    expect(lines.map((l) => l.split('\t')[0]).sort()).toEqual([first.device_id, second.device_id].sort());
+    expect(await admin('delete-device', '@cli_devices:test.local', second.device_id)).toEqual([`deleted device ${second.device_id} of @cli_devices:test.local`]);
+    expect(await whoami(second.access_token)).toBe(401);
+    expect(await whoami(first.access_token)).toBe(200);
+    await usageError(['delete-device', 'cli_devices', second.device_id], /has no device/);
+    await usageError(['delete-device', 'cli_devices'], /needs a user name and a device id/);
+    await usageError(['list-devices', 'nobody_at_all'], /No such user/);
+  });
+
+  test('reset-password: generated (printed) or given; devices logged out unless --keep-devices', async () => {
+    const s = await session('cli_reset');
+    const lines = await admin('reset-password', 'cli_reset');
+    expect(lines[0]).toBe('password of @cli_reset:test.local reset; its devices are logged out');
+    const password = /^password: (\S+)$/.exec(lines[1])?.[1];
+    expect(password).toBeDefined();
+    expect(await whoami(s.access_token)).toBe(401);
+    const again = await login('cli_reset', password!);
+    expect(again.status).toBe(200);
+    expect(await admin('reset-password', 'cli_reset', '--password', 'given pw', '--keep-devices')).toEqual(['password of @cli_reset:test.local reset']);
+    expect(await whoami(again.body.access_token)).toBe(200);
+    expect((await login('cli_reset', 'given pw')).status).toBe(200);
+    await expect(admin('reset-password', 'cli_reset', '--password', '')).rejects.toMatchObject({ errcode: 'M_WEAK_PASSWORD' });
+    expect((await login('cli_reset', 'given pw')).status).toBe(200);
+  });
+
+  test('deactivate-user: no more logins or sessions', async () => {
+    const s = await session('cli_deactivate');
+    expect(await admin('deactivate-user', 'cli_deactivate', '--erase')).toEqual(['deactivated @cli_deactivate:test.local']);
+    expect(await whoami(s.access_token)).toBe(401);
+    expect((await login('cli_deactivate', 'cli test pw')).status).toBe(403);
+    expect((await userRow('@cli_deactivate:test.local')).profile).toEqual({});
+    await usageError(['deactivate-user', 'nobody_at_all'], /No such user/);
+  });
+
+  test('list-rooms and delete-room', async () => {
+    const owner = await session('cli_room_owner');
+    const created = await t.http.post(`${V3}/createRoom`).set('Authorization', `Bearer ${owner.access_token}`).send({});
+    expect(created.status).toBe(200);
+    const roomId: string = created.body.room_id;
+    expect(await admin('list-rooms')).toContain(`${roomId}\tjoined 1\tcreated by @cli_room_owner:test.local`);
+    expect(await admin('delete-room', roomId)).toEqual([`deleted ${roomId}; 1 member removed`]);
+    expect((await admin('list-rooms')).some((l) => l.startsWith(roomId))).toBe(false);
+    await usageError(['delete-room', roomId], /Unknown room/);
+    await usageError(['delete-room'], /needs a room id/);
+    const sync = await t.http.get(`${V3}/sync`).set('Authorization', `Bearer ${owner.access_token}`);
+    expect(sync.status).toBe(200);
+  });
+});
+
 describe('usage errors', () => {
   test('unknown or missing commands, unknown options, options of another command, extra arguments', async () => {
     await usageError([], /No command/);

@@ -99,7 +99,8 @@ describe('initial sync', () => {
     // State is the state at the start of the timeline: nothing in it also appears in the timeline.
     expect(state.filter((e) => ids(room.timeline.events).includes(e.event_id))).toEqual([]);
     expect(room.summary).toEqual({ 'm.heroes': [alice.userId], 'm.joined_member_count': 2, 'm.invited_member_count': 0 });
-    expect(room.unread_notifications).toEqual({ notification_count: 0, highlight_count: 0 });
+    // Bob has sent no receipt: all 12 of Alice's messages since he joined are unread.
+    expect(room.unread_notifications).toEqual({ notification_count: 12, highlight_count: 0 });
     expect(typeof body.next_batch).toBe('string');
 
     // prev_batch continues backwards exactly where the timeline starts.

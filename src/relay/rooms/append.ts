@@ -15,6 +15,7 @@ import { roomKey, userKey } from '../notifier.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
+import { indexRelations } from './relations.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;
@@ -128,6 +129,7 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
   // The stream position is taken once every check has passed: the stream head's lock is held only for the writes.
   row.streamPos = await takeStreamPosition(room.tx);
   await eventsDb.insertEvent(room.tx, row);
+  await indexRelations(room.tx, row, redactedTarget);
   if (isState) {
     const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
     await roomsDb.upsertCurrentState(room.tx, {

@@ -13,6 +13,7 @@ import { appendEvent, newOpenRoom, type EventDraft } from './append.js';
 import { newRoomId } from './events.js';
 import { validateAliasLocalpart } from './aliases.js';
 import { transaction } from '../../db/database.js';
+import { insertPublishedRoom } from '../../db/directory.js';
 
 export type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
 
@@ -127,6 +128,8 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
     if (req.name !== undefined) await fromClient({ type: 'm.room.name', state_key: '', content: { name: req.name } });
     if (req.topic !== undefined) await fromClient({ type: 'm.room.topic', state_key: '', content: { topic: req.topic } });
     for (const [i, u] of invitees.entries()) await trusted({ type: 'm.room.member', state_key: u, content: inviteContents[i] });
+    // visibility "public" lists the room in the published room directory, in the same transaction.
+    if (req.visibility === 'public') await insertPublishedRoom(tx, roomId);
     wakes = room.wakes;
   });
   hs.notifier.wake(wakes);

@@ -10,6 +10,7 @@ import * as roomsDb from '../../db/rooms.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { clientEvent, type ClientEvent } from './events.js';
 import { visibilityFor } from './visibility.js';
+import { bundleAggregations } from './relations.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
 
@@ -48,7 +49,8 @@ export async function getRoomEvent(hs: Hs, userId: string, roomId: string, event
   if (!row || row.roomId !== roomId || row.streamPos > head) throw notFound('Event not found.');
   const view = await visibilityFor(hs.sql, roomId, userId, head);
   if (!view.canSee(row)) throw notFound('Event not found.');
-  return clientEvent(row);
+  const [event] = await bundleAggregations(hs, userId, [clientEvent(row)]);
+  return event;
 }
 
 export async function getRoomState(hs: Hs, userId: string, roomId: string): Promise<ClientEvent[]> {
@@ -106,7 +108,7 @@ export async function getMessages(hs: Hs, userId: string, roomId: string, req: M
   }
   const members = req.filter?.lazy_load_members ? await lazyMembers(hs, roomId, chunk, head) : [];
   return {
-    chunk: chunk.map((r) => clientEvent(r)),
+    chunk: await bundleAggregations(hs, userId, chunk.map((r) => clientEvent(r))),
     start: streamToken(from),
     ...(exhausted ? {} : { end: streamToken(cursor) }),
     ...(members.length > 0 ? { state: members.map((r) => clientEvent(r)) } : {}),

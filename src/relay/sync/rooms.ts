@@ -9,9 +9,12 @@ import type { EventRow } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
 import type { AccountDataRow } from '../../db/account-data.js';
 import type { Filter } from '../filters.js';
-import { clientEvent, strippedEvent } from '../rooms/events.js';
+import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
+import { bundleAggregations } from '../rooms/relations.js';
 import { visibilityFor, type VisibilityView } from '../rooms/visibility.js';
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
+import { receiptEvents } from '../ephemeral/receipts.js';
+import { countUnread } from '../../db/receipts.js';
 import { streamToken } from './token.js';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
@@ -36,6 +39,27 @@ interface Ctx {
   roomAccountData: Map<string, AccountDataRow[]>;
   /** Events in timelines, for unsigned.transaction_id. */
   timelineEvents: EventRow[];
+  /** Typing changes in (since, upTo] are delivered (since undefined: an initial sync); and the m.receipt event per room. */
+  typing: { since: number | undefined; upTo: number };
+  receipts: Map<string, { type: 'm.receipt'; content: Record<string, unknown> }>;
+}
+
+/**
+ * The ephemeral events of a joined room: m.typing when the room's typing changed between the token's typing position
+ * and the new token's (a later change waits for the next sync, which its wake starts; on an initial sync: when someone
+ * is typing), m.receipt when receipts changed in the range.
+ */
+function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): { type: string; content: Record<string, unknown> }[] {
+  const ef = ctx.filter.room?.ephemeral;
+  const allowed = (type: string) => matchesEventFilter(ef && { ...ef, senders: undefined, not_senders: undefined }, { type, sender: '', roomId });
+  const events: { type: string; content: Record<string, unknown> }[] = [];
+  const typing = ctx.hs.typing.room(roomId);
+  const { since, upTo } = ctx.typing;
+  const typingChanged = fresh || since === undefined ? (typing?.userIds.length ?? 0) > 0 : typing !== undefined && typing.pos > since && typing.pos <= upTo;
+  if (typing && typingChanged && allowed('m.typing')) events.push({ type: 'm.typing', content: { user_ids: typing.userIds } });
+  const receipt = ctx.receipts.get(roomId);
+  if (receipt && allowed('m.receipt')) events.push(receipt);
+  return events.slice(0, ef?.limit ?? events.length);
 }
 
 function latestPerStateKey(rows: EventRow[]): EventRow[] {
@@ -117,15 +141,18 @@ async function joinedRoom(ctx: Ctx, roomId: string): Promise<Record<string, unkn
   const from = fresh ? 0 : ctx.since!;
   const tl = await timeline(ctx, roomId, from, ctx.head, view);
   const changedAccountData = ctx.roomAccountData.has(roomId);
-  if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData) return undefined;
+  const ephemeral = ephemeralOf(ctx, roomId, fresh);
+  if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
   const state = await stateFor(ctx, roomId, fresh, tl);
   ctx.timelineEvents.push(...tl.events);
+  // The server cannot read ciphertext: every message event from others after the user's read receipt counts.
+  const notificationCount = await countUnread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
     state: { events: stateFilter(ctx, state, tl.events) },
-    ephemeral: { events: [] },
+    ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
-    unread_notifications: { notification_count: 0, highlight_count: 0 },
+    unread_notifications: { notification_count: notificationCount, highlight_count: 0 },
     summary: await summary(ctx, roomId),
   };
 }
@@ -178,10 +205,20 @@ export async function roomsSection(
   filter: Filter,
   fullState: boolean,
   roomAccountData: Map<string, AccountDataRow[]>,
+  typingRange: { since?: number; upTo: number } = { upTo: 0 },
 ): Promise<RoomsSection> {
-  const ctx: Ctx = { hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [] };
-  const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
   const memberships = await membershipsAt(hs, requester.userId, head);
+  // Receipts of the joined rooms in two queries: the changes in range where the user's membership is older than the
+  // range, and all receipts of a room whose membership changed within it (a room joined since is synced in full).
+  const joined = memberships.filter((m) => m.membership === 'join' && roomAllowed(filter.room, m.roomId));
+  const [receiptsOld, receiptsNew] = await Promise.all([
+    receiptEvents(hs, requester.userId, joined.filter((m) => since !== undefined && m.streamPos <= since).map((m) => m.roomId), since, head),
+    receiptEvents(hs, requester.userId, joined.filter((m) => since === undefined || m.streamPos > since).map((m) => m.roomId), undefined, head),
+  ]);
+  const receipts = new Map([...receiptsOld, ...receiptsNew]);
+  const typing = { since: since === undefined ? undefined : (typingRange.since ?? 0), upTo: typingRange.upTo };
+  const ctx: Ctx = { hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts };
+  const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
   const forgotten = await roomsDb.selectForgottenRooms(hs.sql, requester.userId);
   const includeLeave = filter.room?.include_leave === true;
   await Promise.all(
@@ -202,11 +239,15 @@ export async function roomsSection(
   );
   // Serialise timelines last: the sender's own device sees its transaction ids.
   const txnIds = await eventsDb.selectTxnIdsOfEvents(hs.sql, requester.userId, requester.deviceId, ctx.timelineEvents.filter((e) => e.sender === requester.userId).map((e) => e.eventId));
+  const timelines: ClientEvent[] = [];
   for (const kind of ['join', 'leave'] as const) {
     for (const room of Object.values(section[kind]) as { timeline: { events: unknown[] }; state: { events: unknown[] } }[]) {
       room.timeline.events = (room.timeline.events as EventRow[]).map((e) => clientEvent(e, txnIds.get(e.eventId)));
       room.state.events = (room.state.events as EventRow[]).map((e) => clientEvent(e));
+      timelines.push(...(room.timeline.events as ClientEvent[]));
     }
   }
+  // Threads and edits: one batch over every timeline, bounded by this sync's watermark.
+  await bundleAggregations(hs, requester.userId, timelines, head);
   return section;
 }

@@ -20,6 +20,8 @@ export interface SyncRequest {
   since: number | undefined;
   /** The last to-device message id the client's token acknowledges. */
   toDeviceAck?: number;
+  /** The typing position the client's token carries. */
+  typing?: number;
   timeoutMs: number;
   fullState: boolean;
   filter: Filter;
@@ -45,6 +47,8 @@ async function globalAccountData(hs: Hs, userId: string, rows: AccountDataRow[],
 }
 
 async function build(hs: Hs, requester: Requester, req: SyncRequest, head: number): Promise<SyncResponse> {
+  // Read before the rooms are: typing changes up to it are delivered now, later ones by the next sync (never lost).
+  const typing = hs.typing.position();
   const accountData = await selectAccountDataSince(hs.sql, requester.userId, req.since, head);
   const perRoom = new Map<string, AccountDataRow[]>();
   for (const r of accountData) {
@@ -52,12 +56,12 @@ async function build(hs: Hs, requester: Requester, req: SyncRequest, head: numbe
     perRoom.set(r.roomId, [...(perRoom.get(r.roomId) ?? []), r]);
   }
   const [rooms, account_data, e2ee] = await Promise.all([
-    roomsSection(hs, requester, req.since, head, req.filter, req.fullState, perRoom),
+    roomsSection(hs, requester, req.since, head, req.filter, req.fullState, perRoom, { since: req.typing, upTo: typing }),
     globalAccountData(hs, requester.userId, accountData, req.since, head, req.filter),
     e2eeSections(hs, requester, req.since, req.toDeviceAck, head),
   ]);
   const { toDeviceAck, ...sections } = e2ee;
-  return { next_batch: syncToken({ pos: head, toDeviceAck }), rooms, account_data, presence: { events: [] }, ...sections };
+  return { next_batch: syncToken({ pos: head, toDeviceAck, typing }), rooms, account_data, presence: { events: [] }, ...sections };
 }
 
 function isEmpty(res: SyncResponse): boolean {

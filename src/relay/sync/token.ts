@@ -8,22 +8,31 @@ export function streamToken(pos: number): string {
   return `s${pos}`;
 }
 
-/** A /sync token: the stream position, and the last to-device message the response carried (for one device). */
+/**
+ * A /sync token: the stream position, the last to-device message the response carried (for one device), and the
+ * typing position (typing state lives in memory, outside the stream). Forms: `s<pos>`, `s<pos>_<ack>`, either
+ * followed by `_t<typing>`; tokens without the typing part stay valid.
+ */
 export interface SyncToken {
   pos: number;
   toDeviceAck?: number;
+  typing?: number;
 }
 
 export function syncToken(t: SyncToken): string {
-  return t.toDeviceAck !== undefined ? `s${t.pos}_${t.toDeviceAck}` : `s${t.pos}`;
+  const base = t.toDeviceAck !== undefined ? `s${t.pos}_${t.toDeviceAck}` : `s${t.pos}`;
+  return t.typing !== undefined ? `${base}_t${t.typing}` : base;
 }
 
-const TOKEN = /^s(\d{1,15})(?:_(\d{1,15}))?$/;
+const TOKEN = /^s(\d{1,15})(?:_(\d{1,15}))?(?:_t(\d{1,15}))?$/;
 
 export function parseSyncToken(token: string, name = 'since'): SyncToken {
   const m = TOKEN.exec(token);
   if (!m) throw invalidParam(`Malformed ${name}: ${JSON.stringify(token.slice(0, 40))}.`);
-  return m[2] !== undefined ? { pos: Number(m[1]), toDeviceAck: Number(m[2]) } : { pos: Number(m[1]) };
+  const t: SyncToken = { pos: Number(m[1]) };
+  if (m[2] !== undefined) t.toDeviceAck = Number(m[2]);
+  if (m[3] !== undefined) t.typing = Number(m[3]);
+  return t;
 }
 
 /** The stream position of any token (a sync token's to-device part does not matter to /messages or /keys/changes). */

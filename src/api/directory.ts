@@ -1,0 +1,106 @@
+/**
+ * Room and user discovery: local aliases of a room, the published room directory (visibility, GET/POST
+ * /publicRooms), the space hierarchy and the user directory search.
+ */
+import { z } from 'zod';
+import { getLocalAliases } from '../relay/directory/local-aliases.js';
+import { getDirectoryVisibility, listPublicRooms, setDirectoryVisibility } from '../relay/directory/public-rooms.js';
+import { getSpaceHierarchy } from '../relay/directory/hierarchy.js';
+import { searchUserDirectory } from '../relay/directory/user-directory.js';
+import { CLIENT_V1, CLIENT_V3, route } from './route.js';
+
+/** A positive integer from a query string. */
+const queryCount = z
+  .string()
+  .regex(/^[0-9]{1,9}$/, 'must be a non-negative integer')
+  .transform(Number);
+
+const publicRoomsBody = z.object({
+  limit: z.number().int().min(1).optional(),
+  since: z.string().max(100).optional(),
+  filter: z
+    .object({
+      generic_search_term: z.string().max(1000).optional(),
+      room_types: z.array(z.string().max(255).nullable()).max(100).optional(),
+    })
+    .optional(),
+  include_all_networks: z.boolean().optional(),
+  third_party_instance_id: z.string().max(255).optional(),
+});
+
+export const directoryRoutes = [
+  /** GET /_matrix/client/v3/rooms/{roomId}/aliases */
+  route({
+    operationId: 'getLocalAliases',
+    method: 'GET',
+    path: `${CLIENT_V3}/rooms/:roomId/aliases`,
+    access: 'user',
+    handler: async ({ hs, requester, params }) => getLocalAliases(hs, requester, params.roomId),
+  }),
+  /** GET /_matrix/client/v3/directory/list/room/{roomId} */
+  route({
+    operationId: 'getRoomVisibilityOnDirectory',
+    method: 'GET',
+    path: `${CLIENT_V3}/directory/list/room/:roomId`,
+    access: 'none',
+    handler: async ({ hs, params }) => getDirectoryVisibility(hs, params.roomId),
+  }),
+  /** PUT /_matrix/client/v3/directory/list/room/{roomId} */
+  route({
+    operationId: 'setRoomVisibilityOnDirectory',
+    method: 'PUT',
+    path: `${CLIENT_V3}/directory/list/room/:roomId`,
+    access: 'user',
+    body: z.object({ visibility: z.enum(['public', 'private']).default('public') }),
+    handler: async ({ hs, requester, params, body }) => {
+      await setDirectoryVisibility(hs, requester, params.roomId, body.visibility);
+      return {};
+    },
+  }),
+  /** GET /_matrix/client/v3/publicRooms */
+  route({
+    operationId: 'getPublicRooms',
+    method: 'GET',
+    path: `${CLIENT_V3}/publicRooms`,
+    access: 'none',
+    query: z.object({
+      limit: queryCount.pipe(z.number().min(1, 'must be at least 1')).optional(),
+      since: z.string().max(100).optional(),
+      server: z.string().max(255).optional(),
+    }),
+    handler: async ({ hs, query }) => listPublicRooms(hs, query),
+  }),
+  /** POST /_matrix/client/v3/publicRooms */
+  route({
+    operationId: 'queryPublicRooms',
+    method: 'POST',
+    path: `${CLIENT_V3}/publicRooms`,
+    access: 'user',
+    body: publicRoomsBody,
+    query: z.object({ server: z.string().max(255).optional() }),
+    handler: async ({ hs, query, body }) => listPublicRooms(hs, { ...body, server: query.server }),
+  }),
+  /** GET /_matrix/client/v1/rooms/{roomId}/hierarchy */
+  route({
+    operationId: 'getSpaceHierarchy',
+    method: 'GET',
+    path: `${CLIENT_V1}/rooms/:roomId/hierarchy`,
+    access: 'user',
+    query: z.object({
+      from: z.string().max(1000).optional(),
+      limit: queryCount.pipe(z.number().min(1, 'must be at least 1')).optional(),
+      max_depth: queryCount.optional(),
+      suggested_only: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    }),
+    handler: async ({ hs, requester, params, query }) => getSpaceHierarchy(hs, requester.userId, params.roomId, query),
+  }),
+  /** POST /_matrix/client/v3/user_directory/search */
+  route({
+    operationId: 'searchUserDirectory',
+    method: 'POST',
+    path: `${CLIENT_V3}/user_directory/search`,
+    access: 'user',
+    body: z.object({ search_term: z.string().max(1000), limit: z.number().int().min(1).optional() }),
+    handler: async ({ hs, requester, body }) => searchUserDirectory(hs, requester.userId, body),
+  }),
+];

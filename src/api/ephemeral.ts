@@ -1,0 +1,62 @@
+/**
+ * Ephemeral room data: typing notifications, receipts and read markers. Typing is for oneself in joined rooms only;
+ * the rules for receipts live in relay/ephemeral/receipts.ts.
+ */
+import { z } from 'zod';
+import { forbidden, invalidParam } from '../errors.js';
+import { selectRoomsWithMembership } from '../db/rooms.js';
+import { postReceipt, RECEIPT_TYPES, setMarkers, type ReceiptType } from '../relay/ephemeral/receipts.js';
+import { CLIENT_V3, route } from './route.js';
+
+/** Without a timeout, typing lasts this long (the spec's example value). */
+const DEFAULT_TYPING_TIMEOUT_MS = 30_000;
+
+export const ephemeralRoutes = [
+  /** PUT /_matrix/client/v3/rooms/{roomId}/typing/{userId} */
+  route({
+    operationId: 'setTyping',
+    method: 'PUT',
+    path: `${CLIENT_V3}/rooms/:roomId/typing/:userId`,
+    access: 'user',
+    guests: true,
+    body: z.object({ typing: z.boolean(), timeout: z.number().int().min(0).optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (params.userId !== requester.userId) throw forbidden('You can only set your own typing state.');
+      const joined = await selectRoomsWithMembership(hs.sql, requester.userId, 'join');
+      if (!joined.includes(params.roomId)) throw forbidden('You are not joined to this room.');
+      await hs.typing.set(params.roomId, requester.userId, body.typing, body.timeout ?? DEFAULT_TYPING_TIMEOUT_MS);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/receipt/{receiptType}/{eventId} */
+  route({
+    operationId: 'postReceipt',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/receipt/:receiptType/:eventId`,
+    access: 'user',
+    guests: true,
+    body: z.object({ thread_id: z.unknown().optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      if (!(RECEIPT_TYPES as readonly string[]).includes(params.receiptType)) {
+        throw invalidParam(`Receipt type must be one of ${RECEIPT_TYPES.join(', ')}.`);
+      }
+      const threadId = body.thread_id;
+      if (threadId !== undefined && (typeof threadId !== 'string' || threadId === '')) throw invalidParam('thread_id field must be a non-empty string.');
+      await postReceipt(hs, requester.userId, params.roomId, params.receiptType as ReceiptType, params.eventId, threadId);
+      return {};
+    },
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/read_markers */
+  route({
+    operationId: 'setReadMarker',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/read_markers`,
+    access: 'user',
+    guests: true,
+    body: z.object({ 'm.fully_read': z.string().optional(), 'm.read': z.string().optional(), 'm.read.private': z.string().optional() }),
+    handler: async ({ hs, requester, params, body }) => {
+      await setMarkers(hs, requester.userId, params.roomId, body);
+      return {};
+    },
+  }),
+];

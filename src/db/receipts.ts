@@ -1,0 +1,73 @@
+/**
+ * Read receipts: one row per (room, user, type, thread), moved only forward, stamped with the stream position of its
+ * last change; and the unread count that a user's receipts leave in a room.
+ */
+import type { Db } from './database.js';
+
+export interface ReceiptRow {
+  roomId: string;
+  userId: string;
+  receiptType: string;
+  /** '' for an unthreaded receipt. */
+  threadId: string;
+  eventId: string;
+  ts: number;
+  streamPos: number;
+}
+
+/**
+ * Moves a receipt to an event if that event is later than where it is now (a new row gets stream position 0 until
+ * updateReceiptStreamPos stamps it in the same transaction). False when nothing changed.
+ */
+export async function upsertReceipt(
+  db: Db,
+  r: { roomId: string; userId: string; receiptType: string; threadId: string; eventId: string; eventStreamPos: number; ts: number },
+): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO receipts (room_id, user_id, receipt_type, thread_id, event_id, event_stream_pos, ts, stream_pos)
+    VALUES (${r.roomId}, ${r.userId}, ${r.receiptType}, ${r.threadId}, ${r.eventId}, ${r.eventStreamPos}, ${r.ts}, 0)
+    ON CONFLICT (room_id, user_id, receipt_type, thread_id) DO UPDATE
+      SET event_id = EXCLUDED.event_id, event_stream_pos = EXCLUDED.event_stream_pos, ts = EXCLUDED.ts
+      WHERE receipts.event_stream_pos < EXCLUDED.event_stream_pos
+    RETURNING 1`;
+  return rows.length === 1;
+}
+
+export async function updateReceiptStreamPos(db: Db, r: { roomId: string; userId: string; receiptType: string; threadId: string }, streamPos: number): Promise<void> {
+  await db`
+    UPDATE receipts SET stream_pos = ${streamPos}
+    WHERE room_id = ${r.roomId} AND user_id = ${r.userId} AND receipt_type = ${r.receiptType} AND thread_id = ${r.threadId}`;
+}
+
+/**
+ * Receipts in these rooms changed in (since, to] (all of them when since is undefined) that `userId` may see:
+ * everyone's m.read, and only their own m.read.private.
+ */
+export async function selectReceiptsSince(db: Db, roomIds: string[], userId: string, since: number | undefined, to: number): Promise<ReceiptRow[]> {
+  if (roomIds.length === 0) return [];
+  return db<ReceiptRow[]>`
+    SELECT room_id, user_id, receipt_type, thread_id, event_id, ts, stream_pos FROM receipts
+    WHERE room_id = ANY(${roomIds}) AND stream_pos > ${since ?? -1} AND stream_pos <= ${to}
+      AND (receipt_type = 'm.read' OR (receipt_type = 'm.read.private' AND user_id = ${userId}))
+    ORDER BY stream_pos`;
+}
+
+/**
+ * Message events from others in a room after the user's latest unthreaded or main-timeline read receipt (public or
+ * private) and after they last joined, up to the watermark. Redactions and reactions do not count.
+ */
+export async function countUnread(db: Db, roomId: string, userId: string, to: number): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM events
+    WHERE room_id = ${roomId} AND state_key IS NULL AND sender <> ${userId}
+      AND type NOT IN ('m.room.redaction', 'm.reaction')
+      AND stream_pos <= ${to}
+      AND stream_pos > GREATEST(
+        (SELECT max(event_stream_pos) FROM receipts
+          WHERE room_id = ${roomId} AND user_id = ${userId} AND receipt_type IN ('m.read', 'm.read.private') AND thread_id IN ('', 'main')),
+        (SELECT max(stream_pos) FROM events
+          WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId} AND stream_pos <= ${to}
+            AND content->>'membership' = 'join' AND (unsigned->'prev_content'->>'membership') IS DISTINCT FROM 'join'),
+        0)`;
+  return row.n;
+}
