@@ -1,0 +1,23 @@
+/**
+ * Node 20 support for the bots: matrix-js-sdk 43 targets Node >= 22 and calls Promise.withResolvers (ES2024),
+ * which Node 20 lacks. Imported first by the runtime; does nothing on Node 22+.
+ */
+type Resolvers<T> = { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason?: unknown) => void };
+
+if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T>(this: PromiseConstructor): Resolvers<T> {
+      let resolve!: Resolvers<T>['resolve'];
+      let reject!: Resolvers<T>['reject'];
+      const promise = new this<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+export {};
