@@ -7,7 +7,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // matrix-js-sdk 43 needs Promise.withResolvers, which Node 20 lacks: test/support/node20.ts adds it.
-  setupFiles: ['<rootDir>/test/support/node20.ts'],
+  // matrix-js-sdk 43 needs Promise.withResolvers, which Node 20 lacks: bots/node20.ts adds it.
+  setupFiles: ['<rootDir>/bots/node20.ts'],
   testTimeout: 30000,
 };

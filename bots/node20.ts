@@ -1,6 +1,6 @@
 /**
- * Node 20 support for the bots: matrix-js-sdk 43 targets Node >= 22 and calls Promise.withResolvers (ES2024),
- * which Node 20 lacks. Imported first by the runtime; does nothing on Node 22+.
+ * Node 20 support wherever matrix-js-sdk runs (the bots, and every test file through jest's setupFiles): sdk 43
+ * targets Node >= 22 and calls Promise.withResolvers (ES2024), which Node 20 lacks. Does nothing on Node 22+.
  */
 type Resolvers<T> = { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason?: unknown) => void };
 

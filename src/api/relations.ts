@@ -3,11 +3,10 @@
  * validated here (bad dir, limit, recurse or filter: 400 M_INVALID_PARAM) before the relay reads anything.
  */
 import { z } from 'zod';
-import { invalidParam } from '../errors.js';
-import { filterSchema } from '../relay/filters.js';
 import { getRelatingEvents, getThreadRoots } from '../relay/rooms/relations.js';
 import { getEventContext } from '../relay/rooms/context.js';
-import { CLIENT_V1, CLIENT_V3, parseInput, route } from './route.js';
+import { CLIENT_V1, CLIENT_V3, route } from './route.js';
+import { parseRoomEventFilterParam } from './json-param.js';
 
 const relationsQuery = z.object({
   from: z.string().optional(),
@@ -20,17 +19,6 @@ const relationsQuery = z.object({
     .optional(),
 });
 
-/** The `filter` query parameter of /context: a JSON RoomEventFilter. */
-function parseRoomFilter(raw: string | undefined) {
-  if (raw === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw invalidParam('filter must be a JSON object.');
-  }
-  return parseInput(filterSchema.shape.room.unwrap().shape.timeline.unwrap(), json, 'query');
-}
 
 const relationsRoute = (operationId: string, suffix: string) =>
   route({
@@ -75,6 +63,6 @@ export const relationRoutes = [
       filter: z.string().optional(),
     }),
     handler: async ({ hs, requester, params, query }) =>
-      getEventContext(hs, requester.userId, params.roomId, params.eventId, { limit: query.limit, filter: parseRoomFilter(query.filter) }),
+      getEventContext(hs, requester.userId, params.roomId, params.eventId, { limit: query.limit, filter: parseRoomEventFilterParam(query.filter) }),
   }),
 ];

@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { selectRoom } from '../db/rooms.js';
 import { invalidParam, notFound } from '../errors.js';
-import { filterSchema } from '../relay/filters.js';
 import { sendEvent, redactEvent } from '../relay/rooms/send.js';
 import { getJoinedMembers, getMembers, getMessages, getRoomEvent, getRoomState, getRoomStateEvent } from '../relay/rooms/read.js';
 import { clientEvent } from '../relay/rooms/events.js';
-import { CLIENT_V3, parseInput, route } from './route.js';
+import { CLIENT_V3, route } from './route.js';
+import { parseRoomEventFilterParam } from './json-param.js';
 
 const content = z.record(z.string(), z.unknown());
 const eventType = (t: string) => {
@@ -21,18 +21,6 @@ const txnId = (t: string) => {
   return t;
 };
 
-/** The `filter` query parameter of /messages: a JSON RoomEventFilter. */
-function parseRoomFilter(raw: string | undefined) {
-  if (raw === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw invalidParam('filter must be a JSON object.');
-  }
-  const parsed = parseInput(filterSchema.shape.room.unwrap().shape.timeline.unwrap(), json, 'query');
-  return parsed;
-}
 
 export const roomEventRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId} */
@@ -123,7 +111,7 @@ export const roomEventRoutes = [
       filter: z.string().optional(),
     }),
     handler: async ({ hs, requester, params, query }) =>
-      getMessages(hs, requester.userId, params.roomId, { ...query, filter: parseRoomFilter(query.filter) }),
+      getMessages(hs, requester.userId, params.roomId, { ...query, filter: parseRoomEventFilterParam(query.filter) }),
   }),
   /** GET /_matrix/client/v3/rooms/{roomId}/members */
   route({

@@ -1,23 +1,15 @@
 /** GET /sync: since, timeout (long-poll), full_state, filter (a stored filter id or inline JSON), set_presence. */
 import { z } from 'zod';
-import { invalidParam } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { filterSchema, getFilter, type Filter } from '../relay/filters.js';
 import { sync } from '../relay/sync/sync.js';
 import { parseSyncToken } from '../relay/sync/token.js';
-import { CLIENT_V3, parseInput, route } from './route.js';
+import { CLIENT_V3, route } from './route.js';
+import { parseJsonParam } from './json-param.js';
 
 async function resolveFilter(hs: Hs, userId: string, raw: string | undefined): Promise<Filter> {
   if (raw === undefined || raw === '') return {};
-  if (raw.trimStart().startsWith('{')) {
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      throw invalidParam('filter is neither a filter id nor valid JSON.');
-    }
-    return parseInput(filterSchema, json, 'query');
-  }
+  if (raw.trimStart().startsWith('{')) return parseJsonParam(filterSchema, raw, 'filter');
   return getFilter(hs, userId, userId, raw);
 }
 

@@ -19,6 +19,7 @@ import {
 } from 'matrix-js-sdk';
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { releaseLongTimers, trackLongTimers } from '../support/e2e-clients.js';
 
 type SdkLogger = NonNullable<ICreateClientOpts['logger']>;
 (sdkGlobalLogger as unknown as { setLevel(level: 'silent'): void }).setLevel('silent');
@@ -26,21 +27,7 @@ const silentLogger: SdkLogger = { trace: () => {}, debug: () => {}, info: () => 
 
 const DEADLINE_MS = 15_000;
 
-/**
- * js-sdk arms a request-timeout timer for every request (its AbortSignal.timeout ponyfill, pollTimeout + 80 s for
- * /sync) and never clears it, which would hold the jest process open for minutes after the clients stopped. Such
- * long timers are recorded here and unref'd once the clients are stopped; nothing else about them changes.
- */
-const longTimers = new Set<NodeJS.Timeout>();
-const realSetTimeout = globalThis.setTimeout;
-globalThis.setTimeout = Object.assign(
-  (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): NodeJS.Timeout => {
-    const timer = realSetTimeout(fn, ms, ...args);
-    if ((ms ?? 0) >= 60_000) longTimers.add(timer);
-    return timer;
-  },
-  realSetTimeout,
-) as typeof setTimeout;
+trackLongTimers();
 
 let t: TestServer;
 let aliceUser: TestUser;
@@ -112,8 +99,7 @@ beforeAll(async () => {
 afterAll(async () => {
   alice?.stopClient();
   bob?.stopClient();
-  for (const timer of longTimers) timer.unref();
-  globalThis.setTimeout = realSetTimeout;
+  releaseLongTimers();
   await t.close();
 });
 

@@ -33,7 +33,7 @@ export const DEADLINE_MS = 20_000;
 
 /**
  * js-sdk arms a request-timeout timer for every request and never clears it, which would hold jest open for
- * minutes after the clients stopped: long timers are recorded and unref'd at shutdown (see js-sdk-rooms.test.ts).
+ * minutes after the clients stopped: long timers are recorded and unref'd at shutdown (releaseLongTimers).
  */
 const longTimers = new Set<NodeJS.Timeout>();
 const realSetTimeout = globalThis.setTimeout;
@@ -261,6 +261,11 @@ export function stop(c: E2eClient): void {
 export function stopAll(): void {
   for (const client of running) client.stopClient();
   running.clear();
+  releaseLongTimers();
+}
+
+/** Lets the recorded long timers go (they no longer hold the process open) and restores setTimeout. */
+export function releaseLongTimers(): void {
   for (const timer of longTimers) timer.unref();
   globalThis.setTimeout = realSetTimeout;
 }
