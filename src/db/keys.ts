@@ -105,3 +105,11 @@ export async function selectDeviceListChanges(db: Db, userIds: string[], from: n
     SELECT DISTINCT user_id FROM device_list_changes WHERE user_id = ANY(${userIds}) AND stream_pos > ${from} AND stream_pos <= ${to}`;
   return rows.map((r) => r.userId);
 }
+
+/** Whether anything that can change device lists (a device change or a membership event) happened in (from, to]. */
+export async function selectDeviceListActivity(db: Db, from: number, to: number): Promise<boolean> {
+  const [row] = await db<{ any: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${from} AND stream_pos <= ${to})
+        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${from} AND stream_pos <= ${to} AND type = 'm.room.member') AS any`;
+  return row.any;
+}

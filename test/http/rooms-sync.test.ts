@@ -68,3 +68,18 @@ describe('a live encrypted room', () => {
     expect(res.body.chunk.at(-1).type).toBe('m.room.create');
   });
 });
+
+describe('room summary', () => {
+  test('sent in full when members change, empty when they did not', async () => {
+    const carol = await registerUser(t, 'carol_summary');
+    const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
+    const first = await t.http.get(`${V3}/sync`).set(alice.auth);
+    expect(first.body.rooms.join[room].summary['m.joined_member_count']).toBe(1);
+    await t.http.put(`${V3}/rooms/${encodeURIComponent(room)}/send/m.room.encrypted/sum1`).set(alice.auth).send(megolm(10));
+    const quiet = await t.http.get(`${V3}/sync`).query({ since: first.body.next_batch }).set(alice.auth);
+    expect(quiet.body.rooms.join[room].summary).toEqual({});
+    await t.http.post(`${V3}/join/${encodeURIComponent(room)}`).set(carol.auth).send({});
+    const joinedSync = await t.http.get(`${V3}/sync`).query({ since: quiet.body.next_batch }).set(alice.auth);
+    expect(joinedSync.body.rooms.join[room].summary).toMatchObject({ 'm.joined_member_count': 2, 'm.heroes': [carol.userId] });
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { Hs } from '../../hs.js';
 import type { Db, Tx } from '../../db/database.js';
-import { insertDeviceListChange, selectDeviceListChanges } from '../../db/keys.js';
+import { insertDeviceListChange, selectDeviceListActivity, selectDeviceListChanges } from '../../db/keys.js';
 import { selectMembersOfRoom, selectMembershipChanges, selectMembershipsOfUser, selectUsersSharingRooms } from '../../db/rooms.js';
 import { takeStreamPosition } from '../../db/stream.js';
 import { userKey } from '../notifier.js';
@@ -29,6 +29,8 @@ export interface DeviceLists {
 
 /** device_lists for `userId` over (from, to]. */
 export async function deviceListsBetween(db: Db, userId: string, from: number, to: number): Promise<DeviceLists> {
+  // Most incremental syncs cover only messages: one cheap check spares the per-user queries.
+  if (!(await selectDeviceListActivity(db, from, to))) return { changed: [], left: [] };
   const sharers = new Set(await selectUsersSharingRooms(db, userId));
   sharers.add(userId);
   const changed = new Set(await selectDeviceListChanges(db, [...sharers], from, to));

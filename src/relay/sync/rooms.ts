@@ -120,6 +120,9 @@ function stateFilter(ctx: Ctx, rows: EventRow[], timelineEvents: EventRow[]): Ev
   return out;
 }
 
+/** State whose change can change a room's summary (members, heroes, whether the room has a name). */
+const SUMMARY_TYPES = new Set(['m.room.member', 'm.room.name', 'm.room.canonical_alias']);
+
 async function summary(ctx: Ctx, roomId: string) {
   const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const members = state.filter((r) => r.type === 'm.room.member');
@@ -153,7 +156,8 @@ async function joinedRoom(ctx: Ctx, roomId: string): Promise<Record<string, unkn
     ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
     unread_notifications: { notification_count: notificationCount, highlight_count: 0 },
-    summary: await summary(ctx, roomId),
+    // The summary is sent when it may have changed (spec: only changed fields need to be sent).
+    summary: fresh || ctx.fullState || [...tl.events, ...state].some((e) => SUMMARY_TYPES.has(e.type)) ? await summary(ctx, roomId) : {},
   };
 }
 
