@@ -118,3 +118,11 @@ export async function selectTxnIdsOfEvents(db: Db, userId: string, deviceId: str
     SELECT event_id, txn_id FROM event_txns WHERE user_id = ${userId} AND device_id = ${deviceId} AND event_id = ANY(${eventIds})`;
   return new Map(rows.map((r) => [r.eventId, r.txnId]));
 }
+
+/** What visibility needs in one read: the user's membership events and the room's history_visibility events, oldest first. */
+export async function selectVisibilityInputs(db: Db, roomId: string, userId: string, to: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM events WHERE room_id = ${roomId} AND stream_pos <= ${to}
+      AND ((type = 'm.room.member' AND state_key = ${userId}) OR (type = 'm.room.history_visibility' AND state_key = ''))
+    ORDER BY stream_pos`;
+}

@@ -77,12 +77,6 @@ export async function claimFallbackKey(tx: Tx, userId: string, deviceId: string,
   return row;
 }
 
-export async function selectUnusedFallbackAlgorithms(db: Db, userId: string, deviceId: string): Promise<string[]> {
-  const rows = await db<{ algorithm: string }[]>`
-    SELECT algorithm FROM fallback_keys WHERE user_id = ${userId} AND device_id = ${deviceId} AND NOT used ORDER BY algorithm`;
-  return rows.map((r) => r.algorithm);
-}
-
 export async function selectCrossSigningKeys(db: Db, userIds: string[]): Promise<{ userId: string; keyType: string; keyJson: KeyJson }[]> {
   if (userIds.length === 0) return [];
   return db`SELECT user_id, key_type, key_json FROM cross_signing_keys WHERE user_id = ANY(${userIds})` as never;
@@ -112,4 +106,16 @@ export async function selectDeviceListActivity(db: Db, from: number, to: number)
     SELECT EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${from} AND stream_pos <= ${to})
         OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${from} AND stream_pos <= ${to} AND type = 'm.room.member') AS any`;
   return row.any;
+}
+
+/** One read for /sync: one-time key counts per algorithm and the algorithms of unused fallback keys. */
+export async function selectKeyCountsForSync(db: Db, userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
+  const rows = await db<{ kind: string; algorithm: string; n: number }[]>`
+    SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = ${userId} AND device_id = ${deviceId} GROUP BY algorithm
+    UNION ALL
+    SELECT 'fallback' AS kind, algorithm, 0 AS n FROM fallback_keys WHERE user_id = ${userId} AND device_id = ${deviceId} AND NOT used`;
+  return {
+    counts: Object.fromEntries(rows.filter((r) => r.kind === 'otk').map((r) => [r.algorithm, r.n])),
+    unusedFallback: rows.filter((r) => r.kind === 'fallback').map((r) => r.algorithm).sort(),
+  };
 }

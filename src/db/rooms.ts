@@ -111,3 +111,10 @@ export async function selectMembershipChanges(db: Db, roomIds: string[], from: n
     WHERE room_id = ANY(${roomIds}) AND type = 'm.room.member' AND stream_pos > ${from} AND stream_pos <= ${to}
     ORDER BY stream_pos` as never;
 }
+
+/** Rooms where the user's current membership is one of `memberships`. */
+export async function selectRoomsWithMemberships(db: Db, userId: string, memberships: string[]): Promise<string[]> {
+  const rows = await db<{ roomId: string }[]>`
+    SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ${userId} AND membership = ANY(${memberships})`;
+  return rows.map((r) => r.roomId);
+}

@@ -132,9 +132,6 @@ export async function claimKeys(hs: Hs, request: Record<string, Record<string, s
 
 /** For /sync: the device's one-time key counts and its unused fallback key algorithms. */
 export async function deviceKeyCounts(hs: Hs, userId: string, deviceId: string) {
-  const [counts, fallback] = await Promise.all([
-    keysDb.selectOneTimeKeyCounts(hs.sql, userId, deviceId),
-    keysDb.selectUnusedFallbackAlgorithms(hs.sql, userId, deviceId),
-  ]);
-  return { device_one_time_keys_count: { signed_curve25519: 0, ...counts }, device_unused_fallback_key_types: fallback };
+  const { counts, unusedFallback } = await keysDb.selectKeyCountsForSync(hs.sql, userId, deviceId);
+  return { device_one_time_keys_count: { signed_curve25519: 0, ...counts }, device_unused_fallback_key_types: unusedFallback };
 }

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../../db/database.js';
 import type { EventRow } from '../../db/events.js';
-import { selectMembershipHistory, selectVisibilityHistory } from '../../db/events.js';
+import { selectVisibilityInputs } from '../../db/events.js';
 
 export interface VisibilityView {
   /** True when the user may see the event (at its stream position). */
@@ -24,7 +24,9 @@ function lastAtOrBefore<T extends { streamPos: number }>(rows: T[], pos: number)
 
 /** Loads what visibility needs for one user in one room, up to `to` (the watermark). */
 export async function visibilityFor(db: Db, roomId: string, userId: string, to: number): Promise<VisibilityView> {
-  const [members, settings] = await Promise.all([selectMembershipHistory(db, roomId, userId, to), selectVisibilityHistory(db, roomId, to)]);
+  const rows = await selectVisibilityInputs(db, roomId, userId, to);
+  const members = rows.filter((r) => r.type === 'm.room.member');
+  const settings = rows.filter((r) => r.type === 'm.room.history_visibility');
   const joinPositions = members.filter((m) => m.content.membership === 'join').map((m) => m.streamPos);
   const membershipAt = (pos: number) => String(lastAtOrBefore(members, pos)?.content.membership ?? 'leave');
   return {

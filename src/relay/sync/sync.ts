@@ -5,7 +5,7 @@
 import type { Hs } from '../../hs.js';
 import type { Requester } from '../sessions.js';
 import { selectStreamHead } from '../../db/stream.js';
-import { selectRoomsWithMembership } from '../../db/rooms.js';
+import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import { selectAccountDataSince, type AccountDataRow } from '../../db/account-data.js';
 import { selectPushRulesStream } from '../../db/push-rules.js';
 import { getPushRuleset } from '../push-rules/rules.js';
@@ -76,10 +76,7 @@ function isEmpty(res: SyncResponse): boolean {
 export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Promise<SyncResponse> {
   const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
   for (;;) {
-    const rooms = [
-      ...(await selectRoomsWithMembership(hs.sql, requester.userId, 'join')),
-      ...(await selectRoomsWithMembership(hs.sql, requester.userId, 'invite')),
-    ];
+    const rooms = await selectRoomsWithMemberships(hs.sql, requester.userId, ['join', 'invite']);
     // Registered before the read: anything relevant that commits after the head is read wakes this listener.
     const listener = hs.notifier.listen([userKey(requester.userId), ...rooms.map(roomKey)]);
     try {
