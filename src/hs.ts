@@ -1,6 +1,7 @@
 /**
  * The homeserver's shared parts, built once at start-up and passed explicitly to every layer (no container):
- * configuration, database pool, logger, rate limiters and the notifier that wakes long-polls.
+ * configuration, database pool, logger, rate limiters, the notifier that wakes long-polls, and the per-process
+ * caches (per Hs, not per module: tests run several servers in one process).
  */
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
@@ -8,6 +9,8 @@ import type { Database, Sql } from './db/database.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
 import { createNotifier, type Notifier } from './relay/notifier.js';
 import { createTypingManager, type TypingManager } from './relay/ephemeral/typing.js';
+import { createRoomStateCache, type RoomStateCache } from './relay/rooms/state-cache.js';
+import { createFilterCache, type FilterCache } from './relay/filters.js';
 
 export interface Hs {
   config: Config;
@@ -18,6 +21,10 @@ export interface Hs {
   notifier: Notifier;
   /** Who is typing where: in memory, shared with the other processes (relay/ephemeral/typing.ts). */
   typing: TypingManager;
+  /** The write path's copy of rooms' current state, keyed by each room's head (relay/rooms/state-cache.ts). */
+  roomStates: RoomStateCache;
+  /** Stored filters, which never change once stored (relay/filters.ts). */
+  filters: FilterCache;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -33,5 +40,5 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
   const notifier = await createNotifier(db.embedded ? undefined : db.sql);
   const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
-  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing };
+  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, roomStates: createRoomStateCache(), filters: createFilterCache() };
 }

@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import { missingToken } from '../errors.js';
 import type { Hs } from '../hs.js';
-import { resolveAccessToken, type Requester } from '../relay/sessions.js';
+import { resolveAccessToken, resolveAccessTokenForConfirmingRead, type Requester } from '../relay/sessions.js';
 
 export type { Requester };
 
@@ -20,12 +20,15 @@ export function bearerToken(ctx: Context): string | undefined {
   return m[1];
 }
 
-/** The requester, or undefined when no token was sent and none is required. */
-export async function authenticate(hs: Hs, ctx: Context, required: boolean): Promise<Requester | undefined> {
+/**
+ * The requester, or undefined when no token was sent and none is required. `confirmedByHandler`: the handler's own
+ * read confirms the token, so a cached session may stand in for the token query (relay/session-cache.ts).
+ */
+export async function authenticate(hs: Hs, ctx: Context, required: boolean, confirmedByHandler = false): Promise<Requester | undefined> {
   const token = bearerToken(ctx);
   if (token === undefined) {
     if (required) throw missingToken('Missing access token.');
     return undefined;
   }
-  return resolveAccessToken(hs, token);
+  return confirmedByHandler ? resolveAccessTokenForConfirmingRead(hs, token) : resolveAccessToken(hs, token);
 }

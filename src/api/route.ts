@@ -38,6 +38,8 @@ export interface Route<B = unknown, Q = unknown> {
   access: Access;
   /** Guests may call it (the spec's list of guest-accessible endpoints). */
   guests?: boolean;
+  /** The handler confirms the access token in its own read (relay/session-cache.ts): a cached session may be used. */
+  confirmsToken?: boolean;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
   handler: (call: Call<B, Q>) => Promise<unknown | Reply>;
@@ -52,6 +54,7 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
   path: string;
   access: A;
   guests?: boolean;
+  confirmsToken?: boolean;
   body?: BS;
   query?: QS;
   handler: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => Promise<unknown | Reply>;
@@ -101,7 +104,7 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: 'body
 
 /** Runs one declared route for a request: authenticate, validate, call, and shape the reply. */
 export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<string, string>): Promise<void> {
-  const requester = r.access === 'none' ? undefined : await authenticate(hs, ctx, r.access !== 'optional');
+  const requester = r.access === 'none' ? undefined : await authenticate(hs, ctx, r.access !== 'optional', r.confirmsToken === true);
   if (requester) {
     if (requester.isGuest && !r.guests) throw guestForbidden();
     if (r.access === 'admin' && !requester.isAdmin) throw forbidden('You are not a server admin.');

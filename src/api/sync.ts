@@ -21,6 +21,8 @@ export const syncRoutes = [
     path: `${CLIENT_V3}/sync`,
     access: 'user',
     guests: true,
+    // The sync snapshot checks the token in the same statement as the data.
+    confirmsToken: true,
     query: z.object({
       since: z.string().optional(),
       timeout: z.coerce.number().int().min(0).default(0),

@@ -19,13 +19,6 @@ export interface EventRow {
   redacts: string | null;
 }
 
-export async function insertEvent(db: Db, e: EventRow): Promise<void> {
-  await db`
-    INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, depth, content, prev_events, unsigned, redacts)
-    VALUES (${e.streamPos}, ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth},
-            ${db.json(e.content as never)}, ${e.prevEvents}, ${db.json(e.unsigned as never)}, ${e.redacts})`;
-}
-
 export async function selectEvent(db: Db, eventId: string): Promise<EventRow | undefined> {
   const [row] = await db<EventRow[]>`SELECT * FROM events WHERE event_id = ${eventId}`;
   return row;
@@ -60,6 +53,20 @@ export async function selectRoomEventsBackward(db: Db, roomId: string, from: num
   return rows.reverse();
 }
 
+/** A timeline event, and whether any event relates to it (a hint: bundling aggregations reads only those). */
+export interface TimelineRow extends EventRow {
+  hasChildren: boolean;
+}
+
+/** selectRoomEventsBackward for timelines: each row says whether it has relation children. */
+export async function selectTimelineBackward(db: Db, roomId: string, from: number, to: number, limit: number): Promise<TimelineRow[]> {
+  const rows = await db<TimelineRow[]>`
+    SELECT e.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = e.event_id) AS has_children
+    FROM events e WHERE e.room_id = ${roomId} AND e.stream_pos > ${from} AND e.stream_pos <= ${to}
+    ORDER BY e.stream_pos DESC LIMIT ${limit}`;
+  return rows.reverse();
+}
+
 /** Events of a room with from < pos <= to, the oldest `limit` of them, oldest first. */
 export async function selectRoomEventsForward(db: Db, roomId: string, from: number, to: number, limit: number): Promise<EventRow[]> {
   return db<EventRow[]>`
@@ -79,14 +86,6 @@ export async function selectVisibilityHistory(db: Db, roomId: string, to: number
   return db<EventRow[]>`
     SELECT * FROM events WHERE room_id = ${roomId} AND type = 'm.room.history_visibility' AND state_key = '' AND stream_pos <= ${to}
     ORDER BY stream_pos`;
-}
-
-/** Rooms that have events with from < pos <= to, among the given rooms. */
-export async function selectRoomsWithEvents(db: Db, roomIds: string[], from: number, to: number): Promise<string[]> {
-  if (roomIds.length === 0) return [];
-  const rows = await db<{ roomId: string }[]>`
-    SELECT DISTINCT room_id FROM events WHERE room_id = ANY(${roomIds}) AND stream_pos > ${from} AND stream_pos <= ${to}`;
-  return rows.map((r) => r.roomId);
 }
 
 export async function updateEventRedacted(db: Db, eventId: string, content: Record<string, unknown>, unsigned: Record<string, unknown>): Promise<void> {

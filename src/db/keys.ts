@@ -108,14 +108,3 @@ export async function selectDeviceListActivity(db: Db, from: number, to: number)
   return row.any;
 }
 
-/** One read for /sync: one-time key counts per algorithm and the algorithms of unused fallback keys. */
-export async function selectKeyCountsForSync(db: Db, userId: string, deviceId: string): Promise<{ counts: Record<string, number>; unusedFallback: string[] }> {
-  const rows = await db<{ kind: string; algorithm: string; n: number }[]>`
-    SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = ${userId} AND device_id = ${deviceId} GROUP BY algorithm
-    UNION ALL
-    SELECT 'fallback' AS kind, algorithm, 0 AS n FROM fallback_keys WHERE user_id = ${userId} AND device_id = ${deviceId} AND NOT used`;
-  return {
-    counts: Object.fromEntries(rows.filter((r) => r.kind === 'otk').map((r) => [r.algorithm, r.n])),
-    unusedFallback: rows.filter((r) => r.kind === 'fallback').map((r) => r.algorithm).sort(),
-  };
-}

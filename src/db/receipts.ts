@@ -52,22 +52,8 @@ export async function selectReceiptsSince(db: Db, roomIds: string[], userId: str
     ORDER BY stream_pos`;
 }
 
-/**
- * Message events from others in a room after the user's latest unthreaded or main-timeline read receipt (public or
- * private) and after they last joined, up to the watermark. Redactions and reactions do not count.
- */
+/** The room's unread count for the user up to the watermark (migration 0009's unread_count says what counts). */
 export async function countUnread(db: Db, roomId: string, userId: string, to: number): Promise<number> {
-  const [row] = await db<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM events
-    WHERE room_id = ${roomId} AND state_key IS NULL AND sender <> ${userId}
-      AND type NOT IN ('m.room.redaction', 'm.reaction')
-      AND stream_pos <= ${to}
-      AND stream_pos > GREATEST(
-        (SELECT max(event_stream_pos) FROM receipts
-          WHERE room_id = ${roomId} AND user_id = ${userId} AND receipt_type IN ('m.read', 'm.read.private') AND thread_id IN ('', 'main')),
-        (SELECT max(stream_pos) FROM events
-          WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId} AND stream_pos <= ${to}
-            AND content->>'membership' = 'join' AND (unsigned->'prev_content'->>'membership') IS DISTINCT FROM 'join'),
-        0)`;
+  const [row] = await db<{ n: number }[]>`SELECT unread_count(${roomId}, ${userId}, ${to}) AS n`;
   return row.n;
 }

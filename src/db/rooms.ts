@@ -1,5 +1,9 @@
-/** Rooms, their current state, aliases and forgotten rooms. Rows are camelCase; state rows point at events. */
-import type { Db } from './database.js';
+/**
+ * Rooms, their current state, aliases and forgotten rooms. Rows are camelCase; state rows point at events. Also the
+ * write path's one statement that takes a stream position and inserts the event at it.
+ */
+import type { Db, Tx } from './database.js';
+import type { EventRow } from './events.js';
 
 export interface RoomRow {
   roomId: string;
@@ -29,15 +33,29 @@ export async function updateRoomHead(db: Db, roomId: string, lastEventId: string
   await db`UPDATE rooms SET last_event_id = ${lastEventId}, last_depth = ${lastDepth} WHERE room_id = ${roomId}`;
 }
 
-export async function upsertCurrentState(
-  db: Db,
-  s: { roomId: string; type: string; stateKey: string; eventId: string; streamPos: number; membership: string | null },
-): Promise<void> {
-  await db`
-    INSERT INTO current_state (room_id, type, state_key, event_id, stream_pos, membership)
-    VALUES (${s.roomId}, ${s.type}, ${s.stateKey}, ${s.eventId}, ${s.streamPos}, ${s.membership})
-    ON CONFLICT (room_id, type, state_key) DO UPDATE
-      SET event_id = EXCLUDED.event_id, stream_pos = EXCLUDED.stream_pos, membership = EXCLUDED.membership`;
+/** A room whose state was rewritten without an event (an admin purge): no head identifies its state any more. */
+export async function clearRoomHead(db: Db, roomId: string): Promise<void> {
+  await db`UPDATE rooms SET last_event_id = NULL WHERE room_id = ${roomId}`;
+}
+
+/**
+ * Takes the next stream position (src/db/stream.ts: the transaction's last step, as the row lock on the stream
+ * head then orders commits by position) and inserts the event at it, in one statement; with `state`, the event
+ * also becomes the room's current state for its (type, state_key). Returns the position.
+ */
+export async function insertEventAtNextPosition(tx: Tx, e: EventRow, state?: { membership: string | null }): Promise<number> {
+  const [row] = await tx<{ streamPos: number }[]>`
+    WITH p AS (UPDATE stream_head SET pos = nextval('stream_positions') RETURNING pos)
+    ${state ? tx`, s AS (
+      INSERT INTO current_state (room_id, type, state_key, event_id, stream_pos, membership)
+      VALUES (${e.roomId}, ${e.type}, ${e.stateKey}, ${e.eventId}, (SELECT pos FROM p), ${state.membership})
+      ON CONFLICT (room_id, type, state_key) DO UPDATE
+        SET event_id = EXCLUDED.event_id, stream_pos = EXCLUDED.stream_pos, membership = EXCLUDED.membership)` : tx``}
+    INSERT INTO events (stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, depth, content, prev_events, unsigned, redacts)
+    VALUES ((SELECT pos FROM p), ${e.eventId}, ${e.roomId}, ${e.type}, ${e.stateKey}, ${e.sender}, ${e.originServerTs}, ${e.depth},
+            ${tx.json(e.content as never)}, ${e.prevEvents}, ${tx.json(e.unsigned as never)}, ${e.redacts})
+    RETURNING stream_pos`;
+  return row.streamPos;
 }
 
 export interface MembershipRow {

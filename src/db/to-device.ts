@@ -17,19 +17,6 @@ export async function insertToDevice(db: Db, rows: { userId: string; deviceId: s
   }
 }
 
-/** Messages up to the watermark, oldest first, at most `limit`. */
-export async function selectInbox(db: Db, userId: string, deviceId: string, upTo: number, limit: number): Promise<ToDeviceRow[]> {
-  return db<ToDeviceRow[]>`
-    SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
-    WHERE user_id = ${userId} AND device_id = ${deviceId} AND stream_pos <= ${upTo}
-    ORDER BY stream_pos, message_id LIMIT ${limit}`;
-}
-
-/** Deletes what the device has acknowledged: messages up to (stream_pos, message_id) `ack`. */
-export async function deleteAcknowledged(db: Db, userId: string, deviceId: string, ackMessageId: number): Promise<void> {
-  await db`DELETE FROM to_device_inbox WHERE user_id = ${userId} AND device_id = ${deviceId} AND message_id <= ${ackMessageId}`;
-}
-
 /** Records a to-device transaction id; false when the device already used it. */
 export async function insertToDeviceTxn(db: Db, userId: string, deviceId: string, txnId: string): Promise<boolean> {
   const rows = await db`

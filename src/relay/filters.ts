@@ -1,11 +1,14 @@
 /**
  * Sync filters (spec: "Filtering"): the shape clients upload, checked once here, stored as sent, and read back
- * by id. The schema is also what /sync uses to accept an inline filter.
+ * by id. The schema is also what /sync uses to accept an inline filter. A stored filter never changes (ids come
+ * from one sequence, are never reused, and filters are never updated or deleted), so each process keeps the
+ * recently read ones (Hs.filters): a /sync with a filter id does not read the database for it.
  */
 import { z } from 'zod';
 import { forbidden, notFound } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { insertFilter, selectFilter } from '../db/filters.js';
+import { Lru } from './lru.js';
 
 const strings = z.array(z.string()).optional();
 const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).optional();
@@ -60,9 +63,27 @@ export async function defineFilter(hs: Hs, requesterId: string, userId: string, 
   return insertFilter(hs.sql, userId, filter);
 }
 
+/** Recently read filters, by user and filter id. */
+export type FilterCache = Lru<string, Filter>;
+
+export const FILTER_CACHE_SIZE = 1000;
+
+export function createFilterCache(size = FILTER_CACHE_SIZE): FilterCache {
+  return new Lru<string, Filter>(size);
+}
+
 export async function getFilter(hs: Hs, requesterId: string, userId: string, filterId: string): Promise<Filter> {
   if (requesterId !== userId) throw forbidden('You can only read your own filters.');
-  const filter = FILTER_ID.test(filterId) ? await selectFilter(hs.sql, userId, filterId) : undefined;
-  if (!filter) throw notFound('No filter with that id.');
-  return filter as Filter;
+  if (!FILTER_ID.test(filterId)) throw notFound('No filter with that id.');
+  // A filter id has no '/', so the key is unambiguous. Misses are not cached: the filter may be stored later.
+  const key = `${filterId}/${userId}`;
+  let filter = hs.filters.get(key);
+  if (!filter) {
+    const stored = await selectFilter(hs.sql, userId, filterId);
+    if (!stored) throw notFound('No filter with that id.');
+    filter = stored as Filter;
+    hs.filters.set(key, filter);
+  }
+  // Each caller gets its own copy: nothing a caller does to it can reach the cached one.
+  return structuredClone(filter);
 }

@@ -26,6 +26,8 @@ export interface Notifier {
   close(): Promise<void>;
   /** Listeners now registered (for tests and metrics). */
   size(): number;
+  /** Listeners now waiting: long-polls that found nothing new (for tests and metrics). */
+  waiting(): number;
 }
 
 class LocalListener implements Listener {
@@ -36,6 +38,7 @@ class LocalListener implements Listener {
   constructor(
     private readonly keys: string[],
     private readonly detach: (l: LocalListener) => void,
+    private readonly onWait: (delta: number) => void,
   ) {}
 
   fire(): void {
@@ -47,6 +50,7 @@ class LocalListener implements Listener {
     if (this.woken) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       this.resolve = resolve;
+      this.onWait(1);
       this.timer = setTimeout(() => this.finish(false), Math.max(0, timeoutMs));
     });
   }
@@ -65,7 +69,10 @@ class LocalListener implements Listener {
     this.timer = undefined;
     const resolve = this.resolve;
     this.resolve = undefined;
-    resolve?.(value);
+    if (resolve) {
+      this.onWait(-1);
+      resolve(value);
+    }
   }
 }
 
@@ -73,6 +80,10 @@ class LocalListener implements Listener {
 export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const byKey = new Map<string, Set<LocalListener>>();
   const origin = randomUUID();
+  let waiting = 0;
+  const onWait = (delta: number) => {
+    waiting += delta;
+  };
 
   const wakeLocal = (keys: Iterable<string>) => {
     for (const key of keys) {
@@ -124,7 +135,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
   return {
     listen(keys) {
       const list = [...new Set(keys)];
-      const l = new LocalListener(list, detach);
+      const l = new LocalListener(list, detach, onWait);
       for (const key of list) {
         let set = byKey.get(key);
         if (!set) byKey.set(key, (set = new Set()));
@@ -140,6 +151,9 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     async close() {
       for (const set of byKey.values()) for (const l of [...set]) l.close();
       await unlisten?.();
+    },
+    waiting() {
+      return waiting;
     },
     size() {
       const all = new Set<LocalListener>();

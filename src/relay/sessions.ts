@@ -8,6 +8,7 @@ import { transaction, type Db } from '../db/database.js';
 import * as tokens from '../db/tokens.js';
 import { updateDeviceLastSeen } from '../db/devices.js';
 import { hashToken, newSecretToken } from './tokens.js';
+import { cachedSession, LAST_SEEN_GRANULARITY_MS, rememberSession } from './session-cache.js';
 
 export interface Requester {
   userId: string;
@@ -15,6 +16,8 @@ export interface Requester {
   isGuest: boolean;
   isAdmin: boolean;
   tokenHash: Buffer;
+  /** Resolved from the session cache: the handler's own read must confirm the token (relay/session-cache.ts). */
+  unconfirmed?: boolean;
 }
 
 export interface IssuedTokens {
@@ -23,9 +26,6 @@ export interface IssuedTokens {
   expires_in_ms?: number;
 }
 
-/** Devices are marked as seen at most this often, so that authentication stays a read. */
-const LAST_SEEN_GRANULARITY_MS = 5 * 60_000;
-
 export async function resolveAccessToken(hs: Hs, token: string): Promise<Requester> {
   const hash = hashToken(token);
   const row = await tokens.selectAccessToken(hs.sql, hash);
@@ -33,10 +33,23 @@ export async function resolveAccessToken(hs: Hs, token: string): Promise<Request
   const now = Date.now();
   if (row.expiresTs !== null && row.expiresTs <= now) throw unknownToken('The access token has expired; refresh it.', true);
   if (row.replacesRefreshHash) await tokens.revokeReplacedRefreshToken(hs.sql, hash, row.replacesRefreshHash);
+  let lastSeen = row.lastSeenTs ?? now;
+  // Marked as seen at most every LAST_SEEN_GRANULARITY_MS, so that authentication stays a read.
   if (row.lastSeenTs === null || now - row.lastSeenTs > LAST_SEEN_GRANULARITY_MS) {
     await updateDeviceLastSeen(hs.sql, row.userId, row.deviceId, now);
+    lastSeen = now;
   }
-  return { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest, isAdmin: row.isAdmin, tokenHash: hash };
+  const requester: Requester = { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest, isAdmin: row.isAdmin, tokenHash: hash };
+  rememberSession(hs, requester, row.expiresTs, lastSeen);
+  return requester;
+}
+
+/**
+ * For endpoints that confirm the token in their own read: the cached requester (unconfirmed) when there is one,
+ * else the full check.
+ */
+export async function resolveAccessTokenForConfirmingRead(hs: Hs, token: string): Promise<Requester> {
+  return cachedSession(hs, hashToken(token)) ?? resolveAccessToken(hs, token);
 }
 
 /** Issues tokens for a device; with `refreshable`, the access token expires and a refresh token comes with it. */

@@ -5,7 +5,7 @@
  */
 import type { Hs } from '../hs.js';
 import { selectDevices } from '../db/devices.js';
-import { deleteAcknowledged, insertToDevice, insertToDeviceTxn, selectInbox } from '../db/to-device.js';
+import { insertToDevice, insertToDeviceTxn } from '../db/to-device.js';
 import { takeStreamPosition } from '../db/stream.js';
 import { userKey } from './notifier.js';
 import type { Requester } from './sessions.js';
@@ -39,18 +39,4 @@ export async function sendToDevice(
     await insertToDevice(tx, rows.map((r) => ({ ...r, streamPos })));
   });
   if (recipients.size > 0) hs.notifier.wake([...recipients].map(userKey));
-}
-
-/**
- * The messages for a sync: first deletes what the device acknowledged (everything up to `ack`, the last message
- * id the previous response carried), then returns the next batch up to the watermark, with the new ack.
- */
-export async function toDeviceForSync(hs: Hs, userId: string, deviceId: string, ack: number | undefined, head: number) {
-  if (ack !== undefined) await deleteAcknowledged(hs.sql, userId, deviceId, ack);
-  const rows = await selectInbox(hs.sql, userId, deviceId, head, TO_DEVICE_PER_SYNC);
-  return {
-    events: rows.map((r) => ({ sender: r.sender, type: r.type, content: r.content })),
-    ack: rows.length > 0 ? rows[rows.length - 1].messageId : ack,
-    more: rows.length === TO_DEVICE_PER_SYNC,
-  };
 }

@@ -91,7 +91,7 @@ describe('an out-of-order commit', () => {
     // It blocks on the stream head's row lock: PostgreSQL shows a backend waiting on a lock in that UPDATE.
     await until('the second writer to wait on the stream head', async () => {
       const rows = await t.hs.sql`
-        SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE stream_head%'`;
+        SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%UPDATE stream_head SET pos%'`;
       return rows.length > 0;
     });
 
@@ -104,9 +104,9 @@ describe('an out-of-order commit', () => {
     expect(committedHead.pos).toBeLessThan(slow.streamPos);
 
     // A long-poll from the same point is waiting when the slow transaction commits: the commit wakes it.
-    const before = t.hs.notifier.size();
+    const before = t.hs.notifier.waiting();
     const poll = sync({ since: during.body.next_batch, timeout: 20_000 });
-    await until('the long-poll to register', () => t.hs.notifier.size() > before);
+    await until('the long-poll to register', () => t.hs.notifier.waiting() > before);
     release();
     await slowWrite;
     const fastRes = await fastSend;
@@ -206,9 +206,9 @@ describe('two server processes on one database', () => {
     const since: string = initial.body.next_batch;
 
     // Bob long-polls on B; once B's notifier holds his listener, the poll has read and found nothing new.
-    const before = hsB.notifier.size();
+    const before = hsB.notifier.waiting();
     const poll = call(b, 'GET', `/sync?since=${encodeURIComponent(since)}&timeout=30000`, bob.token);
-    await until('the long-poll on B to register', () => hsB.notifier.size() > before);
+    await until('the long-poll on B to register', () => hsB.notifier.waiting() > before);
     const sent = await call(a, 'PUT', `/rooms/${encodeURIComponent(roomId)}/send/m.room.encrypted/cross1`, alice.token, megolm('cross'));
     expect(sent.status).toBe(200);
     const res = await poll;

@@ -397,7 +397,7 @@ describe('long-polling', () => {
   /** Resolves once a long-poll is registered with the notifier (it has read and found nothing new). */
   async function waitForListeners(n: number): Promise<void> {
     const deadline = Date.now() + 10_000;
-    while (t.hs.notifier.size() < n) {
+    while (t.hs.notifier.waiting() < n) {
       if (Date.now() > deadline) throw new Error(`no ${n} listeners after 10 s`);
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -412,7 +412,7 @@ describe('long-polling', () => {
 
   test('wakes when an event is sent to a joined room', async () => {
     const since = (await sync(bob)).body.next_batch;
-    const before = t.hs.notifier.size();
+    const before = t.hs.notifier.waiting();
     const pending = sync(bob, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const id = await send(alice, roomId, 'wake');
@@ -423,7 +423,7 @@ describe('long-polling', () => {
   test('wakes for an invite', async () => {
     const since = (await sync(carol)).body.next_batch;
     const r = await createRoom(alice, { preset: 'private_chat' });
-    const before = t.hs.notifier.size();
+    const before = t.hs.notifier.waiting();
     const pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     await invite(alice, r, carol);
@@ -433,7 +433,7 @@ describe('long-polling', () => {
 
   test("wakes for the user's own account data and push rule changes", async () => {
     let since = (await sync(carol)).body.next_batch;
-    let before = t.hs.notifier.size();
+    let before = t.hs.notifier.waiting();
     let pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const put = await t.http.put(`${V3}/user/${encodeURIComponent(carol.userId)}/account_data/org.example.poll`).set(carol.auth).send({ woke: true });
@@ -442,7 +442,7 @@ describe('long-polling', () => {
     expect(res.body.account_data.events).toEqual([{ type: 'org.example.poll', content: { woke: true } }]);
 
     since = res.body.next_batch;
-    before = t.hs.notifier.size();
+    before = t.hs.notifier.waiting();
     pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const rule = await t.http.put(`${V3}/pushrules/global/override/.m.rule.suppress_notices/enabled`).set(carol.auth).send({ enabled: false });
@@ -454,7 +454,7 @@ describe('long-polling', () => {
   test('does not return early for a write that does not concern the user', async () => {
     const elsewhere = await createRoom(alice, { preset: 'public_chat' });
     const since = (await sync(bob)).body.next_batch;
-    const before = t.hs.notifier.size();
+    const before = t.hs.notifier.waiting();
     const pending = sync(bob, { since, timeout: 1500 });
     await waitForListeners(before + 1);
     // A message in a room bob is not in, and someone else's account data: neither may end bob's poll.

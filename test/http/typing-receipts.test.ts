@@ -47,9 +47,9 @@ function client(agent: () => ReturnType<typeof request>, hs: () => Hs) {
     },
     /** A long-poll that has registered its listener (so it has read and found nothing new) before this resolves. */
     async longPoll(u: TestUser, since: string, timeout = 20_000): Promise<{ result: Promise<Body> }> {
-      const before = hs().notifier.size();
+      const before = hs().notifier.waiting();
       const result = h.sync(u, { since, timeout });
-      await until('the long-poll to register', () => hs().notifier.size() > before);
+      await until('the long-poll to register', () => hs().notifier.waiting() > before);
       return { result };
     },
     async send(u: TestUser, roomId: string, extra: Record<string, unknown> = {}): Promise<string> {

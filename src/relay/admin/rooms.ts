@@ -5,7 +5,7 @@
 import type { Hs } from '../../hs.js';
 import { notFound } from '../../errors.js';
 import { purgeRoomContent, selectRoomsPage } from '../../db/admin.js';
-import { appendEvent, currentStateOf, writeRoom } from '../rooms/append.js';
+import { appendEvent, currentStateOf, stateRewritten, writeRoom } from '../rooms/append.js';
 import { logAdminAction } from './audit.js';
 
 export interface AdminRoom {
@@ -47,6 +47,9 @@ export async function deleteRoom(hs: Hs, admin: string, roomId: string): Promise
     }
     // What the leaves replaced goes too, and nothing kept remembers earlier state.
     await purgeRoomContent(room.tx, roomId, true);
+    // State changed without an event (when nobody had to leave, the head has not even moved): no process may keep
+    // serving the room's cached state.
+    await stateRewritten(room);
     return members;
   });
   logAdminAction(hs, admin, 'delete_room', { room_id: roomId, removed_members: removed.length });

@@ -27,10 +27,13 @@ export interface DeviceLists {
   left: string[];
 }
 
-/** device_lists for `userId` over (from, to]. */
-export async function deviceListsBetween(db: Db, userId: string, from: number, to: number): Promise<DeviceLists> {
+/**
+ * device_lists for `userId` over (from, to]. `knownActivity`: the caller already knows that some device list or
+ * membership changed in the range (a sync's snapshot tells), so the cheap check is skipped.
+ */
+export async function deviceListsBetween(db: Db, userId: string, from: number, to: number, knownActivity = false): Promise<DeviceLists> {
   // Most incremental syncs cover only messages: one cheap check spares the per-user queries.
-  if (!(await selectDeviceListActivity(db, from, to))) return { changed: [], left: [] };
+  if (!knownActivity && !(await selectDeviceListActivity(db, from, to))) return { changed: [], left: [] };
   const sharers = new Set(await selectUsersSharingRooms(db, userId));
   sharers.add(userId);
   const changed = new Set(await selectDeviceListChanges(db, [...sharers], from, to));

@@ -129,9 +129,3 @@ export async function claimKeys(hs: Hs, request: Record<string, Record<string, s
   });
   return { one_time_keys, failures: {} };
 }
-
-/** For /sync: the device's one-time key counts and its unused fallback key algorithms. */
-export async function deviceKeyCounts(hs: Hs, userId: string, deviceId: string) {
-  const { counts, unusedFallback } = await keysDb.selectKeyCountsForSync(hs.sql, userId, deviceId);
-  return { device_one_time_keys_count: { signed_curve25519: 0, ...counts }, device_unused_fallback_key_types: unusedFallback };
-}

@@ -1,14 +1,16 @@
 /**
  * The one write path for room events: lock the room, check the encrypted-only policy and the authorization rules
  * against the current state, then append with consecutive depth and a stream position. Wakes happen after commit.
+ * The current state comes from the process's state cache when the room's head matches (state-cache.ts explains
+ * why that is always correct), and the writes are pipelined: one round trip before the position is taken, so the
+ * stream head's lock (which serialises every writer of the server) is held for as little as possible.
  */
 import type { Hs } from '../../hs.js';
 import { transaction, type Tx } from '../../db/database.js';
 import { MatrixError, notFound, tooLarge } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
-import type { EventRow } from '../../db/events.js';
+import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
-import { takeStreamPosition } from '../../db/stream.js';
 import { checkMessageEvent, checkStateEvent } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
 import { roomKey, userKey } from '../notifier.js';
@@ -16,6 +18,7 @@ import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
 import { indexRelations } from './relations.js';
+import { deepFreeze } from './state-cache.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;
@@ -35,9 +38,12 @@ export interface OpenRoom {
   roomVersion: string;
   lastEventId: string | null;
   lastDepth: number;
+  /** Current state by (type, state_key), in stream order. The rows are deep-frozen (shared with the state cache). */
   state: Map<string, EventRow>;
   /** Notifier keys to wake once the transaction has committed. */
   wakes: Set<string>;
+  /** Set by stateRewritten: `state` no longer mirrors current_state and must not be remembered. */
+  stateRewritten: boolean;
 }
 
 const stateKeyOf = (type: string, stateKey: string) => `${type}\u0000${stateKey}`;
@@ -56,19 +62,44 @@ export function currentStateOf(room: OpenRoom, type: string, stateKey = ''): Eve
   return room.state.get(stateKeyOf(type, stateKey));
 }
 
-/** Locks an existing room for writing. */
-export async function openRoom(tx: Tx, roomId: string): Promise<OpenRoom> {
-  const row = await roomsDb.selectRoomForUpdate(tx, roomId);
+/**
+ * Locks an existing room for writing; its state comes from the state cache when cached at the room's head.
+ * `readUnderLock` is sent right behind the lock on the same connection (pipelined: no extra round trip), so it
+ * runs once the lock is granted and sees everything committed before.
+ */
+export async function openRoom<R>(hs: Hs, tx: Tx, roomId: string, readUnderLock?: (tx: Tx) => Promise<R>): Promise<{ room: OpenRoom; read: R | undefined }> {
+  const [row, read] = await Promise.all([roomsDb.selectRoomForUpdate(tx, roomId), readUnderLock?.(tx)]);
   if (!row) throw notFound('Unknown room.');
-  const state = new Map<string, EventRow>();
-  for (const e of await eventsDb.selectCurrentStateEvents(tx, roomId)) state.set(stateKeyOf(e.type, e.stateKey!), e);
-  return { tx, roomId, roomVersion: row.roomVersion, lastEventId: row.lastEventId, lastDepth: row.lastDepth, state, wakes: new Set() };
+  let state = row.lastEventId !== null ? hs.roomStates.take(roomId, row.lastEventId) : undefined;
+  if (!state) {
+    state = new Map();
+    for (const e of await eventsDb.selectCurrentStateEvents(tx, roomId)) state.set(stateKeyOf(e.type, e.stateKey!), deepFreeze(e));
+  }
+  const room: OpenRoom = {
+    tx, roomId, roomVersion: row.roomVersion, lastEventId: row.lastEventId, lastDepth: row.lastDepth, state, wakes: new Set(), stateRewritten: false,
+  };
+  return { room, read };
 }
 
 /** A room just inserted in this transaction, with no events yet. */
 export function newOpenRoom(tx: Tx, roomId: string, roomVersion: string): OpenRoom {
-  return { tx, roomId, roomVersion, lastEventId: null, lastDepth: 0, state: new Map(), wakes: new Set() };
+  return { tx, roomId, roomVersion, lastEventId: null, lastDepth: 0, state: new Map(), wakes: new Set(), stateRewritten: false };
 }
+
+/**
+ * For a writer that changes current_state (or state events) other than by appending (the purge of a deleted room):
+ * the head no longer identifies the state, so it is cleared in the database, which makes every process's cached
+ * state of the room miss, and this process does not remember `room.state`. Nothing can be appended to a room
+ * without an m.room.create event; anything appended in the same transaction would have no prev_events.
+ */
+export async function stateRewritten(room: OpenRoom): Promise<void> {
+  await roomsDb.clearRoomHead(room.tx, room.roomId);
+  room.lastEventId = null;
+  room.stateRewritten = true;
+}
+
+/** A state row as the database would return it (a JSON copy, not shared with the caller), frozen for the cache. */
+const stateRow = (row: EventRow): EventRow => deepFreeze(JSON.parse(JSON.stringify(row)) as EventRow);
 
 async function isJoined(tx: Tx, userId: string, roomId: string): Promise<boolean> {
   const rooms = await roomsDb.selectRoomsWithMembership(tx, userId, 'join');
@@ -77,9 +108,10 @@ async function isJoined(tx: Tx, userId: string, roomId: string): Promise<boolean
 
 /**
  * Checks and appends one event from `sender`. `trusted` skips the encrypted-only policy for events the server
- * itself composes (room creation); authorization rules always apply.
+ * itself composes (room creation); authorization rules always apply. `txn` records the client's transaction id
+ * with the event.
  */
-export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: { trusted?: boolean } = {}): Promise<EventRow> {
+export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: { trusted?: boolean; txn?: TxnKey } = {}): Promise<EventRow> {
   const isState = draft.state_key !== undefined;
   if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {
@@ -126,38 +158,64 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
   const size = Buffer.byteLength(JSON.stringify({ ...clientEvent(row), prev_events: row.prevEvents, depth: row.depth }));
   if (size > MAX_EVENT_BYTES) throw tooLarge(`Events are limited to ${MAX_EVENT_BYTES} bytes; this one has ${size}.`);
 
-  // The stream position is taken once every check has passed: the stream head's lock is held only for the writes.
-  row.streamPos = await takeStreamPosition(room.tx);
-  await eventsDb.insertEvent(room.tx, row);
-  await indexRelations(room.tx, row, redactedTarget);
-  if (isState) {
-    const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
-    await roomsDb.upsertCurrentState(room.tx, {
-      roomId: room.roomId, type: draft.type, stateKey: draft.state_key!, eventId: row.eventId, streamPos: row.streamPos, membership,
-    });
-    room.state.set(stateKeyOf(draft.type, draft.state_key!), row);
-    if (draft.type === 'm.room.member') room.wakes.add(userKey(draft.state_key!));
-  }
+  // Every check has passed. What does not need the stream position is written first, in the same round trip as the
+  // statement that takes the position and inserts the event (pipelined on the transaction's connection, in call
+  // order): the stream head's lock, which orders every writer of the server, is then held from that statement to
+  // COMMIT only. The position is still the transaction's last taken, so positions commit in order.
+  const tx = room.tx;
+  const before: Promise<unknown>[] = [];
+  let redactedRow: EventRow | undefined;
   if (redactedTarget) {
     const content = redactedContent(room.roomVersion, redactedTarget.type, redactedTarget.content);
-    await eventsDb.updateEventRedacted(room.tx, redactedTarget.eventId, content, { ...redactedTarget.unsigned, redacted_because: clientEvent(row) });
+    const redactedUnsigned = { ...redactedTarget.unsigned, redacted_because: clientEvent(row) };
+    before.push(eventsDb.updateEventRedacted(tx, redactedTarget.eventId, content, redactedUnsigned));
+    redactedRow = { ...redactedTarget, content, unsigned: redactedUnsigned };
+  }
+  before.push(roomsDb.updateRoomHead(tx, room.roomId, row.eventId, row.depth));
+  if (opts.txn) before.push(eventsDb.insertEventTxn(tx, { ...opts.txn, eventId: row.eventId }));
+  const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
+  const positioned = roomsDb.insertEventAtNextPosition(tx, row, isState ? { membership } : undefined);
+  [row.streamPos] = await Promise.all([positioned, ...before]);
+  await indexRelations(tx, row, redactedTarget);
+
+  if (isState) {
+    const key = stateKeyOf(draft.type, draft.state_key!);
+    // Deleted first so that the map stays in stream order, as a load from the database would be.
+    room.state.delete(key);
+    room.state.set(key, stateRow(row));
+    if (draft.type === 'm.room.member') room.wakes.add(userKey(draft.state_key!));
+  }
+  if (redactedRow && redactedRow.stateKey !== null) {
+    // A redacted state event that is current changes the state's content (prev_content, and some auth keys in v10).
+    const key = stateKeyOf(redactedRow.type, redactedRow.stateKey);
+    if (room.state.get(key)?.eventId === redactedRow.eventId) room.state.set(key, stateRow(redactedRow));
   }
   room.lastEventId = row.eventId;
   room.lastDepth = row.depth;
-  await roomsDb.updateRoomHead(room.tx, room.roomId, row.eventId, row.depth);
   room.wakes.add(roomKey(room.roomId));
   return row;
 }
 
-/** Runs `write` on a locked room in one transaction, then wakes the room's (and affected users') long-polls. */
-export async function writeRoom<T>(hs: Hs, roomId: string, write: (room: OpenRoom) => Promise<T>): Promise<T> {
-  let wakes: Set<string> | undefined;
+/**
+ * Runs `write` on a locked room in one transaction; once committed, remembers the room's state at its new head and
+ * wakes the room's (and affected users') long-polls. `readUnderLock` (see openRoom) is handed to `write`.
+ */
+export async function writeRoom<T, R = undefined>(
+  hs: Hs,
+  roomId: string,
+  write: (room: OpenRoom, read: R | undefined) => Promise<T>,
+  readUnderLock?: (tx: Tx) => Promise<R>,
+): Promise<T> {
+  let opened: OpenRoom | undefined;
   const result = await transaction(hs.sql, async (tx) => {
-    const room = await openRoom(tx, roomId);
-    const value = await write(room);
-    wakes = room.wakes;
-    return value;
+    const { room, read } = await openRoom(hs, tx, roomId, readUnderLock);
+    opened = room;
+    return write(room, read);
   });
-  if (wakes && wakes.size > 0) hs.notifier.wake(wakes);
-  return result as T;
+  const room = opened as OpenRoom;
+  // Only now, after COMMIT: a rolled-back transaction's state is never remembered.
+  if (room.stateRewritten || room.lastEventId === null) hs.roomStates.forget(roomId);
+  else hs.roomStates.remember(roomId, room.lastEventId, room.state);
+  if (room.wakes.size > 0) hs.notifier.wake(room.wakes);
+  return result;
 }

@@ -19,21 +19,23 @@ function txnScope(roomId: string, draft: EventDraft): string {
   return `send/${roomId}/${draft.type}`;
 }
 
-/** Appends a client's event; with a txn, a retry returns the first event's id. */
+/**
+ * Appends a client's event; with a txn, a retry returns the first event's id. The txn is looked up under the room
+ * lock only (in the lock's round trip, see openRoom), before any check: a retry returns the first event id also once
+ * the sender has left the room, and two racing retries of one txn write one event.
+ */
 export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: EventDraft, txn?: Txn): Promise<string> {
   const key = txn ? { ...txn, scope: txnScope(roomId, draft) } : undefined;
-  if (key) {
-    const prior = await eventsDb.selectEventTxn(hs.sql, key);
-    if (prior) return prior;
-  }
-  return writeRoom(hs, roomId, async (room) => {
-    // Checked again under the room lock: two racing retries of one txn write one event.
-    const prior = key ? await eventsDb.selectEventTxn(room.tx, key) : undefined;
-    if (prior) return prior;
-    const row = await appendEvent(hs, room, sender, draft);
-    if (key) await eventsDb.insertEventTxn(room.tx, { ...key, eventId: row.eventId });
-    return row.eventId;
-  });
+  return writeRoom<string, string | undefined>(
+    hs,
+    roomId,
+    async (room, prior) => {
+      if (prior) return prior;
+      const row = await appendEvent(hs, room, sender, draft, { txn: key });
+      return row.eventId;
+    },
+    key ? (tx) => eventsDb.selectEventTxn(tx, key) : undefined,
+  );
 }
 
 export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, reason: string | undefined, txn: Txn, roomVersion: string): Promise<string> {

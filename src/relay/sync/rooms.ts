@@ -5,9 +5,10 @@
 import type { Hs } from '../../hs.js';
 import type { Requester } from '../sessions.js';
 import * as eventsDb from '../../db/events.js';
-import type { EventRow } from '../../db/events.js';
+import type { EventRow, TimelineRow } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
 import type { AccountDataRow } from '../../db/account-data.js';
+import type { SyncSnapshot } from '../../db/sync-snapshot.js';
 import type { Filter } from '../filters.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
 import { bundleAggregations } from '../rooms/relations.js';
@@ -42,7 +43,16 @@ interface Ctx {
   /** Typing changes in (since, upTo] are delivered (since undefined: an initial sync); and the m.receipt event per room. */
   typing: { since: number | undefined; upTo: number };
   receipts: Map<string, { type: 'm.receipt'; content: Record<string, unknown> }>;
+  /** Rooms with events in (since, head] (undefined: read every room). */
+  roomsWithEvents: Set<string> | undefined;
+  /** The snapshot's first timeline batch and unread count of rooms joined throughout the range. */
+  steadyRooms: SyncSnapshot['steadyRooms'];
+  /** Timeline events that may have child events (relations) to bundle. */
+  mayHaveChildren: Set<string>;
 }
+
+/** The view of a user who was joined for the whole range read: every event in it is visible. */
+const JOINED_THROUGHOUT: VisibilityView = { canSee: () => true, membershipAt: () => 'join' };
 
 /**
  * The ephemeral events of a joined room: m.typing when the room's typing changed between the token's typing position
@@ -68,16 +78,27 @@ function latestPerStateKey(rows: EventRow[]): EventRow[] {
   return [...map.values()].sort((a, b) => a.streamPos - b.streamPos);
 }
 
-/** The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. */
-async function timeline(ctx: Ctx, roomId: string, from: number, to: number, view: VisibilityView) {
+/** How many events a timeline holds at most under this filter. */
+export function timelineLimit(filter: Filter): number {
+  return Math.min(filter.room?.timeline?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+}
+
+/**
+ * The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. `first`: the
+ * newest `size` events of the range, already read (by the sync snapshot), oldest first.
+ */
+async function timeline(ctx: Ctx, roomId: string, from: number, to: number, view: VisibilityView, first?: { rows: TimelineRow[]; size: number }) {
   const tf = ctx.filter.room?.timeline;
-  const limit = Math.min(tf?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
+  const limit = timelineLimit(ctx.filter);
   const picked: EventRow[] = [];
   let cursor = to;
   let limited = false;
-  while (picked.length < limit) {
-    const batch = await eventsDb.selectRoomEventsBackward(ctx.hs.sql, roomId, from, cursor, Math.max(limit * 2, 20));
-    if (batch.length === 0) break;
+  // A short batch means the range holds nothing more: no further read is needed.
+  let exhausted = false;
+  while (picked.length < limit && !exhausted) {
+    const size = first && cursor === to ? first.size : Math.max(limit * 2, 20);
+    const batch = first && cursor === to ? [...first.rows] : await eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, cursor, size);
+    exhausted = batch.length < size;
     for (const e of batch.reverse()) {
       cursor = e.streamPos - 1;
       if (!view.canSee(e) || !matchesEventFilter(tf, e)) continue;
@@ -86,10 +107,11 @@ async function timeline(ctx: Ctx, roomId: string, from: number, to: number, view
         break;
       }
       picked.push(e);
+      if (e.hasChildren) ctx.mayHaveChildren.add(e.eventId);
     }
     if (limited) break;
   }
-  if (picked.length === limit && !limited) {
+  if (picked.length === limit && !limited && !exhausted) {
     // A full page: more visible history before it means the client has a gap to fill.
     limited = (await eventsDb.selectRoomEventsBackward(ctx.hs.sql, roomId, from, cursor, 1)).length > 0;
   }
@@ -137,19 +159,26 @@ function accountDataOf(ctx: Ctx, roomId: string) {
   return { events: (ctx.roomAccountData.get(roomId) ?? []).map((r) => ({ type: r.type, content: r.content })) };
 }
 
-async function joinedRoom(ctx: Ctx, roomId: string): Promise<Record<string, unknown> | undefined> {
-  const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
+async function joinedRoom(ctx: Ctx, m: roomsDb.MembershipRow): Promise<Record<string, unknown> | undefined> {
+  const roomId = m.roomId;
+  // Joined at `since` and ever after (the last membership event, a join, is no later): nothing to decide per event.
+  const steady = ctx.since !== undefined && m.streamPos <= ctx.since;
+  const changedAccountData = ctx.roomAccountData.has(roomId);
+  if (steady && !ctx.fullState && !changedAccountData && ctx.roomsWithEvents?.has(roomId) === false && ephemeralOf(ctx, roomId, false).length === 0) {
+    return undefined;
+  }
+  const view = steady ? JOINED_THROUGHOUT : await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
   // New to the client unless it was already joined at `since` (a profile change re-sends the join: not new).
   const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
   const from = fresh ? 0 : ctx.since!;
-  const tl = await timeline(ctx, roomId, from, ctx.head, view);
-  const changedAccountData = ctx.roomAccountData.has(roomId);
+  const prefetched = steady ? ctx.steadyRooms.get(roomId) : undefined;
+  const tl = await timeline(ctx, roomId, from, ctx.head, view, prefetched && { rows: prefetched.events, size: timelineLimit(ctx.filter) + 1 });
   const ephemeral = ephemeralOf(ctx, roomId, fresh);
   if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
   const state = await stateFor(ctx, roomId, fresh, tl);
   ctx.timelineEvents.push(...tl.events);
   // The server cannot read ciphertext: every message event from others after the user's read receipt counts.
-  const notificationCount = await countUnread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
+  const notificationCount = prefetched?.unread ?? (await countUnread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
     state: { events: stateFilter(ctx, state, tl.events) },
@@ -184,11 +213,11 @@ async function leftRoom(ctx: Ctx, roomId: string, leftAt: number) {
 }
 
 /**
- * The user's membership in each room as of the watermark. current_state may already hold a change that committed
- * after the watermark was read; such a room is judged by its last membership event at or below the watermark.
+ * The user's membership in each room as of the watermark. Memberships read apart from the watermark may hold a
+ * change that committed after it; such a room is judged by its last membership event at or below the watermark.
+ * (The sync snapshot reads both in one statement, so this finds nothing to correct there: kept as a guard.)
  */
-async function membershipsAt(hs: Hs, userId: string, head: number): Promise<roomsDb.MembershipRow[]> {
-  const current = await roomsDb.selectMembershipsOfUser(hs.sql, userId);
+async function membershipsAt(hs: Hs, userId: string, current: roomsDb.MembershipRow[], head: number): Promise<roomsDb.MembershipRow[]> {
   const out: roomsDb.MembershipRow[] = [];
   for (const m of current) {
     if (m.streamPos <= head) {
@@ -205,32 +234,42 @@ export async function roomsSection(
   hs: Hs,
   requester: Requester,
   since: number | undefined,
-  head: number,
+  snapshot: SyncSnapshot,
   filter: Filter,
   fullState: boolean,
   roomAccountData: Map<string, AccountDataRow[]>,
   typingRange: { since?: number; upTo: number } = { upTo: 0 },
 ): Promise<RoomsSection> {
-  const memberships = await membershipsAt(hs, requester.userId, head);
+  const head = snapshot.head;
+  const memberships = await membershipsAt(hs, requester.userId, snapshot.memberships, head);
   // Receipts of the joined rooms in two queries: the changes in range where the user's membership is older than the
   // range, and all receipts of a room whose membership changed within it (a room joined since is synced in full).
   const joined = memberships.filter((m) => m.membership === 'join' && roomAllowed(filter.room, m.roomId));
   const [receiptsOld, receiptsNew] = await Promise.all([
-    receiptEvents(hs, requester.userId, joined.filter((m) => since !== undefined && m.streamPos <= since).map((m) => m.roomId), since, head),
+    receiptEvents(
+      hs,
+      requester.userId,
+      joined.filter((m) => since !== undefined && m.streamPos <= since && snapshot.roomsWithReceipts?.has(m.roomId) !== false).map((m) => m.roomId),
+      since,
+      head,
+    ),
     receiptEvents(hs, requester.userId, joined.filter((m) => since === undefined || m.streamPos > since).map((m) => m.roomId), undefined, head),
   ]);
   const receipts = new Map([...receiptsOld, ...receiptsNew]);
   const typing = { since: since === undefined ? undefined : (typingRange.since ?? 0), upTo: typingRange.upTo };
-  const ctx: Ctx = { hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts };
+  const ctx: Ctx = {
+    hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts,
+    roomsWithEvents: snapshot.roomsWithEvents, steadyRooms: snapshot.steadyRooms, mayHaveChildren: new Set(),
+  };
   const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
-  const forgotten = await roomsDb.selectForgottenRooms(hs.sql, requester.userId);
+  const forgotten = snapshot.forgotten;
   const includeLeave = filter.room?.include_leave === true;
   await Promise.all(
     memberships.map(async (m) => {
       if (!roomAllowed(filter.room, m.roomId)) return;
       const changed = since === undefined || m.streamPos > since;
       if (m.membership === 'join') {
-        const room = await joinedRoom(ctx, m.roomId);
+        const room = await joinedRoom(ctx, m);
         if (room) section.join[m.roomId] = room;
       } else if (m.membership === 'invite' && changed) {
         section.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
@@ -251,7 +290,7 @@ export async function roomsSection(
       timelines.push(...(room.timeline.events as ClientEvent[]));
     }
   }
-  // Threads and edits: one batch over every timeline, bounded by this sync's watermark.
-  await bundleAggregations(hs, requester.userId, timelines, head);
+  // Threads and edits: one batch over the timeline events that have children, bounded by this sync's watermark.
+  await bundleAggregations(hs, requester.userId, timelines.filter((e) => ctx.mayHaveChildren.has(e.event_id)), head);
   return section;
 }

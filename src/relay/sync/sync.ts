@@ -1,19 +1,24 @@
 /**
  * /sync: reads everything for a user in (since, watermark] from one provider per section, and long-polls when
  * there is nothing new. The listener is registered before each read, so a write that commits meanwhile wakes it.
+ * Each read starts with one snapshot query (db/sync-snapshot.ts) that says which streams and rooms have anything
+ * new; the providers then read only those, so a long-poll that finds nothing costs one query after the listener's.
  */
 import type { Hs } from '../../hs.js';
 import type { Requester } from '../sessions.js';
-import { selectStreamHead } from '../../db/stream.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
-import { selectAccountDataSince, type AccountDataRow } from '../../db/account-data.js';
-import { selectPushRulesStream } from '../../db/push-rules.js';
+import type { AccountDataRow } from '../../db/account-data.js';
+import { selectSyncSnapshot, type SyncSnapshot } from '../../db/sync-snapshot.js';
+import { TO_DEVICE_PER_SYNC } from '../to-device.js';
 import { getPushRuleset } from '../push-rules/rules.js';
 import type { Filter } from '../filters.js';
 import { roomKey, userKey } from '../notifier.js';
 import { matchesEventFilter } from './event-filter.js';
-import { roomsSection, type RoomsSection } from './rooms.js';
+import { roomsSection, timelineLimit, type RoomsSection } from './rooms.js';
 import { syncToken } from './token.js';
+import { forgetSession } from '../session-cache.js';
+import { unknownToken } from '../../errors.js';
+import { keepListener, rememberRooms, roomsHint, takeListener } from './poll-memory.js';
 import { e2eeIsEmpty, e2eeSections, type E2eeSections } from './e2ee.js';
 
 export interface SyncRequest {
@@ -37,31 +42,28 @@ export interface SyncResponse extends Omit<E2eeSections, 'toDeviceAck'> {
 /** Long-polls are capped so that a client's timeout cannot hold a connection for ever. */
 export const MAX_TIMEOUT_MS = 5 * 60_000;
 
-async function globalAccountData(hs: Hs, userId: string, rows: AccountDataRow[], since: number | undefined, head: number, filter: Filter) {
-  const events = rows.filter((r) => r.roomId === '').map((r) => ({ type: r.type, content: r.content }));
-  const pushPos = await selectPushRulesStream(hs.sql, userId);
-  if (since === undefined || (pushPos !== undefined && pushPos > since && pushPos <= head)) {
+async function globalAccountData(hs: Hs, userId: string, snapshot: SyncSnapshot, since: number | undefined, filter: Filter) {
+  const events = snapshot.accountData.filter((r) => r.roomId === '').map((r) => ({ type: r.type, content: r.content }));
+  const pushPos = snapshot.pushRulesPos;
+  if (since === undefined || (pushPos !== undefined && pushPos > since && pushPos <= snapshot.head)) {
     events.push({ type: 'm.push_rules', content: { global: await getPushRuleset(hs, userId) } });
   }
   return { events: events.filter((e) => matchesEventFilter(filter.account_data, { type: e.type, sender: userId })) };
 }
 
-async function build(hs: Hs, requester: Requester, req: SyncRequest, head: number): Promise<SyncResponse> {
-  // Read before the rooms are: typing changes up to it are delivered now, later ones by the next sync (never lost).
-  const typing = hs.typing.position();
-  const accountData = await selectAccountDataSince(hs.sql, requester.userId, req.since, head);
+async function build(hs: Hs, requester: Requester, req: SyncRequest, snapshot: SyncSnapshot, typing: number): Promise<SyncResponse> {
   const perRoom = new Map<string, AccountDataRow[]>();
-  for (const r of accountData) {
+  for (const r of snapshot.accountData) {
     if (r.roomId === '' || !matchesEventFilter(req.filter.room?.account_data, { type: r.type, sender: requester.userId, roomId: r.roomId })) continue;
     perRoom.set(r.roomId, [...(perRoom.get(r.roomId) ?? []), r]);
   }
   const [rooms, account_data, e2ee] = await Promise.all([
-    roomsSection(hs, requester, req.since, head, req.filter, req.fullState, perRoom, { since: req.typing, upTo: typing }),
-    globalAccountData(hs, requester.userId, accountData, req.since, head, req.filter),
-    e2eeSections(hs, requester, req.since, req.toDeviceAck, head),
+    roomsSection(hs, requester, req.since, snapshot, req.filter, req.fullState, perRoom, { since: req.typing, upTo: typing }),
+    globalAccountData(hs, requester.userId, snapshot, req.since, req.filter),
+    e2eeSections(hs, requester, req.since, req.toDeviceAck, snapshot),
   ]);
   const { toDeviceAck, ...sections } = e2ee;
-  return { next_batch: syncToken({ pos: head, toDeviceAck, typing }), rooms, account_data, presence: { events: [] }, ...sections };
+  return { next_batch: syncToken({ pos: snapshot.head, toDeviceAck, typing }), rooms, account_data, presence: { events: [] }, ...sections };
 }
 
 function isEmpty(res: SyncResponse): boolean {
@@ -75,20 +77,60 @@ function isEmpty(res: SyncResponse): boolean {
 
 export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Promise<SyncResponse> {
   const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
+  const { userId, deviceId } = requester;
+  if (req.since !== undefined && !req.fullState) {
+    // The device is back with the token of its last response: wait on that response's listener before any read.
+    const kept = takeListener(hs, userId, deviceId, syncToken({ pos: req.since, toDeviceAck: req.toDeviceAck, typing: req.typing }));
+    if (kept) {
+      try {
+        await kept.wait(deadline - Date.now());
+      } finally {
+        kept.close();
+      }
+    }
+  }
   for (;;) {
-    const rooms = await selectRoomsWithMemberships(hs.sql, requester.userId, ['join', 'invite']);
+    const rooms = roomsHint(hs, userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
     // Registered before the read: anything relevant that commits after the head is read wakes this listener.
-    const listener = hs.notifier.listen([userKey(requester.userId), ...rooms.map(roomKey)]);
+    const listener = hs.notifier.listen([userKey(userId), ...rooms.map(roomKey)]);
+    let keep = false;
     try {
-      const head = await selectStreamHead(hs.sql);
-      const since = req.since !== undefined ? Math.min(req.since, head) : undefined;
-      const response = await build(hs, requester, { ...req, since }, head);
-      if (since === undefined || req.fullState || !isEmpty(response)) return response;
+      // Read before the snapshot: typing changes up to it are delivered now, later ones by the next sync (never lost).
+      const typing = hs.typing.position();
+      // A token from the future (another server's, or a restored database) is read as the head.
+      const snapshot = await selectSyncSnapshot(hs.sql, {
+        userId, deviceId, since: req.since, toDeviceAck: req.toDeviceAck, toDeviceLimit: TO_DEVICE_PER_SYNC, timelineFetch: timelineLimit(req.filter) + 1,
+        confirmToken: requester.unconfirmed ? requester.tokenHash : undefined,
+      });
+      if (snapshot.tokenState !== undefined && snapshot.tokenState !== 'valid') {
+        forgetSession(hs, requester.tokenHash);
+        throw snapshot.tokenState === 'expired' ? unknownToken('The access token has expired; refresh it.', true) : unknownToken('Unknown access token.');
+      }
+      const current = snapshot.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
+      rememberRooms(hs, userId, current);
+      const listened = new Set(rooms);
+      // Kept for the next poll only if this response holds everything up to its token (a full to-device batch does not).
+      const covered = current.every((r) => listened.has(r)) && snapshot.toDevice.length < TO_DEVICE_PER_SYNC;
+      const since = req.since !== undefined ? Math.min(req.since, snapshot.head) : undefined;
+      const response = await build(hs, requester, { ...req, since }, snapshot, typing);
       const remaining = deadline - Date.now();
+      if (since === undefined || req.fullState || !isEmpty(response) || remaining <= 0) {
+        if (covered) {
+          keepListener(hs, userId, deviceId, response.next_batch, listener);
+          keep = true;
+        }
+        return response;
+      }
+      // A room the listener does not cover (the hint was stale): listen again, with every room, before waiting.
+      if (!covered) continue;
       // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer stands).
-      if (remaining <= 0 || !(await listener.wait(remaining))) return response;
+      if (!(await listener.wait(remaining))) {
+        keepListener(hs, userId, deviceId, response.next_batch, listener);
+        keep = true;
+        return response;
+      }
     } finally {
-      listener.close();
+      if (!keep) listener.close();
     }
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * One read for a /sync: the watermark and, in the same statement (so one snapshot: everything it returns is
+ * consistent with the watermark), what each stream has for the user and device since the client's position.
+ * Most long-polls find nothing new; this lets them know it in one round trip, and lets a woken sync read only the
+ * rooms and sections that changed. It also deletes the to-device messages the client's token acknowledged.
+ */
+import type { Db } from './database.js';
+import type { TimelineRow } from './events.js';
+import type { AccountDataRow } from './account-data.js';
+import type { MembershipRow } from './rooms.js';
+import type { ToDeviceRow } from './to-device.js';
+
+export interface SyncSnapshot {
+  /** With `confirmToken`: whether the access token still stands ('valid'), has expired, or is gone ('unknown'). */
+  tokenState: 'valid' | 'expired' | 'unknown' | undefined;
+  /** The watermark: every write at or below it has committed, and nothing above it is read. */
+  head: number;
+  /** The user's membership in every room they have a member event in (as of the watermark). */
+  memberships: MembershipRow[];
+  forgotten: Set<string>;
+  /** Global and room account data changed in (since, head]. */
+  accountData: AccountDataRow[];
+  /** When the user's push rules last changed; undefined if never. */
+  pushRulesPos: number | undefined;
+  /** The device's first `toDeviceLimit` unacknowledged messages up to the watermark, in order. */
+  toDevice: ToDeviceRow[];
+  /** Whether any device list or membership changed anywhere in (since, head] (false on an initial sync). */
+  deviceListActivity: boolean;
+  oneTimeKeyCounts: Record<string, number>;
+  unusedFallbackKeyTypes: string[];
+  /** Rooms the user is or was in with events in (since, head]; undefined on an initial sync (every room is read). */
+  roomsWithEvents: Set<string> | undefined;
+  /** Rooms the user is or was in whose receipts changed in (since, head]; undefined on an initial sync. */
+  roomsWithReceipts: Set<string> | undefined;
+  /**
+   * For each room the user was joined to throughout (since, head] that has events in it: the newest
+   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark.
+   */
+  steadyRooms: Map<string, { events: TimelineRow[]; unread: number }>;
+}
+
+interface Raw {
+  tokenState: 'valid' | 'expired' | 'unknown' | null;
+  head: number;
+  memberships: [string, string, number, string][];
+  forgotten: string[];
+  accountData: { room_id: string; type: string; content: Record<string, unknown>; stream_pos: number }[];
+  pushRulesPos: number | null;
+  toDevice: { message_id: number; stream_pos: number; sender: string; type: string; content: Record<string, unknown> }[];
+  deviceListActivity: boolean;
+  keyCounts: { kind: 'otk' | 'fallback'; algorithm: string; n: number }[];
+  roomsWithEvents: string[] | null;
+  roomsWithReceipts: string[] | null;
+  steadyRooms: [string, TimelineRow[], number][];
+}
+
+export async function selectSyncSnapshot(
+  db: Db,
+  q: {
+    userId: string;
+    deviceId: string;
+    since: number | undefined;
+    toDeviceAck: number | undefined;
+    toDeviceLimit: number;
+    timelineFetch: number;
+    /** The hash of an access token to check in the same statement (a session from the cache). */
+    confirmToken?: Buffer;
+  },
+): Promise<SyncSnapshot> {
+  const { userId, deviceId } = q;
+  const since = q.since ?? -1;
+  const incremental = q.since !== undefined;
+  const ack = q.toDeviceAck ?? 0;
+  // The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
+  const [raw] = await db<Raw[]>`
+    WITH h AS (SELECT pos FROM stream_head LIMIT 1),
+    acked AS (
+      DELETE FROM to_device_inbox WHERE ${q.toDeviceAck !== undefined} AND user_id = ${userId} AND device_id = ${deviceId} AND message_id <= ${ack}
+    ),
+    mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = ${userId})
+    SELECT
+      CASE WHEN ${q.confirmToken !== undefined} THEN coalesce((
+        SELECT CASE WHEN u.deactivated THEN 'unknown' WHEN a.expires_ts IS NOT NULL AND a.expires_ts <= ${Date.now()} THEN 'expired' ELSE 'valid' END
+        FROM access_tokens a JOIN users u USING (user_id)
+        WHERE a.token_hash = ${q.confirmToken ?? Buffer.alloc(0)} AND a.user_id = ${userId} AND a.device_id = ${deviceId}), 'unknown') END AS token_state,
+      h.pos AS head,
+      (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
+      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = ${userId}) AS forgotten,
+      (SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
+        SELECT room_id, type, content, stream_pos FROM account_data
+        WHERE user_id = ${userId} AND stream_pos > ${since} AND stream_pos <= h.pos) a) AS account_data,
+      (SELECT stream_pos FROM push_rules_stream WHERE user_id = ${userId}) AS push_rules_pos,
+      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
+        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
+        WHERE user_id = ${userId} AND device_id = ${deviceId} AND stream_pos <= h.pos AND message_id > ${ack}
+        ORDER BY stream_pos, message_id LIMIT ${q.toDeviceLimit}) t) AS to_device,
+      ${incremental} AND (
+        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${since} AND stream_pos <= h.pos)
+        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${since} AND stream_pos <= h.pos AND type = 'm.room.member')
+      ) AS device_list_activity,
+      (SELECT coalesce(json_agg(k), '[]') FROM (
+        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = ${userId} AND device_id = ${deviceId} GROUP BY algorithm
+        UNION ALL
+        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = ${userId} AND device_id = ${deviceId} AND NOT used) k) AS key_counts,
+      CASE WHEN ${incremental} THEN (
+        SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
+        WHERE e.stream_pos > ${since} AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
+      CASE WHEN ${incremental} THEN (
+        SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
+        WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > ${since} AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
+      (SELECT coalesce(json_agg(json_build_array(m.room_id, (
+          SELECT json_agg(json_build_object(
+            'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
+            'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
+            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos)
+          FROM (
+            SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
+            WHERE ev.room_id = m.room_id AND ev.stream_pos > ${since} AND ev.stream_pos <= h.pos
+            ORDER BY ev.stream_pos DESC LIMIT ${q.timelineFetch}) e
+        ), unread_count(m.room_id, ${userId}, h.pos))), '[]')
+        FROM mine m
+        WHERE ${incremental} AND m.membership = 'join' AND m.stream_pos <= ${since}
+          AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > ${since} AND x.stream_pos <= h.pos)
+      ) AS steady_rooms
+    FROM h`;
+  const counts = raw.keyCounts.filter((k) => k.kind === 'otk');
+  return {
+    tokenState: raw.tokenState ?? undefined,
+    head: raw.head,
+    memberships: raw.memberships.map(([roomId, membership, streamPos, eventId]) => ({ roomId, membership, streamPos, eventId })),
+    forgotten: new Set(raw.forgotten),
+    accountData: raw.accountData.map((a) => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos })),
+    pushRulesPos: raw.pushRulesPos ?? undefined,
+    toDevice: raw.toDevice.map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content })),
+    deviceListActivity: raw.deviceListActivity,
+    oneTimeKeyCounts: Object.fromEntries(counts.map((k) => [k.algorithm, k.n])),
+    unusedFallbackKeyTypes: raw.keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
+    roomsWithEvents: raw.roomsWithEvents ? new Set(raw.roomsWithEvents) : undefined,
+    roomsWithReceipts: raw.roomsWithReceipts ? new Set(raw.roomsWithReceipts) : undefined,
+    steadyRooms: new Map(raw.steadyRooms.map(([roomId, events, unread]) => [roomId, { events, unread }])),
+  };
+}

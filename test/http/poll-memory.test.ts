@@ -1,0 +1,212 @@
+/**
+ * What a process remembers between a device's long-polls (src/relay/sync/poll-memory.ts): the listener kept from
+ * the last response and the rooms hint. Nothing may be delayed or lost through them: an event committed between two
+ * polls comes at once, an older token is read again, and a room joined through another process is listened to.
+ * And the sessions /sync takes from the session cache (src/relay/session-cache.ts): its snapshot confirms the token,
+ * so a token logged out, deleted with its device or expired, or of a deactivated user, is refused, in any process.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import request from 'supertest';
+import type { Server } from 'node:http';
+import { registerUser, startTestServer, testConfig, type TestServer, type TestUser } from '../support/server.js';
+import { buildApp } from '../../src/app.js';
+import { createHs, type Hs } from '../../src/hs.js';
+import { connectPostgres, type Database } from '../../src/db/database.js';
+import { expectValidResponseById } from '../support/spec.js';
+
+const V3 = '/_matrix/client/v3';
+const megolm = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
+const enc = encodeURIComponent;
+type Agent = ReturnType<typeof request>;
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const timelineIds = (body: any, roomId: string): string[] => (body.rooms?.join?.[roomId]?.timeline?.events ?? []).map((e: { event_id: string }) => e.event_id);
+
+async function sync(http: Agent, user: TestUser, query: Record<string, string | number> = {}) {
+  const res = await http.get(`${V3}/sync`).query(query).set(user.auth);
+  expect(res.status).toBe(200);
+  expectValidResponseById('sync', 200, res.body);
+  return res.body;
+}
+
+async function send(http: Agent, user: TestUser, roomId: string, txn: string): Promise<string> {
+  const res = await http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/${txn}`).set(user.auth).send(megolm(txn));
+  expect(res.status).toBe(200);
+  return res.body.event_id;
+}
+
+describe('a device that comes back with its last token', () => {
+  let t: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let roomId: string;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    alice = await registerUser(t);
+    bob = await registerUser(t);
+    roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
+    expect((await t.http.post(`${V3}/join/${enc(roomId)}`).set(bob.auth).send({})).status).toBe(200);
+  });
+  afterAll(() => t.close());
+
+  test('gets an event committed between its two polls at once', async () => {
+    const since = (await sync(t.http, bob)).next_batch;
+    const id = await send(t.http, alice, roomId, 'between');
+    const started = Date.now();
+    const body = await sync(t.http, bob, { since, timeout: 20_000 });
+    expect(timelineIds(body, roomId)).toEqual([id]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test('waits, then wakes for an event sent while it waits', async () => {
+    const since = (await sync(t.http, bob)).next_batch;
+    const before = t.hs.notifier.waiting();
+    const pending = sync(t.http, bob, { since, timeout: 20_000 });
+    await until('the poll to wait', () => t.hs.notifier.waiting() > before);
+    const id = await send(t.http, alice, roomId, 'while');
+    expect(timelineIds(await pending, roomId)).toEqual([id]);
+  });
+
+  test('an older token is read again, not waited on: the event comes again', async () => {
+    const first = (await sync(t.http, bob)).next_batch;
+    const id = await send(t.http, alice, roomId, 'again');
+    const second = await sync(t.http, bob, { since: first, timeout: 20_000 });
+    expect(timelineIds(second, roomId)).toEqual([id]);
+    // The response was lost in transit: the client retries with the token it had.
+    const retried = await sync(t.http, bob, { since: first, timeout: 20_000 });
+    expect(timelineIds(retried, roomId)).toEqual([id]);
+  });
+
+  test('a poll that times out returns an empty answer, and the next poll still wakes', async () => {
+    const since = (await sync(t.http, bob)).next_batch;
+    const empty = await sync(t.http, bob, { since, timeout: 200 });
+    expect(empty.rooms.join[roomId]).toBeUndefined();
+    const before = t.hs.notifier.waiting();
+    const pending = sync(t.http, bob, { since: empty.next_batch, timeout: 20_000 });
+    await until('the poll to wait', () => t.hs.notifier.waiting() > before);
+    const id = await send(t.http, alice, roomId, 'after-timeout');
+    expect(timelineIds(await pending, roomId)).toEqual([id]);
+  });
+
+  test('two devices of one user each keep their own listener', async () => {
+    const login = await t.http.post(`${V3}/login`).send({ type: 'm.login.password', identifier: { type: 'm.id.user', user: bob.userId }, password: bob.password });
+    expect(login.status).toBe(200);
+    const bob2: TestUser = { ...bob, deviceId: login.body.device_id, accessToken: login.body.access_token, auth: { Authorization: `Bearer ${login.body.access_token}` } };
+    const s1 = (await sync(t.http, bob)).next_batch;
+    const s2 = (await sync(t.http, bob2)).next_batch;
+    const id = await send(t.http, alice, roomId, 'two-devices');
+    const [b1, b2] = await Promise.all([sync(t.http, bob, { since: s1, timeout: 20_000 }), sync(t.http, bob2, { since: s2, timeout: 20_000 })]);
+    expect(timelineIds(b1, roomId)).toEqual([id]);
+    expect(timelineIds(b2, roomId)).toEqual([id]);
+  });
+});
+
+describe('sessions /sync takes from the cache', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ accessTokenLifetimeMs: 1_000 });
+  });
+  afterAll(() => t.close());
+
+  async function expectRefused(user: TestUser, softLogout: boolean, query: Record<string, string | number> = {}) {
+    const res = await t.http.get(`${V3}/sync`).query(query).set(user.auth);
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: softLogout });
+  }
+
+  test('a token deleted with its device is refused', async () => {
+    const dave = await registerUser(t);
+    const since = (await sync(t.http, dave)).next_batch;
+    const first = await t.http.delete(`${V3}/devices/${enc(dave.deviceId)}`).set(dave.auth).send({});
+    const del = await t.http
+      .delete(`${V3}/devices/${enc(dave.deviceId)}`)
+      .set(dave.auth)
+      .send({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: dave.userId }, password: dave.password, session: first.body.session } });
+    expect(del.status).toBe(200);
+    await expectRefused(dave, false, { since });
+  });
+
+  test("a deactivated user's token is refused", async () => {
+    const erin = await registerUser(t);
+    const since = (await sync(t.http, erin)).next_batch;
+    await t.hs.sql`UPDATE users SET deactivated = true WHERE user_id = ${erin.userId}`; // as another process would
+    await expectRefused(erin, false, { since, timeout: 1_000 });
+  });
+
+  test('an expired token is refused as a soft logout', async () => {
+    const frank = await registerUser(t);
+    const login = await t.http.post(`${V3}/login`).send({
+      type: 'm.login.password', identifier: { type: 'm.id.user', user: frank.userId }, password: frank.password, refresh_token: true,
+    });
+    expect(login.status).toBe(200);
+    const refreshing: TestUser = { ...frank, deviceId: login.body.device_id, accessToken: login.body.access_token, auth: { Authorization: `Bearer ${login.body.access_token}` } };
+    const since = (await sync(t.http, refreshing)).next_batch; // cached, with its expiry
+    await t.hs.sql`UPDATE access_tokens SET expires_ts = ${Date.now() - 1} WHERE user_id = ${frank.userId} AND device_id = ${refreshing.deviceId}`;
+    await expectRefused(refreshing, true, { since });
+  });
+});
+
+describe('two processes on one database', () => {
+  // A and B are two homeservers in this jest process with their own pools and notifiers: B learns of A's writes
+  // only through PostgreSQL LISTEN/NOTIFY, and B's rooms hint for a user is stale after a join through A.
+  let t: TestServer;
+  let dbB: Database;
+  let hsB: Hs;
+  let serverB: Server;
+  let httpB: Agent;
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    dbB = connectPostgres(t.database.url, 5);
+    hsB = await createHs(testConfig(), dbB);
+    serverB = buildApp(hsB).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => serverB.once('listening', resolve));
+    httpB = request(serverB);
+  });
+  afterAll(async () => {
+    const closed = new Promise<void>((resolve) => serverB.close(() => resolve()));
+    await hsB.notifier.close();
+    await closed;
+    await dbB.close();
+    await t.close();
+  });
+
+  test('a token logged out through A is refused by /sync on B, which had it cached', async () => {
+    const carol = await registerUser(t);
+    const since = (await sync(httpB, carol)).next_batch; // B has resolved and cached carol's session
+    expect((await t.http.post(`${V3}/logout`).set(carol.auth).send({})).status).toBe(200);
+    for (const query of [{}, { since }, { since, timeout: 5_000 }]) {
+      const res = await httpB.get(`${V3}/sync`).query(query).set(carol.auth);
+      expect(res.status).toBe(401);
+      expect(res.body.errcode).toBe('M_UNKNOWN_TOKEN');
+      expect(res.body.soft_logout).toBe(false);
+    }
+  });
+
+  test('a room joined through A: polls on B return the join, then wake for that room', async () => {
+    const alice = await registerUser(t);
+    const bob = await registerUser(t);
+    const first = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
+    const second = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
+    expect((await t.http.post(`${V3}/join/${enc(first)}`).set(bob.auth).send({})).status).toBe(200);
+    const s0 = (await sync(httpB, bob)).next_batch; // B remembers bob's rooms: the first only
+
+    expect((await t.http.post(`${V3}/join/${enc(second)}`).set(bob.auth).send({})).status).toBe(200);
+    const joined = await sync(httpB, bob, { since: s0, timeout: 20_000 });
+    expect(Object.keys(joined.rooms.join)).toContain(second);
+
+    const before = hsB.notifier.waiting();
+    const pending = sync(httpB, bob, { since: joined.next_batch, timeout: 20_000 });
+    await until('the poll on B to wait', () => hsB.notifier.waiting() > before);
+    const id = await send(t.http, alice, second, 'in-second');
+    expect(timelineIds(await pending, second)).toEqual([id]);
+  }, 60_000);
+});
