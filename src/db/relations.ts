@@ -21,10 +21,15 @@ export interface RelationChild extends RelationRow {
   originServerTs: number;
 }
 
-export async function insertRelation(db: Db, r: RelationRow): Promise<void> {
+/**
+ * `streamPos` 'just-taken': the position the transaction's previous statement took (currval), so that the row can
+ * be sent in the same round trip as the statement that inserts its event.
+ */
+export async function insertRelation(db: Db, r: Omit<RelationRow, 'streamPos'> & { streamPos: number | 'just-taken' }): Promise<void> {
   await db`
     INSERT INTO event_relations (event_id, room_id, relates_to_id, rel_type, type, sender, stream_pos)
-    VALUES (${r.eventId}, ${r.roomId}, ${r.relatesToId}, ${r.relType}, ${r.type}, ${r.sender}, ${r.streamPos})
+    VALUES (${r.eventId}, ${r.roomId}, ${r.relatesToId}, ${r.relType}, ${r.type}, ${r.sender},
+            ${r.streamPos === 'just-taken' ? db`currval('stream_positions')` : r.streamPos})
     ON CONFLICT (event_id) DO NOTHING`;
 }
 

@@ -59,6 +59,8 @@ export function checkMessageEvent(settings: PolicySettings, type: string, conten
  * type and state key, if any: encryption, once on, stays on with Megolm.
  */
 export function checkStateEvent(settings: PolicySettings, type: string, content: Record<string, unknown>, current: Record<string, unknown> | undefined): void {
+  // Only room creation writes it: a client's m.room.create could otherwise re-found a room whose state was purged.
+  if (type === 'm.room.create') throw forbidden('m.room.create is written by the server when a room is created; it cannot be sent.');
   if (type === 'm.room.encryption') {
     if (content.algorithm !== MEGOLM) throw forbidden(`Every room on this server is encrypted with ${MEGOLM}; another algorithm cannot be set.`);
     if (current && !isDeepStrictEqual(current, content)) {

@@ -72,6 +72,12 @@ describe('state events', () => {
     expect(() => checkStateEvent(defaults, 'm.room.encryption', { algorithm: MEGOLM }, { algorithm: MEGOLM })).not.toThrow();
   });
 
+  test('m.room.create cannot be sent by a client (only room creation writes it)', () => {
+    const err = refusal(() => checkStateEvent(defaults, 'm.room.create', { room_version: '10', creator: '@a:x' }, undefined));
+    expect(err.errcode).toBe('M_FORBIDDEN');
+    expect(err.message).toMatch(/room is created/);
+  });
+
   test('room names, topics and avatars are refused only when metadata is refused', () => {
     for (const type of ['m.room.name', 'm.room.topic', 'm.room.avatar']) {
       expect(() => checkStateEvent(defaults, type, { name: 'x' }, undefined)).not.toThrow();

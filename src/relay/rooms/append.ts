@@ -6,7 +6,7 @@
  * stream head's lock (which serialises every writer of the server) is held for as little as possible.
  */
 import type { Hs } from '../../hs.js';
-import { transaction, type Tx } from '../../db/database.js';
+import { commitPipelined, transaction, type Tx } from '../../db/database.js';
 import { MatrixError, notFound, tooLarge } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TxnKey } from '../../db/events.js';
@@ -17,7 +17,7 @@ import { roomKey, userKey } from '../notifier.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
-import { indexRelations } from './relations.js';
+import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
 import { deepFreeze } from './state-cache.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
@@ -111,7 +111,14 @@ async function isJoined(tx: Tx, userId: string, roomId: string): Promise<boolean
  * itself composes (room creation); authorization rules always apply. `txn` records the client's transaction id
  * with the event.
  */
-export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: { trusted?: boolean; txn?: TxnKey } = {}): Promise<EventRow> {
+export async function appendEvent(
+  hs: Hs,
+  room: OpenRoom,
+  sender: string,
+  draft: EventDraft,
+  /** last: nothing else is written in this transaction: COMMIT goes out in the same round trip as the event. */
+  opts: { trusted?: boolean; txn?: TxnKey; last?: boolean } = {},
+): Promise<EventRow> {
   const isState = draft.state_key !== undefined;
   if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {
@@ -160,8 +167,9 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
 
   // Every check has passed. What does not need the stream position is written first, in the same round trip as the
   // statement that takes the position and inserts the event (pipelined on the transaction's connection, in call
-  // order): the stream head's lock, which orders every writer of the server, is then held from that statement to
-  // COMMIT only. The position is still the transaction's last taken, so positions commit in order.
+  // order), then the relation row at that position and, for the last event, COMMIT: the stream head's lock, which
+  // orders every writer of the server, is then held for PostgreSQL's own work only. The position is still the
+  // transaction's last taken, so positions commit in order.
   const tx = room.tx;
   const before: Promise<unknown>[] = [];
   let redactedRow: EventRow | undefined;
@@ -170,13 +178,15 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
     const redactedUnsigned = { ...redactedTarget.unsigned, redacted_because: clientEvent(row) };
     before.push(eventsDb.updateEventRedacted(tx, redactedTarget.eventId, content, redactedUnsigned));
     redactedRow = { ...redactedTarget, content, unsigned: redactedUnsigned };
+    before.push(unindexRelation(tx, redactedTarget));
   }
   before.push(roomsDb.updateRoomHead(tx, room.roomId, row.eventId, row.depth));
   if (opts.txn) before.push(eventsDb.insertEventTxn(tx, { ...opts.txn, eventId: row.eventId }));
   const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
   const positioned = roomsDb.insertEventAtNextPosition(tx, row, isState ? { membership } : undefined);
-  [row.streamPos] = await Promise.all([positioned, ...before]);
-  await indexRelations(tx, row, redactedTarget);
+  const after = [indexRelationAtPositionJustTaken(tx, row)];
+  if (opts.last) after.push(commitPipelined(tx));
+  [row.streamPos] = await Promise.all([positioned, ...before, ...after]);
 
   if (isState) {
     const key = stateKeyOf(draft.type, draft.state_key!);

@@ -26,17 +26,20 @@ export function relationOf(content: Record<string, unknown>): { relType: string;
 }
 
 /**
- * Called by the write path after an event is inserted: records its relation, and forgets the relation of the event
- * it redacts (a redacted relation no longer counts: its m.relates_to is gone with the rest of its content).
+ * The write path records an event's relation in the statement right after the one that took the event's position
+ * (so both go out in one round trip), and forgets the relation of an event it redacts (a redacted relation no
+ * longer counts: its m.relates_to is gone with the rest of its content).
  */
-export async function indexRelations(tx: Tx, row: EventRow, redacted?: EventRow): Promise<void> {
+export async function indexRelationAtPositionJustTaken(tx: Tx, row: EventRow): Promise<void> {
   const rel = relationOf(row.content);
-  if (rel) {
-    await relationsDb.insertRelation(tx, {
-      eventId: row.eventId, roomId: row.roomId, relatesToId: rel.eventId, relType: rel.relType, type: row.type, sender: row.sender, streamPos: row.streamPos,
-    });
-  }
-  if (redacted) await relationsDb.deleteRelation(tx, redacted.eventId);
+  if (!rel) return;
+  await relationsDb.insertRelation(tx, {
+    eventId: row.eventId, roomId: row.roomId, relatesToId: rel.eventId, relType: rel.relType, type: row.type, sender: row.sender, streamPos: 'just-taken',
+  });
+}
+
+export async function unindexRelation(tx: Tx, redacted: EventRow): Promise<void> {
+  await relationsDb.deleteRelation(tx, redacted.eventId);
 }
 
 /** Visibility needs only an event's position, type and state key; relation rows carry those without the content. */

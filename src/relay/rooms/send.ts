@@ -31,7 +31,7 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
     roomId,
     async (room, prior) => {
       if (prior) return prior;
-      const row = await appendEvent(hs, room, sender, draft, { txn: key });
+      const row = await appendEvent(hs, room, sender, draft, { txn: key, last: true });
       return row.eventId;
     },
     key ? (tx) => eventsDb.selectEventTxn(tx, key) : undefined,
