@@ -194,7 +194,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
         kind: 'in-process',
         url: running.url,
         usage: selfUsage,
-        listeners: () => running.hs.notifier.size(),
+        listeners: () => running.hs.notifier.waiting(),
         dbStats: () => db.stats(),
         stop: async () => {
           try {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SETTINGS, helpText, isConfigError, isLoopback, loadConfig } from '../../src/config.js';
 
@@ -41,7 +41,7 @@ describe('defaults', () => {
       serverName: 'localhost',
       publicBaseUrl: 'http://127.0.0.1:8008',
       databaseUrl: undefined,
-      databasePoolSize: 10,
+      databasePoolSize: Math.max(4, 2 * availableParallelism()),
       dataDir: './data',
       registration: 'open',
       allowGuests: true,
