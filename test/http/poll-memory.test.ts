@@ -7,11 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import request from 'supertest';
-import type { Server } from 'node:http';
-import { registerUser, startTestServer, testConfig, type TestServer, type TestUser } from '../support/server.js';
-import { buildApp } from '../../src/app.js';
-import { createHs, type Hs } from '../../src/hs.js';
-import { connectPostgres, type Database } from '../../src/db/database.js';
+import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
+import type { Hs } from '../../src/hs.js';
 import { expectValidResponseById } from '../support/spec.js';
 
 const V3 = '/_matrix/client/v3';
@@ -158,24 +155,17 @@ describe('two processes on one database', () => {
   // A and B are two homeservers in this jest process with their own pools and notifiers: B learns of A's writes
   // only through PostgreSQL LISTEN/NOTIFY, and B's rooms hint for a user is stale after a join through A.
   let t: TestServer;
-  let dbB: Database;
+  let b: SecondServer;
   let hsB: Hs;
-  let serverB: Server;
   let httpB: Agent;
 
   beforeAll(async () => {
     t = await startTestServer();
-    dbB = connectPostgres(t.database.url, 5);
-    hsB = await createHs(testConfig(), dbB);
-    serverB = buildApp(hsB).listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => serverB.once('listening', resolve));
-    httpB = request(serverB);
+    b = await startSecondServer(t.database.url);
+    ({ hs: hsB, http: httpB } = b);
   });
   afterAll(async () => {
-    const closed = new Promise<void>((resolve) => serverB.close(() => resolve()));
-    await hsB.notifier.close();
-    await closed;
-    await dbB.close();
+    await b.close();
     await t.close();
   });
 

@@ -6,12 +6,9 @@
  * positions in depth order), txn retries, and the stored-filter cache.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Server } from 'node:http';
-import request from 'supertest';
-import { registerUser, startTestServer, testConfig, type TestServer, type TestUser } from '../support/server.js';
-import { buildApp } from '../../src/app.js';
-import { createHs, type Hs } from '../../src/hs.js';
-import { connectPostgres, type Database } from '../../src/db/database.js';
+import type request from 'supertest';
+import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
+import type { Hs } from '../../src/hs.js';
 import { appendEvent, currentStateOf, writeRoom } from '../../src/relay/rooms/append.js';
 import { getFilter } from '../../src/relay/filters.js';
 
@@ -23,9 +20,8 @@ const megolm = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 
 type Http = ReturnType<typeof request>;
 let t: TestServer;
 /** Instance A is t (t.http, t.hs); instance B has its own pool, notifier and caches on the same database. */
-let dbB: Database;
+let b: SecondServer;
 let hsB: Hs;
-let serverB: Server;
 let httpA: Http;
 let httpB: Http;
 let alice: TestUser;
@@ -36,18 +32,12 @@ let txn = 0;
 beforeAll(async () => {
   t = await startTestServer();
   httpA = t.http;
-  dbB = connectPostgres(t.database.url, 5);
-  hsB = await createHs(testConfig(), dbB);
-  serverB = buildApp(hsB).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => serverB.once('listening', resolve));
-  httpB = request(serverB);
+  b = await startSecondServer(t.database.url);
+  ({ hs: hsB, http: httpB } = b);
   [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
 });
 afterAll(async () => {
-  const closed = new Promise<void>((resolve) => serverB.close(() => resolve()));
-  await hsB.notifier.close();
-  await closed;
-  await dbB.close();
+  await b.close();
   await t.close();
 });
 

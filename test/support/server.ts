@@ -10,6 +10,7 @@ import { createHs, type Hs } from '../../src/hs.js';
 import { createLogger } from '../../src/hs.js';
 import type { Logger } from 'pino';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { connectPostgres } from '../../src/db/database.js';
 
 export interface TestServer {
   hs: Hs;
@@ -24,23 +25,58 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig({ SERVER_NAME: 'test.local', RATE_LIMITS: 'off', LOG_LEVEL: 'silent' }, overrides);
 }
 
+/** Serves `hs` on a free loopback port; `stop` closes the server and the notifier (not the database). */
+async function serve(hs: Hs): Promise<{ server: Server; http: ReturnType<typeof request>; stop(): Promise<void> }> {
+  const server = buildApp(hs).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  return {
+    server,
+    http: request(server),
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await hs.notifier.close();
+      await closed;
+    },
+  };
+}
+
 /** `log` replaces the (silent) logger, e.g. to capture log lines. */
 export async function startTestServer(overrides: Partial<Config> = {}, log?: Logger): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = testConfig(overrides);
   const hs = await createHs(config, database.db, log ?? createLogger(config));
-  const server = buildApp(hs).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { server, http, stop } = await serve(hs);
   return {
     hs,
-    http: request(server),
+    http,
     server,
     database,
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await hs.notifier.close();
-      await closed;
+      await stop();
       await database.drop();
+    },
+  };
+}
+
+/** Another server process's stand-in: its own pool, notifier and caches on a database that `t` also uses. */
+export interface SecondServer {
+  hs: Hs;
+  http: ReturnType<typeof request>;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startSecondServer(databaseUrl: string, overrides: Partial<Config> = {}): Promise<SecondServer> {
+  const db = connectPostgres(databaseUrl, 5);
+  const hs = await createHs(testConfig(overrides), db);
+  const { server, http, stop } = await serve(hs);
+  return {
+    hs,
+    http,
+    server,
+    async close() {
+      await stop();
+      await db.close();
     },
   };
 }
