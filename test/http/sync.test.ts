@@ -307,6 +307,25 @@ describe('filters', () => {
     expect(tl3.some((e) => e.type === 'm.room.create')).toBe(true);
   });
 
+  test('an incremental timeline whose newest events the filter drops reads further back (no gap, not limited)', async () => {
+    const r = await createRoom(alice, { preset: 'public_chat' });
+    await join(bob, r);
+    const filter = JSON.stringify({ room: { rooms: [r], timeline: { types: ['m.room.encrypted'], limit: 2 } } });
+    const since = (await sync(bob, { filter })).body.next_batch;
+    const first = await send(alice, r, 'older');
+    const second = await send(alice, r, 'newer');
+    for (let i = 0; i < 5; i++) await setState(alice, r, 'm.room.topic', '', { topic: `topic ${i}` });
+    const { body } = await sync(bob, { since, filter });
+    const room = body.rooms.join[r];
+    expect(room.timeline.events.map((e: Ev) => e.event_id)).toEqual([first, second]);
+    expect(room.timeline.limited).toBe(false);
+    // With a third message in range, the filter's limit of 2 leaves the oldest out: the timeline is limited.
+    const third = await send(alice, r, 'newest');
+    const again = await sync(bob, { since, filter });
+    expect(again.body.rooms.join[r].timeline.events.map((e: Ev) => e.event_id)).toEqual([second, third]);
+    expect(again.body.rooms.join[r].timeline.limited).toBe(true);
+  });
+
   test('rooms and not_rooms', async () => {
     const only = await sync(carol, { filter: JSON.stringify({ room: { rooms: [r1] } }) });
     expect(Object.keys(only.body.rooms.join)).toEqual([r1]);
