@@ -54,6 +54,66 @@ interface Raw {
   steadyRooms: [string, TimelineRow[], number][];
 }
 
+/**
+ * Parameters, each named once (a tagged template would send one per mention: a bind message past 1024 bytes, which
+ * postgres.js writes at once instead of with the other queries of the same turn): $1 user, $2 device, $3 since (-1
+ * on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit, $8 timeline
+ * fetch, $9 whether to confirm the token, $10 its hash, $11 now (ms).
+ * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
+ */
+const SNAPSHOT_SQL = `
+    WITH h AS (SELECT pos FROM stream_head LIMIT 1),
+    acked AS (
+      DELETE FROM to_device_inbox WHERE $5::boolean AND user_id = $1::text AND device_id = $2::text AND message_id <= $6::bigint
+    ),
+    mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = $1::text)
+    SELECT
+      CASE WHEN $9::boolean THEN coalesce((
+        SELECT CASE WHEN u.deactivated THEN 'unknown' WHEN a.expires_ts IS NOT NULL AND a.expires_ts <= $11::bigint THEN 'expired' ELSE 'valid' END
+        FROM access_tokens a JOIN users u USING (user_id)
+        WHERE a.token_hash = $10::bytea AND a.user_id = $1::text AND a.device_id = $2::text), 'unknown') END AS token_state,
+      h.pos AS head,
+      (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
+      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1::text) AS forgotten,
+      (SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
+        SELECT room_id, type, content, stream_pos FROM account_data
+        WHERE user_id = $1::text AND stream_pos > $3::bigint AND stream_pos <= h.pos) a) AS account_data,
+      (SELECT stream_pos FROM push_rules_stream WHERE user_id = $1::text) AS push_rules_pos,
+      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
+        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
+        WHERE user_id = $1::text AND device_id = $2::text AND stream_pos <= h.pos AND message_id > $6::bigint
+        ORDER BY stream_pos, message_id LIMIT $7::int) t) AS to_device,
+      $4::boolean AND (
+        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > $3::bigint AND stream_pos <= h.pos)
+        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > $3::bigint AND stream_pos <= h.pos AND type = 'm.room.member')
+      ) AS device_list_activity,
+      (SELECT coalesce(json_agg(k), '[]') FROM (
+        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = $1::text AND device_id = $2::text GROUP BY algorithm
+        UNION ALL
+        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = $1::text AND device_id = $2::text AND NOT used) k) AS key_counts,
+      CASE WHEN $4::boolean THEN (
+        SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
+        WHERE e.stream_pos > $3::bigint AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
+      CASE WHEN $4::boolean THEN (
+        SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
+        WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > $3::bigint AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
+      (SELECT coalesce(json_agg(json_build_array(m.room_id, (
+          SELECT json_agg(json_build_object(
+            'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
+            'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
+            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos)
+          FROM (
+            SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
+            WHERE ev.room_id = m.room_id AND ev.stream_pos > $3::bigint AND ev.stream_pos <= h.pos
+            ORDER BY ev.stream_pos DESC LIMIT $8::int) e
+        ), unread_count(m.room_id, $1::text, h.pos))), '[]')
+        FROM mine m
+        WHERE $4::boolean AND m.membership = 'join' AND m.stream_pos <= $3::bigint
+          AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > $3::bigint AND x.stream_pos <= h.pos)
+      ) AS steady_rooms
+    FROM h
+`;
+
 export async function selectSyncSnapshot(
   db: Db,
   q: {
@@ -67,62 +127,11 @@ export async function selectSyncSnapshot(
     confirmToken?: Buffer;
   },
 ): Promise<SyncSnapshot> {
-  const { userId, deviceId } = q;
-  const since = q.since ?? -1;
-  const incremental = q.since !== undefined;
-  const ack = q.toDeviceAck ?? 0;
-  // The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
-  const [raw] = await db<Raw[]>`
-    WITH h AS (SELECT pos FROM stream_head LIMIT 1),
-    acked AS (
-      DELETE FROM to_device_inbox WHERE ${q.toDeviceAck !== undefined} AND user_id = ${userId} AND device_id = ${deviceId} AND message_id <= ${ack}
-    ),
-    mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = ${userId})
-    SELECT
-      CASE WHEN ${q.confirmToken !== undefined} THEN coalesce((
-        SELECT CASE WHEN u.deactivated THEN 'unknown' WHEN a.expires_ts IS NOT NULL AND a.expires_ts <= ${Date.now()} THEN 'expired' ELSE 'valid' END
-        FROM access_tokens a JOIN users u USING (user_id)
-        WHERE a.token_hash = ${q.confirmToken ?? Buffer.alloc(0)} AND a.user_id = ${userId} AND a.device_id = ${deviceId}), 'unknown') END AS token_state,
-      h.pos AS head,
-      (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
-      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = ${userId}) AS forgotten,
-      (SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
-        SELECT room_id, type, content, stream_pos FROM account_data
-        WHERE user_id = ${userId} AND stream_pos > ${since} AND stream_pos <= h.pos) a) AS account_data,
-      (SELECT stream_pos FROM push_rules_stream WHERE user_id = ${userId}) AS push_rules_pos,
-      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
-        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
-        WHERE user_id = ${userId} AND device_id = ${deviceId} AND stream_pos <= h.pos AND message_id > ${ack}
-        ORDER BY stream_pos, message_id LIMIT ${q.toDeviceLimit}) t) AS to_device,
-      ${incremental} AND (
-        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${since} AND stream_pos <= h.pos)
-        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${since} AND stream_pos <= h.pos AND type = 'm.room.member')
-      ) AS device_list_activity,
-      (SELECT coalesce(json_agg(k), '[]') FROM (
-        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = ${userId} AND device_id = ${deviceId} GROUP BY algorithm
-        UNION ALL
-        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = ${userId} AND device_id = ${deviceId} AND NOT used) k) AS key_counts,
-      CASE WHEN ${incremental} THEN (
-        SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
-        WHERE e.stream_pos > ${since} AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
-      CASE WHEN ${incremental} THEN (
-        SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
-        WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > ${since} AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
-      (SELECT coalesce(json_agg(json_build_array(m.room_id, (
-          SELECT json_agg(json_build_object(
-            'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
-            'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
-            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos)
-          FROM (
-            SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
-            WHERE ev.room_id = m.room_id AND ev.stream_pos > ${since} AND ev.stream_pos <= h.pos
-            ORDER BY ev.stream_pos DESC LIMIT ${q.timelineFetch}) e
-        ), unread_count(m.room_id, ${userId}, h.pos))), '[]')
-        FROM mine m
-        WHERE ${incremental} AND m.membership = 'join' AND m.stream_pos <= ${since}
-          AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > ${since} AND x.stream_pos <= h.pos)
-      ) AS steady_rooms
-    FROM h`;
+  const params = [
+    q.userId, q.deviceId, q.since ?? -1, q.since !== undefined, q.toDeviceAck !== undefined, q.toDeviceAck ?? 0,
+    q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0), Date.now(),
+  ];
+  const [raw] = (await db.unsafe(SNAPSHOT_SQL, params as never[], { prepare: true })) as unknown as Raw[];
   const counts = raw.keyCounts.filter((k) => k.kind === 'otk');
   return {
     tokenState: raw.tokenState ?? undefined,
