@@ -220,7 +220,7 @@ describe('the write order', () => {
 describe('the stored filter cache', () => {
   const filterPath = (u: TestUser, id = '') => `${V3}/user/${enc(u.userId)}/filter${id ? `/${id}` : ''}`;
 
-  test('a stored filter is read back alike (cached), a missing one is not cached, and callers get their own copy', async () => {
+  test('a stored filter is read back alike (cached), a missing one is not cached, and no caller can change the cached one', async () => {
     const defined = await httpA.post(filterPath(alice)).set(alice.auth).send({ room: { timeline: { limit: 7 } } });
     expect(defined.status).toBe(200);
     const id: string = defined.body.filter_id;
@@ -233,8 +233,10 @@ describe('the stored filter cache', () => {
     expect((await httpA.get(filterPath(bob, id)).set(bob.auth)).status).toBe(404);
     expect((await httpA.get(filterPath(alice, id)).set(bob.auth)).status).toBe(403);
 
-    const copy = await getFilter(t.hs, alice.userId, alice.userId, id);
-    (copy.room as { timeline: { limit: number } }).timeline.limit = 1;
+    const shared = await getFilter(t.hs, alice.userId, alice.userId, id);
+    expect(() => {
+      (shared.room as { timeline: { limit: number } }).timeline.limit = 1;
+    }).toThrow(TypeError);
     expect(await getFilter(t.hs, alice.userId, alice.userId, id)).toEqual({ room: { timeline: { limit: 7 } } });
 
     // The next id from the sequence is missing now, and found once stored: a miss is never cached.

@@ -18,7 +18,7 @@ import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
 import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
-import { deepFreeze } from './state-cache.js';
+import { deepFreeze } from '../deep-freeze.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;

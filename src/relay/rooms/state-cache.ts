@@ -11,6 +11,7 @@
  */
 import type { EventRow } from '../../db/events.js';
 import { Lru } from '../lru.js';
+import { deepFreeze } from '../deep-freeze.js';
 
 /** Rooms kept, and state events kept over all rooms (a bound on memory whatever the rooms' sizes). */
 export const STATE_CACHE_ROOMS = 2000;
@@ -50,13 +51,4 @@ export function createRoomStateCache(maxRooms = STATE_CACHE_ROOMS, maxEvents = S
       lru.delete(roomId);
     },
   };
-}
-
-/** Freezes a JSON-like value and everything in it (already frozen parts are skipped). */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
