@@ -1,5 +1,6 @@
 /**
- * A bounded least-recently-used map for the per-process caches (room state of the write path, stored filters).
+ * A bounded least-recently-used map for the per-process caches (room state of the write path, stored filters,
+ * sessions for /sync, the rooms each user's long-poll listens to).
  * Bounded by entries and, optionally, by a total weight, so that a few very large values (the state of a huge room)
  * cannot make the cache hold far more memory than its entry count suggests. A value heavier than the whole budget
  * is simply not kept.

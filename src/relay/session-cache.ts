@@ -6,6 +6,7 @@
  */
 import type { Hs } from '../hs.js';
 import type { Requester } from './sessions.js';
+import { Lru } from './lru.js';
 
 /** Devices are marked as seen at most this often (sessions.ts); an entry older than that goes through the full check. */
 export const LAST_SEEN_GRANULARITY_MS = 5 * 60_000;
@@ -17,20 +18,16 @@ interface Entry {
   lastSeenTs: number;
 }
 
-const caches = new WeakMap<Hs, Map<string, Entry>>();
+const caches = new WeakMap<Hs, Lru<string, Entry>>();
 
-function cacheOf(hs: Hs): Map<string, Entry> {
-  let map = caches.get(hs);
-  if (!map) caches.set(hs, (map = new Map()));
-  return map;
+function cacheOf(hs: Hs): Lru<string, Entry> {
+  let lru = caches.get(hs);
+  if (!lru) caches.set(hs, (lru = new Lru(MAX_ENTRIES)));
+  return lru;
 }
 
 export function rememberSession(hs: Hs, requester: Requester, expiresTs: number | null, lastSeenTs: number): void {
-  const map = cacheOf(hs);
-  const key = requester.tokenHash.toString('hex');
-  map.delete(key);
-  if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
-  map.set(key, { requester, expiresTs, lastSeenTs });
+  cacheOf(hs).set(requester.tokenHash.toString('hex'), { requester, expiresTs, lastSeenTs });
 }
 
 /** The cached requester for a token hash, marked unconfirmed; undefined when the full check is due. */

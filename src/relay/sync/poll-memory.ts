@@ -9,6 +9,7 @@
  */
 import type { Hs } from '../../hs.js';
 import type { Listener } from '../notifier.js';
+import { Lru } from '../lru.js';
 
 /** A kept listener is dropped if its device does not come back with the token within this time. */
 const KEEP_MS = 90_000;
@@ -21,7 +22,7 @@ interface Kept {
 }
 
 interface Memory {
-  rooms: Map<string, string[]>;
+  rooms: Lru<string, string[]>;
   kept: Map<string, Kept>;
 }
 
@@ -29,7 +30,7 @@ const memories = new WeakMap<Hs, Memory>();
 
 function memoryOf(hs: Hs): Memory {
   let m = memories.get(hs);
-  if (!m) memories.set(hs, (m = { rooms: new Map(), kept: new Map() }));
+  if (!m) memories.set(hs, (m = { rooms: new Lru(ROOMS_MAX), kept: new Map() }));
   return m;
 }
 
@@ -38,10 +39,7 @@ export function roomsHint(hs: Hs, userId: string): string[] | undefined {
 }
 
 export function rememberRooms(hs: Hs, userId: string, rooms: string[]): void {
-  const map = memoryOf(hs).rooms;
-  map.delete(userId);
-  if (map.size >= ROOMS_MAX) map.delete(map.keys().next().value!);
-  map.set(userId, rooms);
+  memoryOf(hs).rooms.set(userId, rooms);
 }
 
 const deviceKey = (userId: string, deviceId: string) => `${userId}\u0000${deviceId}`;

@@ -97,7 +97,6 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
     try {
       // Read before the snapshot: typing changes up to it are delivered now, later ones by the next sync (never lost).
       const typing = hs.typing.position();
-      // A token from the future (another server's, or a restored database) is read as the head.
       const snapshot = await selectSyncSnapshot(hs.sql, {
         userId, deviceId, since: req.since, toDeviceAck: req.toDeviceAck, toDeviceLimit: TO_DEVICE_PER_SYNC, timelineFetch: timelineLimit(req.filter) + 1,
         confirmToken: requester.unconfirmed ? requester.tokenHash : undefined,
@@ -109,26 +108,25 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       const current = snapshot.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
       rememberRooms(hs, userId, current);
       const listened = new Set(rooms);
-      // Kept for the next poll only if this response holds everything up to its token (a full to-device batch does not).
-      const covered = current.every((r) => listened.has(r)) && snapshot.toDevice.length < TO_DEVICE_PER_SYNC;
+      const coversEveryRoom = current.every((r) => listened.has(r));
+      // A token from the future (another server's, or a restored database) is read as the head.
       const since = req.since !== undefined ? Math.min(req.since, snapshot.head) : undefined;
       const response = await build(hs, requester, { ...req, since }, snapshot, typing);
-      const remaining = deadline - Date.now();
-      if (since === undefined || req.fullState || !isEmpty(response) || remaining <= 0) {
-        if (covered) {
+      // The listener is kept for the device's next poll if it covered every room and the response holds everything
+      // up to its token (a full to-device batch does not).
+      const answer = () => {
+        if (coversEveryRoom && snapshot.toDevice.length < TO_DEVICE_PER_SYNC) {
           keepListener(hs, userId, deviceId, response.next_batch, listener);
           keep = true;
         }
         return response;
-      }
+      };
+      const remaining = deadline - Date.now();
+      if (since === undefined || req.fullState || !isEmpty(response) || remaining <= 0) return answer();
       // A room the listener does not cover (the hint was stale): listen again, with every room, before waiting.
-      if (!covered) continue;
+      if (!coversEveryRoom) continue;
       // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer stands).
-      if (!(await listener.wait(remaining))) {
-        keepListener(hs, userId, deviceId, response.next_batch, listener);
-        keep = true;
-        return response;
-      }
+      if (!(await listener.wait(remaining))) return answer();
     } finally {
       if (!keep) listener.close();
     }
