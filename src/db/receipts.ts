@@ -54,6 +54,6 @@ export async function selectReceiptsSince(db: Db, roomIds: string[], userId: str
 
 /** The room's unread count for the user up to the watermark (migration 0009's unread_count says what counts). */
 export async function countUnread(db: Db, roomId: string, userId: string, to: number): Promise<number> {
-  const [row] = await db<{ n: number }[]>`SELECT unread_count(${roomId}, ${userId}, ${to}) AS n`;
+  const [row] = await db<{ n: number }[]>`SELECT n FROM unread_count(${roomId}, ${userId}, ${to})`;
   return row.n;
 }

@@ -106,7 +106,7 @@ const SNAPSHOT_SQL = `
             SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
             WHERE ev.room_id = m.room_id AND ev.stream_pos > $3::bigint AND ev.stream_pos <= h.pos
             ORDER BY ev.stream_pos DESC LIMIT $8::int) e
-        ), unread_count(m.room_id, $1::text, h.pos))), '[]')
+        ), (SELECT n FROM unread_count(m.room_id, $1::text, h.pos)))), '[]')
         FROM mine m
         WHERE $4::boolean AND m.membership = 'join' AND m.stream_pos <= $3::bigint
           AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > $3::bigint AND x.stream_pos <= h.pos)
