@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuthDict, MatrixError } from 'matrix-js-sdk';
 import { CryptoEvent, type GeneratedSecretStorageKey } from 'matrix-js-sdk/lib/crypto-api/index.js';
-import { randomBytes } from 'node:crypto';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
   cryptoClient,
@@ -24,18 +23,14 @@ import {
   traffic,
   waitFor,
   waitForExchange,
+  plaintextTracker,
   type E2eClient,
 } from '../support/e2e-clients.js';
 
 trackLongTimers();
 
-const tag = randomBytes(4).toString('hex');
-const plaintexts: string[] = [];
-const plain = (what: string) => {
-  const text = `plaintext ${what} zq${tag}`;
-  plaintexts.push(text);
-  return text;
-};
+/** Distinctive plaintexts: the database scan at the end looks for each of them. */
+const { tag, all: plaintexts, plain } = plaintextTracker();
 
 let t: TestServer;
 let aliceUser: TestUser;

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
-import { randomBytes } from 'node:crypto';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
   cryptoClient,
@@ -22,19 +21,14 @@ import {
   trackLongTimers,
   waitFor,
   waitForExchange,
+  plaintextTracker,
   type E2eClient,
 } from '../support/e2e-clients.js';
 
 trackLongTimers();
 
 /** Distinctive plaintexts: the database scan at the end looks for each of them. */
-const tag = randomBytes(4).toString('hex');
-const plaintexts: string[] = [];
-const plain = (what: string) => {
-  const text = `plaintext ${what} zq${tag}`;
-  plaintexts.push(text);
-  return text;
-};
+const { tag, all: plaintexts, plain } = plaintextTracker();
 const ROOM_NAME = `e2ee room zr${tag}`;
 
 let t: TestServer;

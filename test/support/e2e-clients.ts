@@ -2,6 +2,7 @@
  * Real matrix-js-sdk clients with Rust crypto (in memory) for the e2e tests: creation with a traffic-recording
  * fetch, bounded waits on sdk events (never sleeps), new logins, clean shutdown, and the database plaintext scan.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import {
@@ -268,6 +269,24 @@ export function stopAll(): void {
 export function releaseLongTimers(): void {
   for (const timer of longTimers) timer.unref();
   globalThis.setTimeout = realSetTimeout;
+}
+
+/**
+ * Distinctive plaintexts for a test file: `plain(what)` makes one (with the file's random tag) and records it in
+ * `all`, which the database scan at the end looks for.
+ */
+export function plaintextTracker(): { tag: string; all: string[]; plain(what: string): string } {
+  const tag = randomBytes(4).toString('hex');
+  const all: string[] = [];
+  return {
+    tag,
+    all,
+    plain(what) {
+      const text = `plaintext ${what} zq${tag}`;
+      all.push(text);
+      return text;
+    },
+  };
 }
 
 /**
