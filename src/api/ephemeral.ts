@@ -1,15 +1,12 @@
 /**
- * Ephemeral room data: typing notifications, receipts and read markers. Typing is for oneself in joined rooms only;
- * the rules for receipts live in relay/ephemeral/receipts.ts.
+ * Ephemeral room data: typing notifications, receipts and read markers. The rules live in relay/ephemeral
+ * (set-typing.ts, receipts.ts); here only the shapes of the requests.
  */
 import { z } from 'zod';
-import { forbidden, invalidParam } from '../errors.js';
-import { selectRoomsWithMembership } from '../db/rooms.js';
+import { invalidParam } from '../errors.js';
+import { setTyping } from '../relay/ephemeral/set-typing.js';
 import { postReceipt, RECEIPT_TYPES, setMarkers, type ReceiptType } from '../relay/ephemeral/receipts.js';
 import { CLIENT_V3, route } from './route.js';
-
-/** Without a timeout, typing lasts this long (the spec's example value). */
-const DEFAULT_TYPING_TIMEOUT_MS = 30_000;
 
 export const ephemeralRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/typing/{userId} */
@@ -21,10 +18,7 @@ export const ephemeralRoutes = [
     guests: true,
     body: z.object({ typing: z.boolean(), timeout: z.number().int().min(0).optional() }),
     handler: async ({ hs, requester, params, body }) => {
-      if (params.userId !== requester.userId) throw forbidden('You can only set your own typing state.');
-      const joined = await selectRoomsWithMembership(hs.sql, requester.userId, 'join');
-      if (!joined.includes(params.roomId)) throw forbidden('You are not joined to this room.');
-      await hs.typing.set(params.roomId, requester.userId, body.typing, body.timeout ?? DEFAULT_TYPING_TIMEOUT_MS);
+      await setTyping(hs, requester.userId, params.userId, params.roomId, body.typing, body.timeout);
       return {};
     },
   }),

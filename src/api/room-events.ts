@@ -3,8 +3,7 @@
  * event, /messages, members and joined members.
  */
 import { z } from 'zod';
-import { selectRoom } from '../db/rooms.js';
-import { invalidParam, notFound } from '../errors.js';
+import { invalidParam } from '../errors.js';
 import { sendEvent, redactEvent } from '../relay/rooms/send.js';
 import { getJoinedMembers, getMembers, getMessages, getRoomEvent, getRoomState, getRoomStateEvent } from '../relay/rooms/read.js';
 import { clientEvent } from '../relay/rooms/events.js';
@@ -81,10 +80,8 @@ export const roomEventRoutes = [
     access: 'user',
     body: z.object({ reason: z.string().max(1000).optional() }),
     handler: async ({ hs, requester, params, body }) => {
-      const room = await selectRoom(hs.sql, params.roomId);
-      if (!room) throw notFound('Unknown room.');
       const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
-      return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body.reason, txn, room.roomVersion) };
+      return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body.reason, txn) };
     },
   }),
   /** GET /_matrix/client/v3/rooms/{roomId}/event/{eventId} */

@@ -65,6 +65,14 @@ export interface MembershipRow {
   eventId: string;
 }
 
+/** The user's current membership in one room: undefined when they never had a member event there. */
+export async function selectMembership(db: Db, userId: string, roomId: string): Promise<MembershipRow | undefined> {
+  const [row] = await db<MembershipRow[]>`
+    SELECT room_id, membership, stream_pos, event_id FROM current_state
+    WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId}`;
+  return row;
+}
+
 /** The user's current membership in every room they have a member event in. */
 export async function selectMembershipsOfUser(db: Db, userId: string): Promise<MembershipRow[]> {
   return db<MembershipRow[]>`

@@ -9,7 +9,7 @@ import { takeStreamPosition } from '../db/stream.js';
 import { getPushRuleset } from './push-rules/rules.js';
 import { userKey } from './notifier.js';
 import { transaction } from '../db/database.js';
-import { selectRoom } from '../db/rooms.js';
+import { requireRoom } from './rooms/access.js';
 import { checkRoomId } from './directory/room-ids.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
@@ -33,7 +33,7 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
   // Room account data: a valid room id (400 M_INVALID_PARAM) of a room this server knows (404 M_NOT_FOUND).
   if (roomId !== '') {
     checkRoomId(roomId);
-    if (!(await selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
+    await requireRoom(hs.sql, roomId);
   }
   const key = { userId, roomId, type };
   await transaction(hs.sql, async (tx) => {

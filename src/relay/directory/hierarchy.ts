@@ -5,7 +5,8 @@
 import type { Hs } from '../../hs.js';
 import { forbidden, invalidParam } from '../../errors.js';
 import { checkRoomId } from './room-ids.js';
-import { canSeeSummary, membershipsOf, summarizeRooms, type SummarizedRoom } from './summary.js';
+import { canSeeSummary, summarizeRooms, type SummarizedRoom } from './summary.js';
+import { membershipsOf } from '../rooms/access.js';
 
 export interface HierarchyRequest {
   from?: string;

@@ -5,13 +5,14 @@
 import type { Hs } from '../../hs.js';
 import { forbidden } from '../../errors.js';
 import { selectAliasesOfRoom } from '../../db/directory.js';
-import { summarizeRooms, membershipsOf } from './summary.js';
+import { summarizeRooms } from './summary.js';
+import { membershipOf } from '../rooms/access.js';
 import { checkRoomId } from './room-ids.js';
 
 export async function getLocalAliases(hs: Hs, requester: { userId: string; isAdmin: boolean }, roomId: string): Promise<{ aliases: string[] }> {
   checkRoomId(roomId);
   const room = (await summarizeRooms(hs.sql, [roomId])).get(roomId);
-  const joined = (await membershipsOf(hs.sql, requester.userId)).get(roomId) === 'join';
+  const joined = (await membershipOf(hs.sql, requester.userId, roomId)) === 'join';
   if (!room || !(joined || requester.isAdmin || room.chunk.world_readable)) throw forbidden('You are not a member of the room.');
   return { aliases: await selectAliasesOfRoom(hs.sql, roomId) };
 }

@@ -3,30 +3,30 @@
  * the power to set m.room.canonical_alias, as Synapse does), and the paginated, filtered listing.
  */
 import type { Hs } from '../../hs.js';
-import { forbidden, invalidParam, notFound } from '../../errors.js';
+import { forbidden, invalidParam } from '../../errors.js';
 import * as directoryDb from '../../db/directory.js';
-import { selectRoom } from '../../db/rooms.js';
 import { selectStateAt } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { roomStateOfRows } from '../rooms/events.js';
 import { requiredPowerLevel, userPowerLevel } from '../rooms/power-levels.js';
 import { checkRoomId } from './room-ids.js';
+import { requireRoom } from '../rooms/access.js';
 import { summarizeRooms, type RoomChunk } from './summary.js';
 
 export type Visibility = 'public' | 'private';
 
-async function requireRoom(hs: Hs, roomId: string): Promise<void> {
+async function requireListableRoom(hs: Hs, roomId: string): Promise<void> {
   checkRoomId(roomId);
-  if (!(await selectRoom(hs.sql, roomId))) throw notFound('Room not found.');
+  await requireRoom(hs.sql, roomId, 'Room not found.');
 }
 
 export async function getDirectoryVisibility(hs: Hs, roomId: string): Promise<{ visibility: Visibility }> {
-  await requireRoom(hs, roomId);
+  await requireListableRoom(hs, roomId);
   return { visibility: (await directoryDb.selectIsPublished(hs.sql, roomId)) ? 'public' : 'private' };
 }
 
 export async function setDirectoryVisibility(hs: Hs, requester: { userId: string; isAdmin: boolean }, roomId: string, visibility: Visibility): Promise<void> {
-  await requireRoom(hs, roomId);
+  await requireListableRoom(hs, roomId);
   if (!requester.isAdmin) {
     const state = roomStateOfRows(await selectStateAt(hs.sql, roomId, await selectStreamHead(hs.sql)));
     if (state.get('m.room.member', requester.userId)?.content.membership !== 'join') throw forbidden('You must be joined to the room to change its directory visibility.');

@@ -6,7 +6,6 @@
 import type { Db } from '../../db/database.js';
 import * as directoryDb from '../../db/directory.js';
 import type { SummaryStateRow } from '../../db/directory.js';
-import { selectMembershipsOfUser } from '../../db/rooms.js';
 import { MEGOLM } from '../policy.js';
 
 const SUMMARY_TYPES = [
@@ -130,11 +129,6 @@ export async function summarizeRooms(db: Db, roomIds: string[]): Promise<Map<str
     });
   }
   return out;
-}
-
-/** A user's current memberships, by room. */
-export async function membershipsOf(db: Db, userId: string): Promise<Map<string, string>> {
-  return new Map((await selectMembershipsOfUser(db, userId)).map((r) => [r.roomId, r.membership]));
 }
 
 /**

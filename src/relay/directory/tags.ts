@@ -4,15 +4,14 @@
  * read-modify-write under the row's lock, and takes its stream position last.
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, badJson, forbidden, notFound } from '../../errors.js';
+import { MatrixError, badJson, forbidden } from '../../errors.js';
 import { transaction } from '../../db/database.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../../db/account-data.js';
 import { selectAccountDataForUpdate } from '../../db/directory.js';
-import { selectRoom } from '../../db/rooms.js';
 import { takeStreamPosition } from '../../db/stream.js';
 import { userKey } from '../notifier.js';
 import { checkRoomId } from './room-ids.js';
-import { membershipsOf } from './summary.js';
+import { membershipOf, requireRoom } from '../rooms/access.js';
 
 const TAG_TYPE = 'm.tag';
 /** Like event types: a tag name is 1 to 255 bytes. */
@@ -23,8 +22,8 @@ type Tags = Record<string, Record<string, unknown>>;
 async function checkAccess(hs: Hs, requesterId: string, userId: string, roomId: string): Promise<void> {
   if (requesterId !== userId) throw forbidden('You can only access your own tags.');
   checkRoomId(roomId);
-  if (!(await selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
-  if (!(await membershipsOf(hs.sql, userId)).has(roomId)) throw forbidden('You have never been in this room.');
+  await requireRoom(hs.sql, roomId);
+  if ((await membershipOf(hs.sql, userId, roomId)) === undefined) throw forbidden('You have never been in this room.');
 }
 
 function checkTag(tag: string): void {

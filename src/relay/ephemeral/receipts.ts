@@ -5,14 +5,12 @@
 import type { Hs } from '../../hs.js';
 import { transaction } from '../../db/database.js';
 import { forbidden, invalidParam, notFound } from '../../errors.js';
-import * as eventsDb from '../../db/events.js';
 import type { EventRow } from '../../db/events.js';
-import * as roomsDb from '../../db/rooms.js';
 import { upsertAccountData, updateAccountDataStreamPos } from '../../db/account-data.js';
 import { selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';
 import { selectStreamHead, takeStreamPosition } from '../../db/stream.js';
 import { roomKey, userKey } from '../notifier.js';
-import { visibilityFor } from '../rooms/visibility.js';
+import { requireJoined, visibleEvent } from '../rooms/access.js';
 
 export const RECEIPT_TYPES = ['m.read', 'm.read.private', 'm.fully_read'] as const;
 export type ReceiptType = (typeof RECEIPT_TYPES)[number];
@@ -21,15 +19,6 @@ export interface Markers {
   'm.fully_read'?: string;
   'm.read'?: string;
   'm.read.private'?: string;
-}
-
-/** An event the user may mark: in this room, committed, and visible to them. */
-async function markableEvent(hs: Hs, userId: string, roomId: string, eventId: string, head: number): Promise<EventRow> {
-  const row = await eventsDb.selectEvent(hs.sql, eventId);
-  if (!row || row.roomId !== roomId || row.streamPos > head) throw notFound('Event not found.');
-  const view = await visibilityFor(hs.sql, roomId, userId, head);
-  if (!view.canSee(row)) throw notFound('Event not found.');
-  return row;
 }
 
 /** Spec: 400 when the event is not related to the thread (a direct m.thread relation; thread roots count as theirs). */
@@ -49,15 +38,12 @@ function checkThread(event: EventRow, threadId: string): void {
  */
 export async function setMarkers(hs: Hs, userId: string, roomId: string, markers: Markers, threadId?: string): Promise<void> {
   if (threadId !== undefined && threadId === '') throw invalidParam('thread_id must be a non-empty string.');
-  const memberships = await roomsDb.selectMembershipsOfUser(hs.sql, userId);
-  if (memberships.find((m) => m.roomId === roomId)?.membership !== 'join') {
-    if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
-    throw forbidden('You are not joined to this room.');
-  }
+  await requireJoined(hs.sql, userId, roomId, 'You are not joined to this room.');
   const head = await selectStreamHead(hs.sql);
   const events = new Map<string, EventRow>();
   for (const id of new Set(Object.values(markers).filter((v): v is string => v !== undefined))) {
-    events.set(id, await markableEvent(hs, userId, roomId, id, head));
+    // An event the user may mark: in this room, committed, and visible to them.
+    events.set(id, (await visibleEvent(hs, userId, roomId, id, head)).row);
   }
   const receipts = (['m.read', 'm.read.private'] as const).filter((t) => markers[t] !== undefined);
   if (threadId !== undefined) for (const t of receipts) checkThread(events.get(markers[t]!)!, threadId);

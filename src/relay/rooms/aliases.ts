@@ -9,6 +9,7 @@ import { selectStateAt } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { roomStateOfRows } from './events.js';
 import { requiredPowerLevel, userPowerLevel } from './power-levels.js';
+import { requireJoined } from './access.js';
 
 const ALIAS_MAX = 255;
 
@@ -35,9 +36,7 @@ export async function resolveAlias(hs: Hs, alias: string): Promise<string> {
 
 export async function setAlias(hs: Hs, userId: string, alias: string, roomId: string): Promise<void> {
   checkAlias(alias, hs.config.serverName);
-  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
-  const joined = await roomsDb.selectRoomsWithMembership(hs.sql, userId, 'join');
-  if (!joined.includes(roomId)) throw forbidden('You must be joined to the room to give it an alias.');
+  await requireJoined(hs.sql, userId, roomId, 'You must be joined to the room to give it an alias.');
   if (!(await roomsDb.insertAlias(hs.sql, { alias, roomId, creator: userId }))) throw new MatrixError(409, 'M_UNKNOWN', `Room alias ${alias} already exists.`);
 }
 

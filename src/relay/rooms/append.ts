@@ -18,6 +18,7 @@ import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
 import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
+import { membershipOf } from './access.js';
 import { deepFreeze } from '../deep-freeze.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
@@ -101,10 +102,6 @@ export async function stateRewritten(room: OpenRoom): Promise<void> {
 /** A state row as the database would return it (a JSON copy, not shared with the caller), frozen for the cache. */
 const stateRow = (row: EventRow): EventRow => deepFreeze(JSON.parse(JSON.stringify(row)) as EventRow);
 
-async function isJoined(tx: Tx, userId: string, roomId: string): Promise<boolean> {
-  const rooms = await roomsDb.selectRoomsWithMembership(tx, userId, 'join');
-  return rooms.includes(roomId);
-}
 
 /**
  * Checks and appends one event from `sender`. `trusted` skips the encrypted-only policy for events the server
@@ -138,7 +135,7 @@ export async function appendEvent(
   if (room.roomVersion === '10' && redacts !== undefined) authEvent.redacts = redacts;
   await checkEventAuth(room.roomVersion, authEvent, roomStateView(room), {
     redactedEventSender: redactedTarget?.sender,
-    isJoinedToRoom: (userId, roomId) => isJoined(room.tx, userId, roomId),
+    isJoinedToRoom: async (userId, roomId) => (await membershipOf(room.tx, userId, roomId)) === 'join',
   });
 
   const previous = isState ? currentStateOf(room, draft.type, draft.state_key) : undefined;

@@ -8,7 +8,8 @@ import type { EventRow } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { clientEvent } from './events.js';
 import type { VisibilityView } from './visibility.js';
-import { bundleAggregations, visibleEvent } from './relations.js';
+import { bundleAggregations } from './relations.js';
+import { visibleEvent } from './access.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { streamToken } from '../sync/token.js';
 

@@ -9,6 +9,7 @@ import { selectUser } from '../../db/users.js';
 import { appendEvent, currentStateOf, writeRoom } from './append.js';
 import { memberContent } from './create-room.js';
 import { resolveAlias } from './aliases.js';
+import { membershipOf, requireRoom } from './access.js';
 
 export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promise<string> {
   if (roomIdOrAlias.startsWith('#')) return resolveAlias(hs, roomIdOrAlias);
@@ -73,10 +74,9 @@ export async function unban(hs: Hs, sender: string, roomId: string, target: stri
 }
 
 async function expectMembership(hs: Hs, roomId: string, userId: string, allowed: string[], message: string): Promise<void> {
-  const rows = await roomsDb.selectMembershipsOfUser(hs.sql, userId);
-  const row = rows.find((r) => r.roomId === roomId);
-  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Unknown room.');
-  if (!row || !allowed.includes(row.membership)) throw forbidden(message);
+  const membership = await membershipOf(hs.sql, userId, roomId);
+  await requireRoom(hs.sql, roomId);
+  if (membership === undefined || !allowed.includes(membership)) throw forbidden(message);
 }
 
 /** Leave (or reject an invite, or withdraw a knock). Leaving a room one is not in is refused. */
@@ -90,9 +90,9 @@ export async function leaveRoom(hs: Hs, userId: string, roomId: string, reason?:
 
 /** Forget a room one has left: it no longer appears in /sync. */
 export async function forgetRoom(hs: Hs, userId: string, roomId: string): Promise<void> {
-  const row = (await roomsDb.selectMembershipsOfUser(hs.sql, userId)).find((r) => r.roomId === roomId);
-  if (!row) throw notFound('You have never been in this room.');
+  const membership = await membershipOf(hs.sql, userId, roomId);
+  if (membership === undefined) throw notFound('You have never been in this room.');
   // Spec: 400 "The user has not left the room".
-  if (row.membership === 'join' || row.membership === 'invite' || row.membership === 'knock') throw new MatrixError(400, 'M_UNKNOWN', 'Leave the room before forgetting it.');
+  if (membership === 'join' || membership === 'invite' || membership === 'knock') throw new MatrixError(400, 'M_UNKNOWN', 'Leave the room before forgetting it.');
   await roomsDb.insertForgotten(hs.sql, userId, roomId);
 }

@@ -3,52 +3,25 @@
  * stream watermark and filtered by history visibility; who may read what follows the user's membership.
  */
 import type { Hs } from '../../hs.js';
-import { forbidden, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow } from '../../db/events.js';
-import * as roomsDb from '../../db/rooms.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { clientEvent, type ClientEvent } from './events.js';
-import { visibilityFor } from './visibility.js';
+import { readableUpTo, requireJoined, requireRoom, visibleEvent } from './access.js';
 import { bundleAggregations } from './relations.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
 
-export async function requireRoom(hs: Hs, roomId: string): Promise<roomsDb.RoomRow> {
-  const room = await roomsDb.selectRoom(hs.sql, roomId);
-  if (!room) throw notFound('Unknown room.');
-  return room;
-}
-
-async function isWorldReadable(hs: Hs, roomId: string, at: number): Promise<boolean> {
-  const history = await eventsDb.selectVisibilityHistory(hs.sql, roomId, at);
-  return history.at(-1)?.content.history_visibility === 'world_readable';
-}
-
-/**
- * The position whose state the user may read: now when joined (or the room is world-readable), the moment they
- * left when they have left or were banned; anyone else is refused.
- */
+/** The position up to which the user may read the room's state; 404 for an unknown room. */
 async function readablePosition(hs: Hs, userId: string, roomId: string): Promise<number> {
-  await requireRoom(hs, roomId);
-  const head = await selectStreamHead(hs.sql);
-  const row = (await roomsDb.selectMembershipsOfUser(hs.sql, userId)).find((r) => r.roomId === roomId);
-  if (row?.membership === 'join') return head;
-  if (await isWorldReadable(hs, roomId, head)) return head;
-  if (row && (row.membership === 'leave' || row.membership === 'ban')) {
-    const history = await eventsDb.selectMembershipHistory(hs.sql, roomId, userId, head);
-    if (history.some((m) => m.content.membership === 'join')) return row.streamPos;
-  }
-  throw forbidden('You are not allowed to read this room: join it first.');
+  await requireRoom(hs.sql, roomId);
+  return (await readableUpTo(hs, userId, roomId, await selectStreamHead(hs.sql))).upTo;
 }
 
 export async function getRoomEvent(hs: Hs, userId: string, roomId: string, eventId: string): Promise<ClientEvent> {
-  await requireRoom(hs, roomId);
-  const head = await selectStreamHead(hs.sql);
-  const row = await eventsDb.selectEvent(hs.sql, eventId);
-  if (!row || row.roomId !== roomId || row.streamPos > head) throw notFound('Event not found.');
-  const view = await visibilityFor(hs.sql, roomId, userId, head);
-  if (!view.canSee(row)) throw notFound('Event not found.');
+  await requireRoom(hs.sql, roomId);
+  const { row } = await visibleEvent(hs, userId, roomId, eventId, await selectStreamHead(hs.sql));
   const [event] = await bundleAggregations(hs, userId, [clientEvent(row)]);
   return event;
 }
@@ -77,11 +50,11 @@ const PAGE_SCAN_LIMIT = 1000;
 
 /** GET /messages: a page of visible events, with start/end tokens; `end` is absent when the history is exhausted. */
 export async function getMessages(hs: Hs, userId: string, roomId: string, req: MessagesRequest) {
-  const readable = await readablePosition(hs, userId, roomId);
-  const head = Math.min(await selectStreamHead(hs.sql), readable);
+  await requireRoom(hs.sql, roomId);
+  // A user who has left reads up to their leave: that is the head of their view of the room.
+  const { upTo: head, view } = await readableUpTo(hs, userId, roomId, await selectStreamHead(hs.sql));
   const from = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), head) : req.dir === 'b' ? head : 0;
   const to = req.to !== undefined ? parseStreamToken(req.to, 'to') : undefined;
-  const view = await visibilityFor(hs.sql, roomId, userId, head);
   const chunk: EventRow[] = [];
   let cursor = from;
   let exhausted = false;
@@ -140,9 +113,7 @@ export async function getMembers(
 }
 
 export async function getJoinedMembers(hs: Hs, userId: string, roomId: string) {
-  await requireRoom(hs, roomId);
-  const joined = await roomsDb.selectRoomsWithMembership(hs.sql, userId, 'join');
-  if (!joined.includes(roomId)) throw forbidden('You must be joined to the room to list its members.');
+  await requireJoined(hs.sql, userId, roomId, 'You must be joined to the room to list its members.');
   const state = await eventsDb.selectCurrentStateEvents(hs.sql, roomId);
   const out: Record<string, { display_name?: string; avatar_url?: string }> = {};
   for (const r of state) {

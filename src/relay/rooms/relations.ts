@@ -4,15 +4,14 @@
  */
 import type { Hs } from '../../hs.js';
 import type { Db, Tx } from '../../db/database.js';
-import { forbidden, notFound } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow } from '../../db/events.js';
 import * as relationsDb from '../../db/relations.js';
 import type { RelationChild } from '../../db/relations.js';
-import * as roomsDb from '../../db/rooms.js';
 import { selectStreamHead } from '../../db/stream.js';
 import { clientEvent, type ClientEvent } from './events.js';
 import { visibilityFor, type VisibilityView } from './visibility.js';
+import { readableUpTo, visibleEvent } from './access.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
 
 /** The relation an event's clear content declares, if any. m.in_reply_to alone (a rich reply) is not a relation. */
@@ -62,16 +61,6 @@ export interface RelationsRequest {
   recurse?: boolean;
 }
 
-/** The parent event, when it is in the room and the user may see it; otherwise 404 alike (spec). */
-export async function visibleEvent(hs: Hs, userId: string, roomId: string, eventId: string, head: number): Promise<{ row: EventRow; view: VisibilityView }> {
-  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw notFound('Event not found.');
-  const row = await eventsDb.selectEvent(hs.sql, eventId);
-  if (!row || row.roomId !== roomId || row.streamPos > head) throw notFound('Event not found.');
-  const view = await visibilityFor(hs.sql, roomId, userId, head);
-  if (!view.canSee(row)) throw notFound('Event not found.');
-  return { row, view };
-}
-
 /** GET /relations/{eventId}[/{relType}[/{eventType}]]: a page of the visible children, newest first by default. */
 export async function getRelatingEvents(hs: Hs, userId: string, roomId: string, eventId: string, req: RelationsRequest) {
   const head = await selectStreamHead(hs.sql);
@@ -112,25 +101,10 @@ export async function getRelatingEvents(hs: Hs, userId: string, roomId: string, 
   };
 }
 
-/** The position whose events the user may list: now when joined or world-readable, when they left otherwise. */
-async function readableAt(hs: Hs, userId: string, roomId: string, head: number): Promise<{ upTo: number; view: VisibilityView }> {
-  if (!(await roomsDb.selectRoom(hs.sql, roomId))) throw forbidden('You are not allowed to view this room.');
-  const view = await visibilityFor(hs.sql, roomId, userId, head);
-  if (view.membershipAt(head) === 'join') return { upTo: head, view };
-  const settings = await eventsDb.selectVisibilityHistory(hs.sql, roomId, head);
-  if (settings.at(-1)?.content.history_visibility === 'world_readable') return { upTo: head, view };
-  const members = await eventsDb.selectMembershipHistory(hs.sql, roomId, userId, head);
-  const last = members.at(-1);
-  if (last && ['leave', 'ban'].includes(String(last.content.membership)) && members.some((m) => m.content.membership === 'join')) {
-    return { upTo: last.streamPos, view };
-  }
-  throw forbidden('You are not allowed to view this room.');
-}
-
 /** GET /threads: the room's visible thread roots, by their latest thread event, newest first. */
 export async function getThreadRoots(hs: Hs, userId: string, roomId: string, req: { include: 'all' | 'participated'; from?: string; limit: number }) {
   const head = await selectStreamHead(hs.sql);
-  const { upTo, view } = await readableAt(hs, userId, roomId, head);
+  const { upTo, view } = await readableUpTo(hs, userId, roomId, head);
   const limit = Math.min(req.limit, MAX_LIMIT);
   let before = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), upTo) : upTo;
   const roots: EventRow[] = [];

@@ -6,6 +6,7 @@ import type { Hs } from '../../hs.js';
 import { badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import { appendEvent, writeRoom, type EventDraft } from './append.js';
+import { requireRoom } from './access.js';
 
 export interface Txn {
   userId: string;
@@ -38,7 +39,8 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
   );
 }
 
-export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, reason: string | undefined, txn: Txn, roomVersion: string): Promise<string> {
+export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, reason: string | undefined, txn: Txn): Promise<string> {
+  const { roomVersion } = await requireRoom(hs.sql, roomId);
   if (!eventId.startsWith('$')) throw badJson('The event id must start with $.');
   const content: Record<string, unknown> = reason !== undefined ? { reason } : {};
   const draft: EventDraft = { type: 'm.room.redaction', content };

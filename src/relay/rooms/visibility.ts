@@ -13,6 +13,14 @@ export interface VisibilityView {
   membershipAt(pos: number): string;
 }
 
+/** A view with what it was built from: enough for the room-read rule (access.ts) as well. */
+export interface LoadedVisibilityView extends VisibilityView {
+  /** The room's history_visibility in force at a position ('shared' before any setting). */
+  historyVisibilityAt(pos: number): string;
+  /** The user's member events up to the view's position, oldest first. */
+  readonly memberEvents: readonly EventRow[];
+}
+
 function lastAtOrBefore<T extends { streamPos: number }>(rows: T[], pos: number): T | undefined {
   let found: T | undefined;
   for (const r of rows) {
@@ -23,14 +31,17 @@ function lastAtOrBefore<T extends { streamPos: number }>(rows: T[], pos: number)
 }
 
 /** Loads what visibility needs for one user in one room, up to `to` (the watermark). */
-export async function visibilityFor(db: Db, roomId: string, userId: string, to: number): Promise<VisibilityView> {
+export async function visibilityFor(db: Db, roomId: string, userId: string, to: number): Promise<LoadedVisibilityView> {
   const rows = await selectVisibilityInputs(db, roomId, userId, to);
   const members = rows.filter((r) => r.type === 'm.room.member');
   const settings = rows.filter((r) => r.type === 'm.room.history_visibility');
   const joinPositions = members.filter((m) => m.content.membership === 'join').map((m) => m.streamPos);
   const membershipAt = (pos: number) => String(lastAtOrBefore(members, pos)?.content.membership ?? 'leave');
+  const historyVisibilityAt = (pos: number) => String(lastAtOrBefore(settings, pos)?.content.history_visibility ?? 'shared');
   return {
     membershipAt,
+    historyVisibilityAt,
+    memberEvents: members,
     canSee(event) {
       const pos = event.streamPos;
       const membership = membershipAt(pos);
@@ -38,7 +49,7 @@ export async function visibilityFor(db: Db, roomId: string, userId: string, to: 
       // Users always see their own membership changes (their invite, kick, ban or leave).
       if (event.type === 'm.room.member' && event.stateKey === userId) return true;
       // The visibility in force when the event was sent: the setting before it (a change applies from the next event on).
-      const setting = String(lastAtOrBefore(settings, event.type === 'm.room.history_visibility' && event.stateKey === '' ? pos - 1 : pos)?.content.history_visibility ?? 'shared');
+      const setting = historyVisibilityAt(event.type === 'm.room.history_visibility' && event.stateKey === '' ? pos - 1 : pos);
       switch (setting) {
         case 'world_readable':
           return true;
