@@ -10,7 +10,7 @@ import { corsMiddleware, errorMiddleware, jsonBodyMiddleware, requestLogMiddlewa
 import { allRoutes } from './api/index.js';
 import { runRoute, type Route } from './api/route.js';
 
-export function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
+function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
   const router = new Router({ strict: false });
   for (const r of routes) {
     router.register(r.path, [r.method], async (ctx) => {

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 
-export type RegistrationMode = 'open' | 'token' | 'closed';
+type RegistrationMode = 'open' | 'token' | 'closed';
 
 export interface Config {
   host: string;

@@ -8,7 +8,7 @@ import { deleteRoom, listRooms } from '../relay/admin/rooms.js';
 import { createUser, deactivateUser, deleteUserDevice, getUser, listUserDevices, listUsers, resetPassword } from '../relay/admin/users.js';
 import { route } from './route.js';
 
-export const ADMIN_V1 = '/_securecomm/admin/v1';
+const ADMIN_V1 = '/_securecomm/admin/v1';
 
 /** Paging: `limit` (1 to 1000, default 100) and `from`, the `next_from` of the previous page. */
 const page = {

@@ -25,11 +25,6 @@ export interface Call<B, Q, R = Requester | undefined> {
 
 type RequesterFor<A extends Access> = A extends 'user' | 'admin' ? Requester : Requester | undefined;
 
-export interface Reply {
-  status: number;
-  body: unknown;
-}
-
 export interface Route<B = unknown, Q = unknown> {
   operationId: string;
   method: Method;
@@ -42,7 +37,7 @@ export interface Route<B = unknown, Q = unknown> {
   confirmsToken?: boolean;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
-  handler: (call: Call<B, Q>) => Promise<unknown | Reply>;
+  handler: (call: Call<B, Q>) => Promise<unknown>;
 }
 
 type AnyCall = Call<unknown, unknown>;
@@ -57,16 +52,9 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
   confirmsToken?: boolean;
   body?: BS;
   query?: QS;
-  handler: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => Promise<unknown | Reply>;
+  handler: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => Promise<unknown>;
 }): Route {
   return r as unknown as Route;
-}
-
-const REPLY = Symbol('reply');
-const isReply = (v: unknown): v is Reply => typeof v === 'object' && v !== null && REPLY in v;
-/** A reply with another status than 200. */
-export function withStatus(status: number, body: unknown): Reply {
-  return { status, body, [REPLY]: true } as Reply;
 }
 
 export const CLIENT_V3 = '/_matrix/client/v3';
@@ -102,7 +90,7 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown, where: 'body
   return result.data;
 }
 
-/** Runs one declared route for a request: authenticate, validate, call, and shape the reply. */
+/** Runs one declared route for a request: authenticate, validate, call, and answer 200 with the result. */
 export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<string, string>): Promise<void> {
   const requester = r.access === 'none' ? undefined : await authenticate(hs, ctx, r.access !== 'optional', r.confirmsToken === true);
   if (requester) {
@@ -120,11 +108,6 @@ export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<st
   const query = r.query ? parseInput(r.query, { ...ctx.query }, 'query') : {};
   const call: AnyCall = { hs, ctx, body, query, params, requester };
   const result = await r.handler(call);
-  if (isReply(result)) {
-    ctx.status = result.status;
-    ctx.body = result.body;
-  } else {
-    ctx.status = 200;
-    ctx.body = result ?? {};
-  }
+  ctx.status = 200;
+  ctx.body = result ?? {};
 }

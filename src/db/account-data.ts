@@ -41,10 +41,3 @@ export interface AccountDataRow {
   content: Record<string, unknown>;
   streamPos: number;
 }
-
-/** Account data changed after `since` (all of it when since is undefined), up to the watermark. */
-export async function selectAccountDataSince(db: Db, userId: string, since: number | undefined, to: number): Promise<AccountDataRow[]> {
-  return db<AccountDataRow[]>`
-    SELECT room_id, type, content, stream_pos FROM account_data
-    WHERE user_id = ${userId} AND stream_pos > ${since ?? -1} AND stream_pos <= ${to} ORDER BY stream_pos`;
-}

@@ -12,7 +12,7 @@ import type { Database } from './database.js';
 const MIGRATIONS_TABLE = 'pgmigrations';
 
 /** migrations/ at the project root, from src/db (tests) or dist/src/db (built). */
-export function migrationsDir(): string {
+function migrationsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
     dir = resolve(dir, '..');

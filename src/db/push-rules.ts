@@ -31,11 +31,6 @@ export async function selectPushRulesOfKind(db: Db, userId: string, kind: string
   return db<PushRuleRow[]>`SELECT * FROM push_rules WHERE user_id = ${userId} AND kind = ${kind} ORDER BY position, rule_id`;
 }
 
-export async function selectPushRule(db: Db, userId: string, kind: string, ruleId: string): Promise<PushRuleRow | undefined> {
-  const [row] = await db<PushRuleRow[]>`SELECT * FROM push_rules WHERE user_id = ${userId} AND kind = ${kind} AND rule_id = ${ruleId}`;
-  return row;
-}
-
 /** Inserts or replaces a rule's content (actions, conditions, pattern); a new rule is enabled, an existing keeps its flag. */
 export async function upsertPushRule(
   db: Db,
@@ -102,10 +97,4 @@ export async function lockPushRules(tx: Tx, userId: string): Promise<void> {
 /** Stamps the user's push rules with the stream position of this change. */
 export async function updatePushRulesStream(tx: Tx, userId: string, streamPos: number): Promise<void> {
   await tx`UPDATE push_rules_stream SET stream_pos = ${streamPos} WHERE user_id = ${userId}`;
-}
-
-/** The stream position of the user's last push-rule change, if any (for /sync's m.push_rules). */
-export async function selectPushRulesStream(db: Db, userId: string): Promise<number | undefined> {
-  const [row] = await db<{ streamPos: number }[]>`SELECT stream_pos FROM push_rules_stream WHERE user_id = ${userId}`;
-  return row?.streamPos;
 }

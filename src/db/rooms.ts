@@ -115,11 +115,6 @@ export async function deleteForgotten(db: Db, userId: string, roomId: string): P
   await db`DELETE FROM forgotten_rooms WHERE user_id = ${userId} AND room_id = ${roomId}`;
 }
 
-export async function selectForgottenRooms(db: Db, userId: string): Promise<Set<string>> {
-  const rows = await db<{ roomId: string }[]>`SELECT room_id FROM forgotten_rooms WHERE user_id = ${userId}`;
-  return new Set(rows.map((r) => r.roomId));
-}
-
 /** Users who are joined to or invited into a room where `userId` is joined or invited (the user included). */
 export async function selectUsersSharingRooms(db: Db, userId: string): Promise<string[]> {
   const rows = await db<{ stateKey: string }[]>`

@@ -29,10 +29,6 @@ export async function insertAccessToken(
     VALUES (${t.hash}, ${t.userId}, ${t.deviceId}, ${t.expiresTs}, ${t.refreshTokenHash}, ${t.replacesRefreshHash})`;
 }
 
-export async function deleteAccessToken(db: Db, hash: Buffer): Promise<void> {
-  await db`DELETE FROM access_tokens WHERE token_hash = ${hash}`;
-}
-
 /** Ends every session of one device (access and refresh tokens); the device itself stays. */
 export async function deleteDeviceTokens(db: Db, userId: string, deviceId: string): Promise<void> {
   await db`DELETE FROM access_tokens WHERE user_id = ${userId} AND device_id = ${deviceId}`;

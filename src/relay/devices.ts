@@ -12,7 +12,7 @@ import { randomId } from './tokens.js';
 
 const DEVICE_ID_MAX = 255;
 
-export function newDeviceId(): string {
+function newDeviceId(): string {
   return randomId(10);
 }
 

@@ -16,7 +16,7 @@ const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).opti
 const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).optional();
 const limit = z.number().int().min(0).optional();
 
-export const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
+const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
 
 export const roomEventFilterSchema = eventFilterSchema.extend({
   rooms: roomIds,
@@ -67,7 +67,7 @@ export async function defineFilter(hs: Hs, requesterId: string, userId: string, 
 /** Recently read filters, by user and filter id. */
 export type FilterCache = Lru<string, Filter>;
 
-export const FILTER_CACHE_SIZE = 1000;
+const FILTER_CACHE_SIZE = 1000;
 
 export function createFilterCache(size = FILTER_CACHE_SIZE): FilterCache {
   return new Lru<string, Filter>(size);

@@ -12,7 +12,7 @@ const ROOM_FIELDS = new Set(['displayname', 'avatar_url']);
 
 const KEY_NAME = /^(avatar_url|displayname|m\.tz|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)$/;
 const KEY_MAX_BYTES = 255;
-export const PROFILE_MAX_BYTES = 64 * 1024;
+const PROFILE_MAX_BYTES = 64 * 1024;
 const DISPLAYNAME_MAX = 256;
 const MXC = /^mxc:\/\/[A-Za-z0-9.:\-[\]]+\/[A-Za-z0-9_-]+$/;
 /** Enough of the user id grammar to tell that the path names a user at all (and holds nothing PostgreSQL refuses). */

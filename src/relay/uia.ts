@@ -30,7 +30,7 @@ export interface UiaPassed {
 }
 
 /** The 401 that tells the client what to do next; with errcode only when a stage just failed. */
-export class UiaRequired extends MatrixError {
+class UiaRequired extends MatrixError {
   constructor(
     private readonly uiaBody: Record<string, unknown>,
     private readonly failure?: { errcode: string; error: string },

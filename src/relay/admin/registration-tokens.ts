@@ -10,7 +10,7 @@ import { logAdminAction, tokenFingerprint } from './audit.js';
 
 /** registration_tokens.uses_allowed is a PostgreSQL integer. */
 export const MAX_USES = 2_147_483_647;
-export const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
+const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 
 export interface AdminRegistrationToken {
   token: string;

@@ -16,7 +16,7 @@ export interface AdminRoom {
   joined_members: number;
 }
 
-export const ROOM_DELETED_REASON = 'This room was deleted by a server administrator.';
+const ROOM_DELETED_REASON = 'This room was deleted by a server administrator.';
 
 export async function listRooms(hs: Hs, p: { from?: string; limit: number }): Promise<{ rooms: AdminRoom[]; next_from?: string }> {
   const rows = await selectRoomsPage(hs.sql, { after: p.from, limit: p.limit + 1 });

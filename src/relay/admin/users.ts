@@ -29,7 +29,7 @@ export interface AdminDevice {
   created_ts: number;
 }
 
-export function adminUserJson(u: UserRow): AdminUser {
+function adminUserJson(u: UserRow): AdminUser {
   const { displayname, avatar_url: avatarUrl } = u.profile;
   return {
     user_id: u.userId,
@@ -56,7 +56,7 @@ export function generatePassword(): string {
 }
 
 /** A new account's name: a localpart, or a full user id of this server. */
-export function localpartOf(name: string, serverName: string): string {
+function localpartOf(name: string, serverName: string): string {
   if (!name.startsWith('@')) return name;
   const colon = name.indexOf(':');
   if (colon < 0 || name.slice(colon + 1) !== serverName) throw invalidParam(`${name} is not a user id of this server (${serverName}).`);
@@ -64,7 +64,7 @@ export function localpartOf(name: string, serverName: string): string {
 }
 
 /** The account a user id names; 404 M_NOT_FOUND when there is none on this server. */
-export async function requireUser(hs: Hs, userId: string): Promise<UserRow> {
+async function requireUser(hs: Hs, userId: string): Promise<UserRow> {
   const user = await selectUser(hs.sql, userId);
   if (!user) throw notFound(`No such user ${userId}.`);
   return user;

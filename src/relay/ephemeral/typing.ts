@@ -8,7 +8,7 @@ import { roomKey, type Notifier } from '../notifier.js';
 
 const CHANNEL = 'securecomm_typing';
 /** The longest a client may claim to be typing without renewing it. */
-export const MAX_TYPING_TIMEOUT_MS = 120_000;
+const MAX_TYPING_TIMEOUT_MS = 120_000;
 /** A change heard from another process expires here only this long after its deadline: the origin sends the stop. */
 const REMOTE_GRACE_MS = 10_000;
 

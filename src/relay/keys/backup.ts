@@ -19,7 +19,7 @@ export interface KeyBackupData {
 const wrongVersion = (current: number | undefined) =>
   new MatrixError(403, 'M_WRONG_ROOM_KEYS_VERSION', 'That is not the current backup version.', current !== undefined ? { current_version: String(current) } : {});
 
-export function parseVersion(v: string): number {
+function parseVersion(v: string): number {
   if (!/^[1-9][0-9]{0,14}$/.test(v)) throw notFound('Unknown backup version.');
   return Number(v);
 }
@@ -52,7 +52,7 @@ export async function deleteVersion(hs: Hs, userId: string, version: string): Pr
 }
 
 /** The spec's rule: is `candidate` a better backup of a session than `existing`? */
-export function isBetterBackup(candidate: KeyBackupData, existing: BackupSessionRow): boolean {
+function isBetterBackup(candidate: KeyBackupData, existing: BackupSessionRow): boolean {
   if (candidate.is_verified !== existing.isVerified) return candidate.is_verified;
   if (candidate.first_message_index !== existing.firstMessageIndex) return candidate.first_message_index < existing.firstMessageIndex;
   return candidate.forwarded_count < existing.forwardedCount;

@@ -22,7 +22,7 @@ const RULE_ID_MAX = 255;
 /** Spec "Historical Actions": homeservers MUST ignore dont_notify and coalesce, e.g. by stripping them. */
 const HISTORICAL_ACTIONS = new Set(['dont_notify', 'coalesce']);
 
-export function checkKind(kind: string): Kind {
+function checkKind(kind: string): Kind {
   if (!(KINDS as readonly string[]).includes(kind)) throw invalidParam(`Unknown push rule kind '${kind}'; expected one of ${KINDS.join(', ')}.`);
   return kind as Kind;
 }

@@ -40,7 +40,7 @@ export interface SyncResponse extends Omit<E2eeSections, 'toDeviceAck'> {
 }
 
 /** Long-polls are capped so that a client's timeout cannot hold a connection for ever. */
-export const MAX_TIMEOUT_MS = 5 * 60_000;
+const MAX_TIMEOUT_MS = 5 * 60_000;
 
 async function globalAccountData(hs: Hs, userId: string, snapshot: SyncSnapshot, since: number | undefined, filter: Filter) {
   const events = snapshot.accountData.filter((r) => r.roomId === '').map((r) => ({ type: r.type, content: r.content }));
