@@ -2,7 +2,8 @@
  * The echo bot: answers every message in the rooms it is in with "echo: <the message>", encrypted like everything
  * in SecureComm. A template: copy this folder, keep startBot, and put your own logic in onMessage.
  */
-import { startBot, type Bot, type BotConfig, type IncomingMessage } from '../runtime.js';
+import type { BotConfig } from '../config.js';
+import { startBot, type Bot, type IncomingMessage } from '../runtime.js';
 
 export const ECHO_PREFIX = 'echo: ';
 

@@ -8,7 +8,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClientEvent } from 'matrix-js-sdk';
-import { BotError, quietSdkConsole, setSdkLogLevel, silentBotLogger, startBot, stderrLogger, type Bot } from '../runtime.js';
+import { BotError } from '../config.js';
+import { quietSdkConsole, setSdkLogLevel, silentBotLogger, stderrLogger } from '../log.js';
+import { startBot, type Bot } from '../runtime.js';
 
 const USAGE = `usage: securecomm-notify [options] ROOM [MESSAGE...]
 

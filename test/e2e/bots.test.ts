@@ -10,7 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEchoBot } from '../../bots/echo/echo.js';
-import { setSdkLogLevel, silentBotLogger, type Bot, type BotConfig } from '../../bots/runtime.js';
+import type { BotConfig } from '../../bots/config.js';
+import { setSdkLogLevel, silentBotLogger } from '../../bots/log.js';
+import type { Bot } from '../../bots/runtime.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { baseUrlOf, cryptoClient, invitedRoom, seesMembership, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient } from '../support/e2e-clients.js';
 
