@@ -16,7 +16,7 @@ const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).opti
 const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).optional();
 const limit = z.number().int().min(0).optional();
 
-const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
+export const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
 
 export const roomEventFilterSchema = eventFilterSchema.extend({
   rooms: roomIds,

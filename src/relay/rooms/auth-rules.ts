@@ -19,14 +19,16 @@ import {
   type RoomVersionRules,
 } from './room-state.js';
 
-export { actionPowerLevel, notificationPowerLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
+export { actionPowerLevel, notificationPowerLevel, requiredPowerLevel, userPowerLevel, type PowerAction } from './power-levels.js';
 export {
   allowedRoomIds,
+  AUTH_RULES_ROOM_VERSIONS,
   joinRuleOf,
   membershipOf,
   roomCreators,
   stateFromEvents,
   type AuthEvent,
+  type Membership,
   type RoomState,
 } from './room-state.js';
 
