@@ -6,6 +6,7 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import postgres from 'postgres';
+import { COMMIT_AT_ONCE } from './write-size.js';
 
 /** The embedded database's folder is held by another live process. */
 export class DataDirInUseError extends Error {}
@@ -45,13 +46,7 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
 
 const earlyCommits = new WeakMap<Tx, Promise<void>>();
 
-/**
- * COMMIT padded to over 1024 bytes, sent as a simple query: postgres.js writes a message that size to the socket at
- * once, while it holds smaller ones until setImmediate, which a busy event loop reaches only after all its pending
- * I/O callbacks. Locks held until COMMIT (the stream head's) must not wait for that.
- */
-const COMMIT_AT_ONCE = `COMMIT /* ${'-'.repeat(1024)} */`;
-
+/** COMMIT_AT_ONCE: locks held until COMMIT (the stream head's) must not wait for the event loop (db/write-size.ts). */
 async function commit(tx: Tx): Promise<void> {
   const done = await tx.unsafe(COMMIT_AT_ONCE);
   if (done.command !== 'COMMIT') throw new Error(`the transaction was rolled back (PostgreSQL answered ${done.command} to COMMIT)`);

@@ -55,8 +55,8 @@ interface Raw {
 }
 
 /**
- * Parameters, each named once (a tagged template would send one per mention: a bind message past 1024 bytes, which
- * postgres.js writes at once instead of with the other queries of the same turn): $1 user, $2 device, $3 since (-1
+ * Parameters, each named once (a tagged template would send one per mention: a Bind past WRITTEN_AT_ONCE_BYTES, which
+ * postgres.js writes at once instead of with the other queries of the same turn, db/write-size.ts): $1 user, $2 device, $3 since (-1
  * on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit, $8 timeline
  * fetch, $9 whether to confirm the token, $10 its hash, $11 now (ms).
  * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
