@@ -1,7 +1,8 @@
 /** Discovery: server discovery (.well-known), supported versions, and the capabilities of this server. */
 import type { Hs } from '../hs.js';
 import { CLIENT_V3, route } from './route.js';
-import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS, SPEC_VERSIONS, UNSTABLE_FEATURES } from '../relay/versions.js';
+import { SPEC_VERSIONS, UNSTABLE_FEATURES } from '../relay/versions.js';
+import { DEFAULT_ROOM_VERSION, SERVED_ROOM_VERSIONS } from '../relay/rooms/room-versions.js';
 
 export const discoveryRoutes = [
   /** GET /.well-known/matrix/client */
@@ -35,7 +36,7 @@ export const discoveryRoutes = [
 function capabilities(_hs: Hs) {
   return {
     'm.change_password': { enabled: true },
-    'm.room_versions': { default: DEFAULT_ROOM_VERSION, available: ROOM_VERSIONS },
+    'm.room_versions': { default: DEFAULT_ROOM_VERSION, available: SERVED_ROOM_VERSIONS },
     'm.set_displayname': { enabled: true },
     'm.set_avatar_url': { enabled: true },
     'm.3pid_changes': { enabled: false },

@@ -19,6 +19,7 @@ import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
 import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
 import { membershipOf } from './access.js';
+import { roomVersionOf } from './room-versions.js';
 import { deepFreeze } from '../deep-freeze.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
@@ -28,7 +29,7 @@ export interface EventDraft {
   type: string;
   state_key?: string;
   content: Record<string, unknown>;
-  /** m.room.redaction in room version 10 (v11 keeps it in content). */
+  /** m.room.redaction where the version keeps it at the top level (RoomVersion.redactsInContent). */
   redacts?: string;
 }
 
@@ -123,7 +124,8 @@ export async function appendEvent(
     else checkMessageEvent(hs.config, draft.type, draft.content);
   }
   // Where the redacted event is named depends on the room version: top level up to v10, content from v11.
-  const redacts = draft.type !== 'm.room.redaction' ? undefined : room.roomVersion === '10' ? draft.redacts : (draft.content.redacts as string | undefined);
+  const version = roomVersionOf(room.roomVersion);
+  const redacts = draft.type !== 'm.room.redaction' ? undefined : version.redactsInContent ? (draft.content.redacts as string | undefined) : draft.redacts;
   let redactedTarget: EventRow | undefined;
   if (redacts !== undefined) {
     if (typeof redacts !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'redacts must be an event id.');
@@ -132,7 +134,7 @@ export async function appendEvent(
   }
   const authEvent: AuthEvent = { type: draft.type, sender, content: draft.content };
   if (isState) authEvent.state_key = draft.state_key;
-  if (room.roomVersion === '10' && redacts !== undefined) authEvent.redacts = redacts;
+  if (!version.redactsInContent && redacts !== undefined) authEvent.redacts = redacts;
   await checkEventAuth(room.roomVersion, authEvent, roomStateView(room), {
     redactedEventSender: redactedTarget?.sender,
     isJoinedToRoom: async (userId, roomId) => (await membershipOf(room.tx, userId, roomId)) === 'join',
@@ -147,7 +149,7 @@ export async function appendEvent(
   }
   const row: EventRow = {
     streamPos: 0,
-    eventId: newEventId(),
+    eventId: newEventId(version, hs.config.serverName),
     roomId: room.roomId,
     type: draft.type,
     stateKey: isState ? draft.state_key! : null,
@@ -157,7 +159,7 @@ export async function appendEvent(
     content: draft.content,
     prevEvents: room.lastEventId ? [room.lastEventId] : [],
     unsigned,
-    redacts: room.roomVersion === '10' && redacts !== undefined ? redacts : null,
+    redacts: !version.redactsInContent && redacts !== undefined ? redacts : null,
   };
   const size = Buffer.byteLength(JSON.stringify({ ...clientEvent(row), prev_events: row.prevEvents, depth: row.depth }));
   if (size > MAX_EVENT_BYTES) throw tooLarge(`Events are limited to ${MAX_EVENT_BYTES} bytes; this one has ${size}.`);

@@ -1,5 +1,5 @@
 /**
- * Room authorization rules (room versions 10, 11, 12): whether an event may be added, given the room state before it.
+ * Room authorization rules (the versions of room-versions.ts): whether an event may be added, given the state before it.
  * Every refusal is a 403 M_FORBIDDEN with a human reason; rule numbers are the v10/v11 pages' (v12's are one higher from 2).
  */
 // Out of scope because this server builds and signs every event itself and does not federate: signatures, hashes,
@@ -13,16 +13,14 @@ import {
   isValidUserId,
   joinRuleOf,
   membershipOf,
-  roomVersionRules,
   type AuthEvent,
   type RoomState,
-  type RoomVersionRules,
 } from './room-state.js';
+import { roomVersion, type RoomVersion } from './room-versions.js';
 
 export { actionPowerLevel, notificationPowerLevel, requiredPowerLevel, userPowerLevel, type PowerAction } from './power-levels.js';
 export {
   allowedRoomIds,
-  AUTH_RULES_ROOM_VERSIONS,
   joinRuleOf,
   membershipOf,
   roomCreators,
@@ -43,14 +41,14 @@ export interface AuthOptions {
  * Throws 403 M_FORBIDDEN with the reason unless `event` is allowed by the room's state before it (for
  * m.room.create: an empty state). Async only because restricted joins ask `opts.isJoinedToRoom` about other rooms.
  */
-export async function checkEventAuth(roomVersion: string, event: AuthEvent, state: RoomState, opts: AuthOptions = {}): Promise<void> {
-  const rules = roomVersionRules(roomVersion);
-  if (!rules) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported by this server.`);
+export async function checkEventAuth(version: string, event: AuthEvent, state: RoomState, opts: AuthOptions = {}): Promise<void> {
+  const rules = roomVersion(version);
+  if (!rules) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${version} is not supported by this server.`);
   if (event.type === 'm.room.create') return checkCreate(rules, event, state); // 1
   const create = createEventOf(state);
   if (!create) throw forbidden('The room does not exist: it has no m.room.create event.'); // 2.4
-  if (create.content.room_version !== roomVersion) {
-    throw new Error(`checkEventAuth called with room version ${roomVersion} for a room of version ${String(create.content.room_version)}`);
+  if (create.content.room_version !== version) {
+    throw new Error(`checkEventAuth called with room version ${version} for a room of version ${String(create.content.room_version)}`);
   }
   if (event.type === 'm.room.member') return checkMembership(rules, event, state, create, opts); // 4
 
@@ -74,16 +72,16 @@ function requireLevel(have: number, need: number, action: string): void {
 }
 
 /** Rule 1: the first event of a room; there is no state before it. */
-function checkCreate(rules: RoomVersionRules, event: AuthEvent, state: RoomState): void {
+function checkCreate(rules: RoomVersion, event: AuthEvent, state: RoomState): void {
   if (createEventOf(state)) throw forbidden('This room already has an m.room.create event; it can only be the first event of a room.'); // 1.1
   if (event.state_key !== '') throw forbidden('m.room.create must be a state event with an empty state_key.');
   // 1.3: a recognised version, and the one this room is being created with (absent would mean version 1).
-  if (event.content.room_version !== rules.version) {
-    throw forbidden(`m.room.create must state room_version "${rules.version}" (got ${JSON.stringify(event.content.room_version ?? null)}).`);
+  if (event.content.room_version !== rules.id) {
+    throw forbidden(`m.room.create must state room_version "${rules.id}" (got ${JSON.stringify(event.content.room_version ?? null)}).`);
   }
   // 1.4 (v10 only): content.creator; we build it, so it must be the sender (v11 dropped it for the sender).
   if (rules.creatorInContent && event.content.creator !== event.sender) {
-    throw forbidden(`In room version ${rules.version}, m.room.create needs content.creator set to its sender (${event.sender}).`);
+    throw forbidden(`In room version ${rules.id}, m.room.create needs content.creator set to its sender (${event.sender}).`);
   }
   const extra = event.content.additional_creators; // v12 1.4
   if (rules.infiniteCreators && extra !== undefined && !(Array.isArray(extra) && extra.every(isValidUserId))) {
@@ -92,7 +90,7 @@ function checkCreate(rules: RoomVersionRules, event: AuthEvent, state: RoomState
 }
 
 /** Rule 4: m.room.member, by the membership it sets. */
-async function checkMembership(rules: RoomVersionRules, event: AuthEvent, state: RoomState, create: AuthEvent, opts: AuthOptions): Promise<void> {
+async function checkMembership(rules: RoomVersion, event: AuthEvent, state: RoomState, create: AuthEvent, opts: AuthOptions): Promise<void> {
   const target = event.state_key;
   const membership = event.content.membership;
   if (typeof target !== 'string' || typeof membership !== 'string') {
@@ -111,10 +109,10 @@ async function checkMembership(rules: RoomVersionRules, event: AuthEvent, state:
     case 'ban':
       return checkBan(ctx); // 4.6
     case 'knock':
-      return checkKnock(ctx); // 4.7
-    default:
-      throw forbidden(`Unknown membership ${JSON.stringify(membership)}.`); // 4.8
+      if (!rules.knock) break;
+      return checkKnock(rules, ctx); // 4.7
   }
+  throw forbidden(`Unknown membership ${JSON.stringify(membership)}.`); // 4.8
 }
 
 interface MemberCtx {
@@ -125,7 +123,7 @@ interface MemberCtx {
   targetMembership: string;
 }
 
-async function checkJoin(rules: RoomVersionRules, { event, state, target, targetMembership }: MemberCtx, create: AuthEvent, opts: AuthOptions): Promise<void> {
+async function checkJoin(rules: RoomVersion, { event, state, target, targetMembership }: MemberCtx, create: AuthEvent, opts: AuthOptions): Promise<void> {
   // 4.3.1: the creator's join right after m.room.create. Nothing but that join can follow m.room.create (everything
   // else needs a joined sender or a join rule), so "only m.room.create so far" means "the creator has no member event".
   const creator = rules.creatorInContent ? create.content.creator : create.sender;
@@ -134,11 +132,11 @@ async function checkJoin(rules: RoomVersionRules, { event, state, target, target
   if (targetMembership === 'ban') throw forbidden('You are banned from this room.'); // 4.3.3
   const joinRule = joinRuleOf(state);
   const invitedOrJoined = targetMembership === 'invite' || targetMembership === 'join';
-  if (joinRule === 'invite' || joinRule === 'knock') {
+  if (joinRule === 'invite' || (joinRule === 'knock' && rules.knock)) {
     if (invitedOrJoined) return; // 4.3.4
     throw forbidden(`This room is invite-only (join rule "${joinRule}") and you have not been invited.`);
   }
-  if (joinRule === 'restricted' || joinRule === 'knock_restricted') {
+  if ((joinRule === 'restricted' && rules.restrictedJoins) || (joinRule === 'knock_restricted' && rules.knockRestricted)) {
     if (invitedOrJoined) return; // 4.3.5.1
     return checkRestrictedJoin(event, state, opts); // 4.3.5.2-3
   }
@@ -220,9 +218,9 @@ const NO_KNOCK: Record<string, string> = {
   join: 'You cannot knock: you are already in this room.',
 };
 
-function checkKnock({ event, state, target, targetMembership }: MemberCtx): void {
+function checkKnock(rules: RoomVersion, { event, state, target, targetMembership }: MemberCtx): void {
   const joinRule = joinRuleOf(state);
-  if (joinRule !== 'knock' && joinRule !== 'knock_restricted') throw forbidden(`This room does not accept knocks (join rule "${joinRule}").`); // 4.7.1
+  if (joinRule !== 'knock' && !(joinRule === 'knock_restricted' && rules.knockRestricted)) throw forbidden(`This room does not accept knocks (join rule "${joinRule}").`); // 4.7.1
   if (event.sender !== target) throw forbidden(`You can only knock for yourself, not for ${target}.`); // 4.7.2
   if (Object.hasOwn(NO_KNOCK, targetMembership)) throw forbidden(NO_KNOCK[targetMembership]!); // 4.7.3-4
 }
@@ -232,11 +230,11 @@ function checkKnock({ event, state, target, targetMembership }: MemberCtx): void
  * (v11+: content.redacts, before: top-level redacts), and redacting another user's event needs the redact level
  * ("Handling redactions"; on one server the "same domain as the original sender" escape narrows to the same user).
  */
-function checkRedaction(rules: RoomVersionRules, event: AuthEvent, state: RoomState, level: number, opts: AuthOptions): void {
+function checkRedaction(rules: RoomVersion, event: AuthEvent, state: RoomState, level: number, opts: AuthOptions): void {
   const redacts = rules.redactsInContent ? event.content.redacts : event.redacts;
   if (typeof redacts !== 'string' || !redacts.startsWith('$')) {
     const where = rules.redactsInContent ? 'content.redacts' : 'the top-level redacts';
-    throw forbidden(`In room version ${rules.version}, m.room.redaction must name the redacted event id in ${where}.`);
+    throw forbidden(`In room version ${rules.id}, m.room.redaction must name the redacted event id in ${where}.`);
   }
   if (opts.redactedEventSender === event.sender) return;
   requireLevel(level, actionPowerLevel(state, 'redact'), "redact other users' events");

@@ -8,7 +8,7 @@ import { MatrixError, badJson } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
 import { MEGOLM } from '../policy.js';
-import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from '../versions.js';
+import { DEFAULT_ROOM_VERSION, SERVED_ROOM_VERSIONS, servedRoomVersion } from './room-versions.js';
 import { appendEvent, newOpenRoom, type EventDraft } from './append.js';
 import { newRoomId } from './events.js';
 import { validateAliasLocalpart } from './aliases.js';
@@ -80,8 +80,9 @@ function presetState(preset: Preset): EventDraft[] {
 
 export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest): Promise<{ room_id: string; room_alias?: string }> {
   const roomVersion = req.room_version ?? DEFAULT_ROOM_VERSION;
-  if (!Object.hasOwn(ROOM_VERSIONS, roomVersion)) {
-    throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported; use one of ${Object.keys(ROOM_VERSIONS).join(', ')}.`);
+  const version = servedRoomVersion(roomVersion);
+  if (!version) {
+    throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported; use one of ${Object.keys(SERVED_ROOM_VERSIONS).join(', ')}.`);
   }
   const preset: Preset = req.preset ?? (req.visibility === 'public' ? 'public_chat' : 'private_chat');
   const invitees = [...new Set(req.invite ?? [])];
@@ -107,7 +108,7 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
     const fromClient = (d: EventDraft) => appendEvent(hs, room, creator, d);
 
     const createContent: Record<string, unknown> = { ...(req.creation_content ?? {}), room_version: roomVersion };
-    if (roomVersion === '10') createContent.creator = creator;
+    if (version.creatorInContent) createContent.creator = creator;
     else delete createContent.creator;
     await trusted({ type: 'm.room.create', state_key: '', content: createContent });
     await trusted({ type: 'm.room.member', state_key: creator, content: creatorJoin });

@@ -1,10 +1,11 @@
 /**
- * Room events as clients see them (the spec's ClientEvent), their ids, and the redaction algorithm of room
- * versions 10-11: a redacted event keeps only the keys the spec lists, so redacted ciphertext is really gone.
+ * Room events as clients see them (the spec's ClientEvent), their ids, and the redaction algorithm (by the flags of
+ * the room's version): a redacted event keeps only the keys the spec lists, so redacted ciphertext is really gone.
  */
 import { randomBytes } from 'node:crypto';
 import type { EventRow } from '../../db/events.js';
 import { stateFromEvents, type AuthEvent, type RoomState } from './room-state.js';
+import { roomVersionOf, type RoomVersion } from './room-versions.js';
 
 export interface ClientEvent {
   event_id: string;
@@ -18,9 +19,20 @@ export interface ClientEvent {
   redacts?: string;
 }
 
-/** Event ids: `$` and 43 characters of base64url. Random, as no federation needs reference hashes here. */
-export function newEventId(): string {
-  return `$${randomBytes(32).toString('base64url')}`;
+/**
+ * A new event id in the version's format: v4 is `$` and 43 characters of url-safe base64, v3 the same in standard
+ * base64, v1 `$opaque:server`. Random, as no federation needs reference hashes here.
+ */
+export function newEventId(version: RoomVersion, serverName: string): string {
+  const bytes = randomBytes(32);
+  switch (version.eventIdFormat) {
+    case 'v4':
+      return `$${bytes.toString('base64url')}`;
+    case 'v3':
+      return `$${bytes.toString('base64').replace(/=+$/, '')}`;
+    case 'v1':
+      return `$${bytes.toString('base64url').slice(0, 18)}:${serverName}`;
+  }
 }
 
 export function newRoomId(serverName: string): string {
@@ -49,33 +61,39 @@ export function strippedEvent(row: EventRow): { type: string; state_key: string;
   return { type: row.type, state_key: row.stateKey ?? '', sender: row.sender, content: row.content };
 }
 
-const KEPT_CONTENT: Record<string, Record<string, string[] | 'all'>> = {
-  '10': {
-    'm.room.member': ['membership', 'join_authorised_via_users_server'],
-    'm.room.create': ['creator'],
-    'm.room.join_rules': ['join_rule', 'allow'],
-    'm.room.power_levels': ['ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default'],
-    'm.room.history_visibility': ['history_visibility'],
-  },
-  '11': {
-    'm.room.member': ['membership', 'join_authorised_via_users_server'],
-    'm.room.create': 'all',
-    'm.room.join_rules': ['join_rule', 'allow'],
-    'm.room.power_levels': ['ban', 'events', 'events_default', 'invite', 'kick', 'redact', 'state_default', 'users', 'users_default'],
-    'm.room.history_visibility': ['history_visibility'],
-    'm.room.redaction': ['redacts'],
-  },
-};
+const POWER_LEVEL_KEYS = ['ban', 'events', 'events_default', 'kick', 'redact', 'state_default', 'users', 'users_default'];
+
+/** The content keys an event of `type` keeps when redacted, by the version's redaction flags; 'all' keeps everything. */
+function keptKeys(version: RoomVersion, type: string): readonly string[] | 'all' {
+  switch (type) {
+    case 'm.room.member':
+      return version.redactionKeepsJoinAuthorisedVia ? ['membership', 'join_authorised_via_users_server'] : ['membership'];
+    case 'm.room.create':
+      return version.redactionV11 ? 'all' : ['creator'];
+    case 'm.room.join_rules':
+      return version.redactionKeepsAllow ? ['join_rule', 'allow'] : ['join_rule'];
+    case 'm.room.power_levels':
+      return version.redactionV11 ? [...POWER_LEVEL_KEYS, 'invite'].sort() : POWER_LEVEL_KEYS;
+    case 'm.room.history_visibility':
+      return ['history_visibility'];
+    case 'm.room.aliases':
+      return version.redactionKeepsAliases ? ['aliases'] : [];
+    case 'm.room.redaction':
+      return version.redactionV11 ? ['redacts'] : [];
+    default:
+      return [];
+  }
+}
 
 /** The content an event keeps after redaction (spec: "Redactions", per room version). */
 export function redactedContent(roomVersion: string, type: string, content: Record<string, unknown>): Record<string, unknown> {
-  const rules = KEPT_CONTENT[roomVersion === '10' ? '10' : '11'];
-  const kept = rules[type];
+  const version = roomVersionOf(roomVersion);
+  const kept = keptKeys(version, type);
   if (kept === 'all') return content;
   const out: Record<string, unknown> = {};
-  for (const key of kept ?? []) if (key in content) out[key] = content[key];
-  // v11: a member event keeps third_party_invite.signed only.
-  if (roomVersion !== '10' && type === 'm.room.member') {
+  for (const key of kept) if (key in content) out[key] = content[key];
+  // v11+: a member event keeps third_party_invite.signed only.
+  if (version.redactionV11 && type === 'm.room.member') {
     const tpi = content.third_party_invite as { signed?: unknown } | undefined;
     if (tpi && typeof tpi === 'object' && 'signed' in tpi) out.third_party_invite = { signed: tpi.signed };
   }

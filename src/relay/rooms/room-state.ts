@@ -1,7 +1,8 @@
 /**
- * Room state as the auth rules read it: the state lookup, memberships, join rule, creators, per-version rules.
+ * Room state as the auth rules read it: the state lookup, memberships, join rule, creators, the version's rules.
  * Absent state has the spec's meaning: no member event is `leave`, no (or a malformed) join rule is `invite`.
  */
+import { roomVersion, type RoomVersion } from './room-versions.js';
 
 /** An event as the auth rules see it; the server builds every event, so ids, signatures and hashes are not here. */
 export type AuthEvent = {
@@ -10,7 +11,7 @@ export type AuthEvent = {
   state_key?: string;
   sender: string;
   content: Record<string, unknown>;
-  /** Top-level `redacts` of m.room.redaction in room versions up to 10 (version 11 moved it into content). */
+  /** Top-level `redacts` of m.room.redaction where the version keeps it there (RoomVersion.redactsInContent). */
   redacts?: string;
 };
 
@@ -28,36 +29,12 @@ export function stateFromEvents(events: Iterable<AuthEvent>): RoomState {
   return { get: (type, stateKey) => map.get(`${type}\u0000${stateKey}`) };
 }
 
-/** What differs between the room versions these rules cover (10, 11, 12). */
-export interface RoomVersionRules {
-  readonly version: string;
-  /** v10: m.room.create names the creator in content.creator; v11+: the create event's sender is the creator. */
-  readonly creatorInContent: boolean;
-  /** v11+: m.room.redaction carries `redacts` in content instead of at the top level. */
-  readonly redactsInContent: boolean;
-  /** v12+: the creators (create sender + content.additional_creators) have an infinite power level. */
-  readonly infiniteCreators: boolean;
-}
-
-const VERSION_RULES: Record<string, RoomVersionRules> = {
-  '10': { version: '10', creatorInContent: true, redactsInContent: false, infiniteCreators: false },
-  '11': { version: '11', creatorInContent: false, redactsInContent: true, infiniteCreators: false },
-  '12': { version: '12', creatorInContent: false, redactsInContent: true, infiniteCreators: true },
-};
-
-/** Room versions whose authorization rules this module implements. */
-export const AUTH_RULES_ROOM_VERSIONS: readonly string[] = Object.keys(VERSION_RULES);
-
-export function roomVersionRules(roomVersion: string): RoomVersionRules | undefined {
-  return Object.hasOwn(VERSION_RULES, roomVersion) ? VERSION_RULES[roomVersion] : undefined;
-}
-
 export const createEventOf = (state: RoomState): AuthEvent | undefined => state.get('m.room.create', '');
 
 /** The rules of the room's own version, as its m.room.create event states it. */
-export function rulesOfState(state: RoomState): RoomVersionRules | undefined {
+export function rulesOfState(state: RoomState): RoomVersion | undefined {
   const version = createEventOf(state)?.content.room_version;
-  return typeof version === 'string' ? roomVersionRules(version) : undefined;
+  return typeof version === 'string' ? roomVersion(version) : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import { appendEvent, writeRoom, type EventDraft } from './append.js';
 import { requireRoom } from './access.js';
+import { roomVersionOf } from './room-versions.js';
 
 export interface Txn {
   userId: string;
@@ -40,11 +41,11 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
 }
 
 export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, reason: string | undefined, txn: Txn): Promise<string> {
-  const { roomVersion } = await requireRoom(hs.sql, roomId);
+  const version = roomVersionOf((await requireRoom(hs.sql, roomId)).roomVersion);
   if (!eventId.startsWith('$')) throw badJson('The event id must start with $.');
   const content: Record<string, unknown> = reason !== undefined ? { reason } : {};
   const draft: EventDraft = { type: 'm.room.redaction', content };
-  if (roomVersion === '10') draft.redacts = eventId;
-  else content.redacts = eventId;
+  if (version.redactsInContent) content.redacts = eventId;
+  else draft.redacts = eventId;
   return sendEvent(hs, sender, roomId, draft, txn);
 }
