@@ -7,7 +7,7 @@ import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
 import { takeStreamPosition } from '../db/stream.js';
 import { getPushRuleset } from './push-rules/rules.js';
-import { userKey } from './notifier.js';
+import { onAccountData } from './wakes.js';
 import { transaction } from '../db/database.js';
 import { requireRoom } from './rooms/access.js';
 import { checkRoomId } from './directory/room-ids.js';
@@ -41,7 +41,7 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
     // The stream position is taken last: the stream head's row lock is then held only until commit.
     await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
   });
-  hs.notifier.wake([userKey(userId)]);
+  onAccountData(hs.notifier, userId);
 }
 
 export async function getAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string): Promise<Record<string, unknown>> {

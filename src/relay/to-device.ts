@@ -7,7 +7,7 @@ import type { Hs } from '../hs.js';
 import { selectDevices } from '../db/devices.js';
 import { insertToDevice, insertToDeviceTxn } from '../db/to-device.js';
 import { takeStreamPosition } from '../db/stream.js';
-import { userKey } from './notifier.js';
+import { onNewToDevice } from './wakes.js';
 import type { Requester } from './sessions.js';
 import { transaction } from '../db/database.js';
 
@@ -38,5 +38,5 @@ export async function sendToDevice(
     const streamPos = await takeStreamPosition(tx);
     await insertToDevice(tx, rows.map((r) => ({ ...r, streamPos })));
   });
-  if (recipients.size > 0) hs.notifier.wake([...recipients].map(userKey));
+  if (recipients.size > 0) onNewToDevice(hs.notifier, recipients);
 }

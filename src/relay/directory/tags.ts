@@ -9,7 +9,7 @@ import { transaction } from '../../db/database.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../../db/account-data.js';
 import { selectAccountDataForUpdate } from '../../db/directory.js';
 import { takeStreamPosition } from '../../db/stream.js';
-import { userKey } from '../notifier.js';
+import { onAccountData } from '../wakes.js';
 import { checkRoomId } from './room-ids.js';
 import { membershipOf, requireRoom } from '../rooms/access.js';
 
@@ -57,7 +57,7 @@ async function changeTags(hs: Hs, userId: string, roomId: string, change: (tags:
     await upsertAccountData(tx, { ...key, content: { tags } });
     await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
   });
-  hs.notifier.wake([userKey(userId)]);
+  onAccountData(hs.notifier, userId);
 }
 
 /** The body is the tag's data (e.g. `order`, a number); other keys are kept as sent. */

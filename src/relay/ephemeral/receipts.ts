@@ -9,7 +9,7 @@ import type { EventRow } from '../../db/events.js';
 import { upsertAccountData, updateAccountDataStreamPos } from '../../db/account-data.js';
 import { selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';
 import { selectStreamHead, takeStreamPosition } from '../../db/stream.js';
-import { roomKey, userKey } from '../notifier.js';
+import { WakeBatch, onAccountData, onReceipt } from '../wakes.js';
 import { requireJoined, visibleEvent } from '../rooms/access.js';
 
 export const RECEIPT_TYPES = ['m.read', 'm.read.private', 'm.fully_read'] as const;
@@ -48,7 +48,7 @@ export async function setMarkers(hs: Hs, userId: string, roomId: string, markers
   const receipts = (['m.read', 'm.read.private'] as const).filter((t) => markers[t] !== undefined);
   if (threadId !== undefined) for (const t of receipts) checkThread(events.get(markers[t]!)!, threadId);
 
-  const wakes = new Set<string>();
+  const wakes = new WakeBatch();
   await transaction(hs.sql, async (tx) => {
     const stamps: ((pos: number) => Promise<void>)[] = [];
     const fullyRead = markers['m.fully_read'];
@@ -56,21 +56,21 @@ export async function setMarkers(hs: Hs, userId: string, roomId: string, markers
       const key = { userId, roomId, type: 'm.fully_read' };
       await upsertAccountData(tx, { ...key, content: { event_id: fullyRead } });
       stamps.push((pos) => updateAccountDataStreamPos(tx, key, pos));
-      wakes.add(userKey(userId));
+      onAccountData(wakes, userId);
     }
     for (const receiptType of receipts) {
       const event = events.get(markers[receiptType]!)!;
       const key = { roomId, userId, receiptType, threadId: threadId ?? '' };
       if (!(await upsertReceipt(tx, { ...key, eventId: event.eventId, eventStreamPos: event.streamPos, ts: Date.now() }))) continue;
       stamps.push((pos) => updateReceiptStreamPos(tx, key, pos));
-      wakes.add(receiptType === 'm.read' ? roomKey(roomId) : userKey(userId));
+      onReceipt(wakes, { roomId, userId, isPrivate: receiptType === 'm.read.private' });
     }
     if (stamps.length === 0) return;
     // One stream position, taken last, for everything this request changed.
     const pos = await takeStreamPosition(tx);
     for (const stamp of stamps) await stamp(pos);
   });
-  if (wakes.size > 0) hs.notifier.wake(wakes);
+  wakes.send(hs.notifier);
 }
 
 /** POST /receipt/{type}/{eventId}: m.fully_read is the read marker (never threaded). */

@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/database.js';
-import { roomKey, type Notifier } from '../notifier.js';
+import type { Notifier } from '../notifier.js';
+import { onTypingChange } from '../wakes.js';
 
 const CHANNEL = 'securecomm_typing';
 /** The longest a client may claim to be typing without renewing it. */
@@ -89,7 +90,7 @@ export async function createTypingManager(notifier: Notifier, sql?: Sql): Promis
     // Renewals are broadcast as well: other processes move their fallback deadline.
     if (pos === undefined && !typing) return;
     await publish({ o: origin, r: roomId, u: userId, t: typing, e: expiresAt, p: pos ?? last });
-    if (pos !== undefined) notifier.wake([roomKey(roomId)]);
+    if (pos !== undefined) onTypingChange(notifier, roomId);
   };
 
   let unlisten: (() => Promise<void>) | undefined;
@@ -104,7 +105,7 @@ export async function createTypingManager(notifier: Notifier, sql?: Sql): Promis
       if (msg.o === origin || typeof msg.r !== 'string' || typeof msg.u !== 'string') return;
       // Should the origin die before it sends the stop, the user stops typing here a little after the deadline.
       const fallback = () => {
-        if (apply(msg.r, msg.u, false, 0, Date.now(), () => {}) !== undefined) notifier.wake([roomKey(msg.r)]);
+        if (apply(msg.r, msg.u, false, 0, Date.now(), () => {}) !== undefined) onTypingChange(notifier, msg.r);
       };
       const deadline = msg.t ? Number(msg.e) + REMOTE_GRACE_MS : 0;
       apply(msg.r, msg.u, msg.t === true, deadline, Number(msg.p) || 0, fallback);

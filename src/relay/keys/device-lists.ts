@@ -8,7 +8,7 @@ import type { Db, Tx } from '../../db/database.js';
 import { insertDeviceListChange, selectDeviceListActivity, selectDeviceListChanges } from '../../db/keys.js';
 import { selectMembersOfRoom, selectMembershipChanges, selectMembershipsOfUser, selectUsersSharingRooms } from '../../db/rooms.js';
 import { takeStreamPosition } from '../../db/stream.js';
-import { userKey } from '../notifier.js';
+import { onDeviceListChange } from '../wakes.js';
 
 /** Records that the user's device list changed; call it last in the writing transaction. */
 export async function recordDeviceListChange(tx: Tx, userId: string): Promise<void> {
@@ -19,7 +19,7 @@ export async function recordDeviceListChange(tx: Tx, userId: string): Promise<vo
 export async function wakeDeviceListWatchers(hs: Hs, userId: string): Promise<void> {
   const users = new Set(await selectUsersSharingRooms(hs.sql, userId));
   users.add(userId);
-  hs.notifier.wake([...users].map(userKey));
+  onDeviceListChange(hs.notifier, users);
 }
 
 export interface DeviceLists {

@@ -7,7 +7,7 @@ import type { Hs } from '../../hs.js';
 import { transaction, type Tx } from '../../db/database.js';
 import * as db from '../../db/push-rules.js';
 import { takeStreamPosition } from '../../db/stream.js';
-import { userKey } from '../notifier.js';
+import { onAccountData } from '../wakes.js';
 import { KINDS, defaultRules, isDefaultRuleId, type Action, type Condition, type DefaultRule, type Kind, type PushRule } from './defaults.js';
 
 export type Ruleset = Record<Kind, PushRule[]>;
@@ -82,7 +82,7 @@ async function write(hs: Hs, userId: string, change: (tx: Tx) => Promise<void>):
     await change(tx);
     await db.updatePushRulesStream(tx, userId, await takeStreamPosition(tx));
   });
-  hs.notifier.wake([userKey(userId)]);
+  onAccountData(hs.notifier, userId);
 }
 
 function checkNewRuleId(kind: Kind, ruleId: string): void {

@@ -13,7 +13,7 @@ import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
 import { checkMessageEvent, checkStateEvent } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
-import { roomKey, userKey } from '../notifier.js';
+import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
@@ -42,8 +42,8 @@ export interface OpenRoom {
   lastDepth: number;
   /** Current state by (type, state_key), in stream order. The rows are deep-frozen (shared with the state cache). */
   state: Map<string, EventRow>;
-  /** Notifier keys to wake once the transaction has committed. */
-  wakes: Set<string>;
+  /** The wakes to send once the transaction has committed. */
+  wakes: WakeBatch;
   /** Set by stateRewritten: `state` no longer mirrors current_state and must not be remembered. */
   stateRewritten: boolean;
 }
@@ -78,14 +78,14 @@ export async function openRoom<R>(hs: Hs, tx: Tx, roomId: string, readUnderLock?
     for (const e of await eventsDb.selectCurrentStateEvents(tx, roomId)) state.set(stateKeyOf(e.type, e.stateKey!), deepFreeze(e));
   }
   const room: OpenRoom = {
-    tx, roomId, roomVersion: row.roomVersion, lastEventId: row.lastEventId, lastDepth: row.lastDepth, state, wakes: new Set(), stateRewritten: false,
+    tx, roomId, roomVersion: row.roomVersion, lastEventId: row.lastEventId, lastDepth: row.lastDepth, state, wakes: new WakeBatch(), stateRewritten: false,
   };
   return { room, read };
 }
 
 /** A room just inserted in this transaction, with no events yet. */
 export function newOpenRoom(tx: Tx, roomId: string, roomVersion: string): OpenRoom {
-  return { tx, roomId, roomVersion, lastEventId: null, lastDepth: 0, state: new Map(), wakes: new Set(), stateRewritten: false };
+  return { tx, roomId, roomVersion, lastEventId: null, lastDepth: 0, state: new Map(), wakes: new WakeBatch(), stateRewritten: false };
 }
 
 /**
@@ -192,7 +192,7 @@ export async function appendEvent(
     // Deleted first so that the map stays in stream order, as a load from the database would be.
     room.state.delete(key);
     room.state.set(key, stateRow(row));
-    if (draft.type === 'm.room.member') room.wakes.add(userKey(draft.state_key!));
+    if (draft.type === 'm.room.member') onMembershipChange(room.wakes, draft.state_key!);
   }
   if (redactedRow && redactedRow.stateKey !== null) {
     // A redacted state event that is current changes the state's content (prev_content, and some auth keys in v10).
@@ -201,7 +201,7 @@ export async function appendEvent(
   }
   room.lastEventId = row.eventId;
   room.lastDepth = row.depth;
-  room.wakes.add(roomKey(room.roomId));
+  onNewRoomEvent(room.wakes, room.roomId);
   return row;
 }
 
@@ -225,6 +225,6 @@ export async function writeRoom<T, R = undefined>(
   // Only now, after COMMIT: a rolled-back transaction's state is never remembered.
   if (room.stateRewritten || room.lastEventId === null) hs.roomStates.forget(roomId);
   else hs.roomStates.remember(roomId, room.lastEventId, room.state);
-  if (room.wakes.size > 0) hs.notifier.wake(room.wakes);
+  room.wakes.send(hs.notifier);
   return result;
 }

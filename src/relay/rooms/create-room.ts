@@ -10,6 +10,7 @@ import { selectUser } from '../../db/users.js';
 import { MEGOLM } from '../policy.js';
 import { DEFAULT_ROOM_VERSION, SERVED_ROOM_VERSIONS, servedRoomVersion } from './room-versions.js';
 import { appendEvent, newOpenRoom, type EventDraft } from './append.js';
+import { WakeBatch } from '../wakes.js';
 import { newRoomId } from './events.js';
 import { validateAliasLocalpart } from './aliases.js';
 import { transaction } from '../../db/database.js';
@@ -100,7 +101,7 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
   const creatorJoin = await memberContent(hs, creator, 'join');
   const inviteContents = await Promise.all(invitees.map((u) => memberContent(hs, u, 'invite', req.is_direct ? { is_direct: true } : {})));
 
-  let wakes: Set<string> = new Set();
+  let wakes = new WakeBatch();
   await transaction(hs.sql, async (tx) => {
     await roomsDb.insertRoom(tx, { roomId, roomVersion, creator });
     const room = newOpenRoom(tx, roomId, roomVersion);
@@ -133,6 +134,6 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
     if (req.visibility === 'public') await insertPublishedRoom(tx, roomId);
     wakes = room.wakes;
   });
-  hs.notifier.wake(wakes);
+  wakes.send(hs.notifier);
   return alias ? { room_id: roomId, room_alias: alias } : { room_id: roomId };
 }
