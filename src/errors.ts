@@ -1,11 +1,43 @@
 /**
  * Matrix errors: any layer throws a MatrixError where it knows the rule; the edge middleware turns it into
- * `{errcode, error, ...extra}` with its HTTP status. Nothing else reaches a client as an error body.
+ * `{errcode, error, ...extra}` with its HTTP status. Nothing else reaches a client as an error body. The errcodes
+ * are named constants (Codes), and each common error has a factory: code throws `forbidden(...)`, not a raw error.
  */
+
+/** Every errcode this server sends (spec: "Standard error response" and the endpoints' own), by name. */
+export const Codes = {
+  BAD_JSON: 'M_BAD_JSON',
+  FORBIDDEN: 'M_FORBIDDEN',
+  GUEST_ACCESS_FORBIDDEN: 'M_GUEST_ACCESS_FORBIDDEN',
+  INVALID_PARAM: 'M_INVALID_PARAM',
+  INVALID_SIGNATURE: 'M_INVALID_SIGNATURE',
+  INVALID_USERNAME: 'M_INVALID_USERNAME',
+  KEY_TOO_LARGE: 'M_KEY_TOO_LARGE',
+  LIMIT_EXCEEDED: 'M_LIMIT_EXCEEDED',
+  MISSING_PARAM: 'M_MISSING_PARAM',
+  MISSING_TOKEN: 'M_MISSING_TOKEN',
+  NOT_FOUND: 'M_NOT_FOUND',
+  NOT_JSON: 'M_NOT_JSON',
+  PROFILE_TOO_LARGE: 'M_PROFILE_TOO_LARGE',
+  ROOM_IN_USE: 'M_ROOM_IN_USE',
+  TOO_LARGE: 'M_TOO_LARGE',
+  UNAUTHORIZED: 'M_UNAUTHORIZED',
+  UNKNOWN: 'M_UNKNOWN',
+  UNKNOWN_TOKEN: 'M_UNKNOWN_TOKEN',
+  UNRECOGNIZED: 'M_UNRECOGNIZED',
+  UNSUPPORTED_ROOM_VERSION: 'M_UNSUPPORTED_ROOM_VERSION',
+  USER_DEACTIVATED: 'M_USER_DEACTIVATED',
+  USER_IN_USE: 'M_USER_IN_USE',
+  WEAK_PASSWORD: 'M_WEAK_PASSWORD',
+  WRONG_ROOM_KEYS_VERSION: 'M_WRONG_ROOM_KEYS_VERSION',
+} as const;
+
+export type Errcode = (typeof Codes)[keyof typeof Codes];
+
 export class MatrixError extends Error {
   constructor(
     readonly status: number,
-    readonly errcode: string,
+    readonly errcode: Errcode,
     message: string,
     /** Extra top-level fields of the error body (retry_after_ms, soft_logout, a UIA body, ...). */
     readonly extra: Record<string, unknown> = {},
@@ -21,22 +53,31 @@ export class MatrixError extends Error {
   }
 }
 
-export const badJson = (msg: string) => new MatrixError(400, 'M_BAD_JSON', msg);
-export const notJson = (msg = 'Content not JSON.') => new MatrixError(400, 'M_NOT_JSON', msg);
-export const missingParam = (msg: string) => new MatrixError(400, 'M_MISSING_PARAM', msg);
-export const invalidParam = (msg: string) => new MatrixError(400, 'M_INVALID_PARAM', msg);
-export const forbidden = (msg: string) => new MatrixError(403, 'M_FORBIDDEN', msg);
-export const notFound = (msg: string) => new MatrixError(404, 'M_NOT_FOUND', msg);
-export const unrecognized = (status: 404 | 405 | 400, msg: string) => new MatrixError(status, 'M_UNRECOGNIZED', msg);
-export const tooLarge = (msg: string) => new MatrixError(413, 'M_TOO_LARGE', msg);
-export const missingToken = (msg: string) => new MatrixError(401, 'M_MISSING_TOKEN', msg);
-export const unknownToken = (msg: string, softLogout = false) => new MatrixError(401, 'M_UNKNOWN_TOKEN', msg, { soft_logout: softLogout });
-export const userInUse = (msg: string) => new MatrixError(400, 'M_USER_IN_USE', msg);
-export const invalidUsername = (msg: string) => new MatrixError(400, 'M_INVALID_USERNAME', msg);
-export const guestForbidden = () => new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest accounts cannot use this endpoint; register a full account.');
-export const userDeactivated = () => new MatrixError(403, 'M_USER_DEACTIVATED', 'This account has been deactivated.');
+export const badJson = (msg: string, status: 400 | 405 = 400) => new MatrixError(status, Codes.BAD_JSON, msg);
+export const notJson = (msg = 'Content not JSON.') => new MatrixError(400, Codes.NOT_JSON, msg);
+export const missingParam = (msg: string) => new MatrixError(400, Codes.MISSING_PARAM, msg);
+export const invalidParam = (msg: string) => new MatrixError(400, Codes.INVALID_PARAM, msg);
+export const forbidden = (msg: string) => new MatrixError(403, Codes.FORBIDDEN, msg);
+export const notFound = (msg: string) => new MatrixError(404, Codes.NOT_FOUND, msg);
+export const unrecognized = (status: 404 | 405 | 400, msg: string) => new MatrixError(status, Codes.UNRECOGNIZED, msg);
+export const tooLarge = (msg: string) => new MatrixError(413, Codes.TOO_LARGE, msg);
+export const missingToken = (msg: string) => new MatrixError(401, Codes.MISSING_TOKEN, msg);
+export const unknownToken = (msg: string, softLogout = false) => new MatrixError(401, Codes.UNKNOWN_TOKEN, msg, { soft_logout: softLogout });
+export const userInUse = (msg: string) => new MatrixError(400, Codes.USER_IN_USE, msg);
+export const invalidUsername = (msg: string) => new MatrixError(400, Codes.INVALID_USERNAME, msg);
+export const weakPassword = (msg: string) => new MatrixError(400, Codes.WEAK_PASSWORD, msg);
+export const guestForbidden = (msg = 'Guest accounts cannot use this endpoint; register a full account.') => new MatrixError(403, Codes.GUEST_ACCESS_FORBIDDEN, msg);
+export const userDeactivated = () => new MatrixError(403, Codes.USER_DEACTIVATED, 'This account has been deactivated.');
+export const unsupportedRoomVersion = (msg: string) => new MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, msg);
+export const roomInUse = (msg: string) => new MatrixError(400, Codes.ROOM_IN_USE, msg);
+export const keyTooLarge = (msg: string) => new MatrixError(400, Codes.KEY_TOO_LARGE, msg);
+export const profileTooLarge = (msg: string) => new MatrixError(400, Codes.PROFILE_TOO_LARGE, msg);
 export const limitExceeded = (retryAfterMs: number) =>
-  new MatrixError(429, 'M_LIMIT_EXCEEDED', 'Too many requests; try again later.', { retry_after_ms: retryAfterMs }, {
+  new MatrixError(429, Codes.LIMIT_EXCEEDED, 'Too many requests; try again later.', { retry_after_ms: retryAfterMs }, {
     'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
   });
-export const unknownError = () => new MatrixError(500, 'M_UNKNOWN', 'Internal server error.');
+/** The key backup version a request names is not the current one (`current_version`: the current, if any). */
+export const wrongRoomKeysVersion = (current: number | undefined) =>
+  new MatrixError(403, Codes.WRONG_ROOM_KEYS_VERSION, 'That is not the current backup version.', current !== undefined ? { current_version: String(current) } : {});
+/** M_UNKNOWN: a 500 (the default) or, where the spec names no better code, a refused request (400) or conflict (409). */
+export const unknownError = (status: 400 | 409 | 500 = 500, msg = 'Internal server error.') => new MatrixError(status, Codes.UNKNOWN, msg);

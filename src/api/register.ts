@@ -4,7 +4,7 @@
  */
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { MatrixError, forbidden, missingParam } from '../errors.js';
+import { forbidden, missingParam, userInUse } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { isUsernameAvailable, registerGuest, registerUser, upgradeGuest } from '../relay/accounts.js';
 import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
@@ -78,7 +78,7 @@ export const registerRoutes = [
       const guest = await guestRequester(hs, ctx, body.guest_access_token);
       // A taken or malformed user name is reported before the client goes through authentication.
       if (!guest && body.username !== undefined && !(await isUsernameAvailable(hs, body.username.toLowerCase()))) {
-        throw new MatrixError(400, 'M_USER_IN_USE', 'That user id is already taken.');
+        throw userInUse('That user id is already taken.');
       }
       if (body.password === undefined && body.auth !== undefined) throw missingParam("Missing field 'password'.");
       const passed = await requireUia(hs, body.auth, { purpose: guest ? `upgrade:${guest.userId}` : 'register', flows: registrationFlows(hs) });
@@ -104,7 +104,7 @@ export const registerRoutes = [
     query: z.object({ username: z.string() }),
     handler: async ({ hs, ctx, query }) => {
       await hs.limits.consume('register', clientAddress(ctx));
-      if (!(await isUsernameAvailable(hs, query.username.toLowerCase()))) throw new MatrixError(400, 'M_USER_IN_USE', 'That user id is already taken.');
+      if (!(await isUsernameAvailable(hs, query.username.toLowerCase()))) throw userInUse('That user id is already taken.');
       return { available: true };
     },
   }),

@@ -1,6 +1,6 @@
 /** Sessions: login flows, password login, refresh, logout (one device or all) and whoami. */
 import { z } from 'zod';
-import { MatrixError } from '../errors.js';
+import { missingParam, unknownError } from '../errors.js';
 import { loginWithPassword, logout, logoutAll } from '../relay/accounts.js';
 import { refreshSession } from '../relay/sessions.js';
 import { parseUserIdentifier } from '../relay/user-ids.js';
@@ -33,10 +33,10 @@ export const sessionRoutes = [
     access: 'none',
     body: loginBody,
     handler: async ({ hs, ctx, body }) => {
-      if (body.type !== 'm.login.password') throw new MatrixError(400, 'M_UNKNOWN', `Unsupported login type ${body.type}; this server supports m.login.password.`);
+      if (body.type !== 'm.login.password') throw unknownError(400, `Unsupported login type ${body.type}; this server supports m.login.password.`);
       const userId = parseUserIdentifier(hs.config.serverName, body.identifier, body.user);
       await hs.limits.consume('login', `ip:${ctx.request.ip}`, `user:${userId}`);
-      if (body.password === undefined) throw new MatrixError(400, 'M_MISSING_PARAM', "Missing field 'password'.");
+      if (body.password === undefined) throw missingParam("Missing field 'password'.");
       const result = await loginWithPassword(hs, userId, body.password, {
         deviceId: body.device_id,
         initialDeviceDisplayName: body.initial_device_display_name,

@@ -2,7 +2,7 @@
  * Account data: per-user JSON objects keyed by type. Types the server manages itself (m.fully_read, m.push_rules)
  * cannot be written here. Each write takes a stream position, last in its transaction, so /sync delivers it.
  */
-import { MatrixError, forbidden, notFound } from '../errors.js';
+import { forbidden, notFound, badJson, invalidParam } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
 import { takeStreamPosition } from '../db/stream.js';
@@ -22,14 +22,14 @@ function checkAccess(requesterId: string, userId: string): void {
 
 function checkType(type: string): void {
   if (type.length === 0 || Buffer.byteLength(type) > TYPE_MAX_BYTES || type.includes('\u0000')) {
-    throw new MatrixError(400, 'M_INVALID_PARAM', `Account data types are 1 to ${TYPE_MAX_BYTES} bytes, without NUL characters.`);
+    throw invalidParam(`Account data types are 1 to ${TYPE_MAX_BYTES} bytes, without NUL characters.`);
   }
 }
 
 export async function setAccountData(hs: Hs, requesterId: string, userId: string, roomId: string, type: string, content: Record<string, unknown>): Promise<void> {
   checkAccess(requesterId, userId);
   checkType(type);
-  if (SERVER_MANAGED.has(type)) throw new MatrixError(405, 'M_BAD_JSON', `Cannot set ${type} through this API.`);
+  if (SERVER_MANAGED.has(type)) throw badJson(`Cannot set ${type} through this API.`, 405);
   // Room account data: a valid room id (400 M_INVALID_PARAM) of a room this server knows (404 M_NOT_FOUND).
   if (roomId !== '') {
     checkRoomId(roomId);

@@ -3,7 +3,7 @@
  * deactivation. Each operation is one transaction; tokens are issued only once the account is committed.
  */
 import type { Hs } from '../hs.js';
-import { MatrixError, forbidden, userDeactivated, userInUse } from '../errors.js';
+import { forbidden, userDeactivated, userInUse, invalidParam, weakPassword } from '../errors.js';
 import * as users from '../db/users.js';
 import { selectDevices } from '../db/devices.js';
 import { selectRoomsWithMembership } from '../db/rooms.js';
@@ -34,8 +34,8 @@ export interface SessionResult extends Partial<IssuedTokens> {
 const PASSWORD_MAX = 512;
 
 function checkPassword(password: string): void {
-  if (password.length === 0) throw new MatrixError(400, 'M_WEAK_PASSWORD', 'The password must not be empty.');
-  if (password.length > PASSWORD_MAX) throw new MatrixError(400, 'M_INVALID_PARAM', `The password must be at most ${PASSWORD_MAX} characters.`);
+  if (password.length === 0) throw weakPassword('The password must not be empty.');
+  if (password.length > PASSWORD_MAX) throw invalidParam(`The password must be at most ${PASSWORD_MAX} characters.`);
 }
 
 function generatedLocalpart(): string {

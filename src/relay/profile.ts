@@ -2,7 +2,7 @@
  * Profiles (spec: "Profiles", v1.16 fields): displayname, avatar_url, m.tz and namespaced custom keys; only the
  * owner writes; the whole profile stays under 64 KiB.
  */
-import { MatrixError, badJson, forbidden, notFound } from '../errors.js';
+import { badJson, forbidden, notFound, invalidParam, keyTooLarge, missingParam, profileTooLarge } from '../errors.js';
 import type { Hs } from '../hs.js';
 import * as users from '../db/users.js';
 import { refreshMemberEvents } from './rooms/member-profile.js';
@@ -19,8 +19,8 @@ const MXC = /^mxc:\/\/[A-Za-z0-9.:\-[\]]+\/[A-Za-z0-9_-]+$/;
 const USER_ID = /^@[^:\u0000]+:[^\u0000]+$/;
 
 function checkKey(key: string): void {
-  if (Buffer.byteLength(key) > KEY_MAX_BYTES) throw new MatrixError(400, 'M_KEY_TOO_LARGE', `Profile keys are at most ${KEY_MAX_BYTES} bytes.`);
-  if (!KEY_NAME.test(key)) throw new MatrixError(400, 'M_INVALID_PARAM', 'Invalid profile key: use displayname, avatar_url, m.tz or a namespaced key.');
+  if (Buffer.byteLength(key) > KEY_MAX_BYTES) throw keyTooLarge(`Profile keys are at most ${KEY_MAX_BYTES} bytes.`);
+  if (!KEY_NAME.test(key)) throw invalidParam('Invalid profile key: use displayname, avatar_url, m.tz or a namespaced key.');
 }
 
 function checkValue(key: string, value: unknown): void {
@@ -53,14 +53,14 @@ export async function getProfileField(hs: Hs, userId: string, key: string): Prom
 export async function setProfileField(hs: Hs, requesterId: string, userId: string, key: string, body: Record<string, unknown>): Promise<void> {
   if (requesterId !== userId) throw forbidden("You cannot change another user's profile.");
   checkKey(key);
-  if (!(key in body)) throw new MatrixError(400, 'M_MISSING_PARAM', `The body must contain the field ${key}.`);
+  if (!(key in body)) throw missingParam(`The body must contain the field ${key}.`);
   const value = body[key];
   checkValue(key, value);
   // An empty avatar_url is how older clients remove their avatar; storing it would not be an MXC URI.
   if (key === 'avatar_url' && value === '') {
     await users.deleteProfileField(hs.sql, userId, key);
   } else if (!(await users.updateProfileField(hs.sql, userId, key, value, PROFILE_MAX_BYTES))) {
-    throw new MatrixError(400, 'M_PROFILE_TOO_LARGE', 'The profile would be larger than 64 KiB.');
+    throw profileTooLarge('The profile would be larger than 64 KiB.');
   }
   if (ROOM_FIELDS.has(key)) await refreshMemberEvents(hs, userId);
 }

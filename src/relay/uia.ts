@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Hs } from '../hs.js';
-import { MatrixError, badJson, forbidden } from '../errors.js';
+import { MatrixError, badJson, forbidden, Codes, type Errcode, unknownError } from '../errors.js';
 import * as uiaDb from '../db/uia.js';
 import { selectUser } from '../db/users.js';
 import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
@@ -33,9 +33,9 @@ export interface UiaPassed {
 class UiaRequired extends MatrixError {
   constructor(
     private readonly uiaBody: Record<string, unknown>,
-    private readonly failure?: { errcode: string; error: string },
+    private readonly failure?: { errcode: Errcode; error: string },
   ) {
-    super(401, failure?.errcode ?? 'M_UNAUTHORIZED', failure?.error ?? 'Additional authentication is required.');
+    super(401, failure?.errcode ?? Codes.UNAUTHORIZED, failure?.error ?? 'Additional authentication is required.');
   }
   override body(): Record<string, unknown> {
     return this.failure ? { ...this.uiaBody, ...this.failure } : this.uiaBody;
@@ -93,7 +93,7 @@ export async function requireUia(hs: Hs, rawAuth: unknown, req: UiaRequest): Pro
   let session: uiaDb.UiaSessionRow | undefined;
   if (auth.session !== undefined) {
     session = await uiaDb.selectUiaSession(hs.sql, auth.session, now - SESSION_LIFETIME_MS);
-    if (!session) throw new MatrixError(400, 'M_UNKNOWN', 'Unknown or expired authentication session.');
+    if (!session) throw unknownError(400, 'Unknown or expired authentication session.');
     if (session.purpose !== req.purpose || session.userId !== (req.userId ?? null)) {
       throw forbidden('This authentication session was started for another request.');
     }
@@ -109,7 +109,7 @@ export async function requireUia(hs: Hs, rawAuth: unknown, req: UiaRequest): Pro
     const allowed = req.flows.some((flow) => flow.includes(auth.type as Stage));
     const result = allowed ? await checkStage(hs, req, auth.type, auth) : { ok: false, error: `${auth.type} is not a stage of this request's flows.` };
     if (!result.ok) {
-      throw new UiaRequired(challengeBody(req, session.sessionId, completed), { errcode: 'M_FORBIDDEN', error: result.error! });
+      throw new UiaRequired(challengeBody(req, session.sessionId, completed), { errcode: Codes.FORBIDDEN, error: result.error! });
     }
     await uiaDb.updateUiaCompleted(hs.sql, session.sessionId, auth.type, result.token ?? null);
     if (!completed.includes(auth.type)) completed.push(auth.type);

@@ -4,7 +4,7 @@
  * read-modify-write under the row's lock, and takes its stream position last.
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, badJson, forbidden } from '../../errors.js';
+import { badJson, forbidden, invalidParam } from '../../errors.js';
 import { transaction } from '../../db/database.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../../db/account-data.js';
 import { selectAccountDataForUpdate } from '../../db/directory.js';
@@ -28,7 +28,7 @@ async function checkAccess(hs: Hs, requesterId: string, userId: string, roomId: 
 
 function checkTag(tag: string): void {
   if (tag.length === 0 || Buffer.byteLength(tag) > TAG_MAX_BYTES || tag.includes('\u0000')) {
-    throw new MatrixError(400, 'M_INVALID_PARAM', `Tag names are 1 to ${TAG_MAX_BYTES} bytes, without NUL characters.`);
+    throw invalidParam(`Tag names are 1 to ${TAG_MAX_BYTES} bytes, without NUL characters.`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Hs } from '../../hs.js';
 import { transaction } from '../../db/database.js';
-import { forbidden, invalidParam, notFound } from '../../errors.js';
+import { invalidParam } from '../../errors.js';
 import type { EventRow } from '../../db/events.js';
 import { upsertAccountData, updateAccountDataStreamPos } from '../../db/account-data.js';
 import { selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';

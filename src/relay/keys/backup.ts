@@ -4,7 +4,7 @@
  * replaced only by a better one (verified, then lower first_message_index, then lower forwarded_count).
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, invalidParam, notFound } from '../../errors.js';
+import { invalidParam, notFound, wrongRoomKeysVersion } from '../../errors.js';
 import * as backupDb from '../../db/key-backup.js';
 import type { BackupSessionRow } from '../../db/key-backup.js';
 import { transaction } from '../../db/database.js';
@@ -15,9 +15,6 @@ export interface KeyBackupData {
   is_verified: boolean;
   session_data: Record<string, unknown>;
 }
-
-const wrongVersion = (current: number | undefined) =>
-  new MatrixError(403, 'M_WRONG_ROOM_KEYS_VERSION', 'That is not the current backup version.', current !== undefined ? { current_version: String(current) } : {});
 
 function parseVersion(v: string): number {
   if (!/^[1-9][0-9]{0,14}$/.test(v)) throw notFound('Unknown backup version.');
@@ -64,7 +61,7 @@ export async function putKeys(hs: Hs, userId: string, version: string, rooms: Re
   return transaction(hs.sql, async (tx) => {
     const current = await backupDb.selectBackupVersion(tx, userId);
     if (!current) throw notFound('No backup version exists.');
-    if (current.version !== v) throw wrongVersion(current.version);
+    if (current.version !== v) throw wrongRoomKeysVersion(current.version);
     // The version row is the lock: concurrent uploads apply the replacement rule one after another.
     await tx`SELECT 1 FROM key_backup_versions WHERE user_id = ${userId} AND version = ${v} FOR UPDATE`;
     let changed = false;

@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Hs } from '../../hs.js';
-import { invalidParam } from '../../errors.js';
+import { invalidParam, Codes, type Errcode } from '../../errors.js';
 import * as keysDb from '../../db/keys.js';
 import type { KeyJson } from '../../db/keys.js';
 import type { Requester } from '../sessions.js';
@@ -70,7 +70,7 @@ export async function uploadCrossSigningKeys(hs: Hs, userId: string, upload: Par
   await wakeDeviceListWatchers(hs, userId);
 }
 
-type Failure = { errcode: string; error: string };
+type Failure = { errcode: Errcode; error: string };
 
 /** The public ed25519 key behind a signing key id of the uploader: one of their devices or cross-signing keys. */
 async function signerKey(hs: Hs, signer: string, keyId: string): Promise<string | undefined> {
@@ -103,11 +103,11 @@ export async function uploadSignatures(hs: Hs, requester: Requester, body: Recor
       const cross = device ? undefined : (await keysDb.selectCrossSigningKeys(hs.sql, [userId])).find((r) => crossSigningPublicKey(r.keyJson)?.publicKey === keyName);
       const stored = device ?? cross?.keyJson;
       if (!stored) {
-        fail(userId, keyName, { errcode: 'M_NOT_FOUND', error: 'No such device or cross-signing key.' });
+        fail(userId, keyName, { errcode: Codes.NOT_FOUND, error: 'No such device or cross-signing key.' });
         continue;
       }
       if (!isDeepStrictEqual(strip(stored), strip(uploaded))) {
-        fail(userId, keyName, { errcode: 'M_INVALID_PARAM', error: 'The signed object does not match the stored keys.' });
+        fail(userId, keyName, { errcode: Codes.INVALID_PARAM, error: 'The signed object does not match the stored keys.' });
         continue;
       }
       const newSigs = ((uploaded.signatures ?? {}) as Record<string, Record<string, string>>)[requester.userId] ?? {};
@@ -117,7 +117,7 @@ export async function uploadSignatures(hs: Hs, requester: Requester, body: Recor
         const pub = keyId.startsWith('ed25519:') ? await signerKey(hs, requester.userId, keyId) : undefined;
         const candidate = { ...strip(stored), signatures: { [requester.userId]: { [keyId]: sig } } };
         if (!pub || !hasValidSignature(candidate, requester.userId, keyId, pub)) {
-          fail(userId, keyName, { errcode: 'M_INVALID_SIGNATURE', error: `Invalid signature ${keyId}.` });
+          fail(userId, keyName, { errcode: Codes.INVALID_SIGNATURE, error: `Invalid signature ${keyId}.` });
           continue;
         }
         ((merged.signatures ??= {})[requester.userId] ??= {})[keyId] = sig;

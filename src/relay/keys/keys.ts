@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Hs } from '../../hs.js';
-import { MatrixError, invalidParam } from '../../errors.js';
+import { invalidParam } from '../../errors.js';
 import * as keysDb from '../../db/keys.js';
 import type { KeyJson } from '../../db/keys.js';
 import type { Requester } from '../sessions.js';
@@ -67,7 +67,7 @@ export async function uploadKeys(hs: Hs, requester: Requester, body: KeysUpload)
     for (const k of otks) {
       const existing = existingOtks.get(k.keyId);
       if (existing !== undefined && !isDeepStrictEqual(existing, k.keyJson)) {
-        throw new MatrixError(400, 'M_INVALID_PARAM', `One-time key ${k.keyId} already exists with different content; a key id cannot be reused.`);
+        throw invalidParam(`One-time key ${k.keyId} already exists with different content; a key id cannot be reused.`);
       }
     }
     await keysDb.insertOneTimeKeys(tx, userId, deviceId, otks.filter((k) => !existingOtks.has(k.keyId)));
@@ -75,7 +75,7 @@ export async function uploadKeys(hs: Hs, requester: Requester, body: KeysUpload)
     if (body.device_keys) {
       const existing = await keysDb.selectDeviceKeys(tx, userId, deviceId);
       if (existing && !sameIdentity(existing, body.device_keys)) {
-        throw new MatrixError(400, 'M_INVALID_PARAM', "This device's identity keys are already set and cannot be replaced; log in as a new device.");
+        throw invalidParam("This device's identity keys are already set and cannot be replaced; log in as a new device.");
       }
       if (!existing || !isDeepStrictEqual(existing, body.device_keys)) {
         await keysDb.upsertDeviceKeys(tx, userId, deviceId, body.device_keys);

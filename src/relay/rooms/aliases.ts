@@ -3,7 +3,7 @@
  * creator or a room member with enough power may delete it.
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, forbidden, invalidParam, notFound } from '../../errors.js';
+import { forbidden, invalidParam, notFound, unknownError } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectStateAt } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
@@ -37,7 +37,7 @@ export async function resolveAlias(hs: Hs, alias: string): Promise<string> {
 export async function setAlias(hs: Hs, userId: string, alias: string, roomId: string): Promise<void> {
   checkAlias(alias, hs.config.serverName);
   await requireJoined(hs.sql, userId, roomId, 'You must be joined to the room to give it an alias.');
-  if (!(await roomsDb.insertAlias(hs.sql, { alias, roomId, creator: userId }))) throw new MatrixError(409, 'M_UNKNOWN', `Room alias ${alias} already exists.`);
+  if (!(await roomsDb.insertAlias(hs.sql, { alias, roomId, creator: userId }))) throw unknownError(409, `Room alias ${alias} already exists.`);
 }
 
 export async function deleteAlias(hs: Hs, userId: string, isAdmin: boolean, alias: string): Promise<void> {

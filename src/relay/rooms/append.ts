@@ -7,7 +7,7 @@
  */
 import type { Hs } from '../../hs.js';
 import { commitPipelined, transaction, type Tx } from '../../db/database.js';
-import { MatrixError, notFound, tooLarge } from '../../errors.js';
+import { notFound, tooLarge, badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
@@ -128,7 +128,7 @@ export async function appendEvent(
   const redacts = draft.type !== 'm.room.redaction' ? undefined : version.redactsInContent ? (draft.content.redacts as string | undefined) : draft.redacts;
   let redactedTarget: EventRow | undefined;
   if (redacts !== undefined) {
-    if (typeof redacts !== 'string') throw new MatrixError(400, 'M_BAD_JSON', 'redacts must be an event id.');
+    if (typeof redacts !== 'string') throw badJson('redacts must be an event id.');
     redactedTarget = await eventsDb.selectEvent(room.tx, redacts);
     if (redactedTarget && redactedTarget.roomId !== room.roomId) redactedTarget = undefined;
   }

@@ -5,7 +5,7 @@
 // Out of scope because this server builds and signs every event itself and does not federate: signatures, hashes,
 // auth_events selection (rules 2.1-2.3, 2.5), room_id domains (1.2), m.federate (3). Third-party invites (4.4.1)
 // are refused. Event size limits are checked elsewhere.
-import { forbidden, MatrixError } from '../../errors.js';
+import { forbidden, unsupportedRoomVersion } from '../../errors.js';
 import { actionPowerLevel, checkPowerLevelsEvent, formatLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import {
   allowedRoomIds,
@@ -43,7 +43,7 @@ export interface AuthOptions {
  */
 export async function checkEventAuth(version: string, event: AuthEvent, state: RoomState, opts: AuthOptions = {}): Promise<void> {
   const rules = roomVersion(version);
-  if (!rules) throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${version} is not supported by this server.`);
+  if (!rules) throw unsupportedRoomVersion(`Room version ${version} is not supported by this server.`);
   if (event.type === 'm.room.create') return checkCreate(rules, event, state); // 1
   const create = createEventOf(state);
   if (!create) throw forbidden('The room does not exist: it has no m.room.create event.'); // 2.4

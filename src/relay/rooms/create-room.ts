@@ -4,7 +4,7 @@
  * not the client asked.
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, badJson } from '../../errors.js';
+import { badJson, notFound, roomInUse, unsupportedRoomVersion } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
 import { MEGOLM } from '../policy.js';
@@ -83,12 +83,12 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
   const roomVersion = req.room_version ?? DEFAULT_ROOM_VERSION;
   const version = servedRoomVersion(roomVersion);
   if (!version) {
-    throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported; use one of ${Object.keys(SERVED_ROOM_VERSIONS).join(', ')}.`);
+    throw unsupportedRoomVersion(`Room version ${roomVersion} is not supported; use one of ${Object.keys(SERVED_ROOM_VERSIONS).join(', ')}.`);
   }
   const preset: Preset = req.preset ?? (req.visibility === 'public' ? 'public_chat' : 'private_chat');
   const invitees = [...new Set(req.invite ?? [])];
   for (const u of invitees) {
-    if (!(await selectUser(hs.sql, u))) throw new MatrixError(404, 'M_NOT_FOUND', `Cannot invite ${u}: no such user.`);
+    if (!(await selectUser(hs.sql, u))) throw notFound(`Cannot invite ${u}: no such user.`);
   }
   const alias = req.room_alias_name !== undefined ? validateAliasLocalpart(req.room_alias_name, hs.config.serverName) : undefined;
   for (const s of req.initial_state ?? []) {
@@ -118,7 +118,7 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
       content: { ...defaultPowerLevels(creator, preset, invitees), ...(req.power_level_content_override ?? {}) },
     });
     if (alias) {
-      if (!(await roomsDb.insertAlias(tx, { alias, roomId, creator }))) throw new MatrixError(400, 'M_ROOM_IN_USE', `The alias ${alias} is already in use.`);
+      if (!(await roomsDb.insertAlias(tx, { alias, roomId, creator }))) throw roomInUse(`The alias ${alias} is already in use.`);
       await trusted({ type: 'm.room.canonical_alias', state_key: '', content: { alias } });
     }
     for (const d of presetState(preset)) await trusted(d);

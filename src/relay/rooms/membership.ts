@@ -3,7 +3,7 @@
  * write path, so the authorization rules decide; joining a room one is already in changes nothing.
  */
 import type { Hs } from '../../hs.js';
-import { MatrixError, forbidden, notFound } from '../../errors.js';
+import { forbidden, notFound, guestForbidden, unknownError } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
 import { appendEvent, currentStateOf, writeRoom } from './append.js';
@@ -24,7 +24,7 @@ export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: 
     const current = currentStateOf(room, 'm.room.member', userId);
     if (current?.content.membership === 'join') return roomId;
     if (opts.isGuest && currentStateOf(room, 'm.room.guest_access')?.content.guest_access !== 'can_join') {
-      throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests cannot join this room (its m.room.guest_access is not can_join).');
+      throw guestForbidden('Guests cannot join this room (its m.room.guest_access is not can_join).');
     }
     await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
     // Joining again brings a forgotten room back.
@@ -93,6 +93,6 @@ export async function forgetRoom(hs: Hs, userId: string, roomId: string): Promis
   const membership = await membershipOf(hs.sql, userId, roomId);
   if (membership === undefined) throw notFound('You have never been in this room.');
   // Spec: 400 "The user has not left the room".
-  if (membership === 'join' || membership === 'invite' || membership === 'knock') throw new MatrixError(400, 'M_UNKNOWN', 'Leave the room before forgetting it.');
+  if (membership === 'join' || membership === 'invite' || membership === 'knock') throw unknownError(400, 'Leave the room before forgetting it.');
   await roomsDb.insertForgotten(hs.sql, userId, roomId);
 }
