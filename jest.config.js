@@ -9,5 +9,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // matrix-js-sdk 43 needs Promise.withResolvers, which Node 20 lacks: bots/node20.ts adds it.
   setupFiles: ['<rootDir>/bots/node20.ts'],
+  // Says whether the official Matrix spec is there to check responses against (test/support/spec.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
   testTimeout: 30000,
 };

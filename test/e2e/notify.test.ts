@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { freePort, PROJECT_ROOT } from '../support/process.js';
+import { PROJECT_ROOT } from '../support/process.js';
+import { freePort } from '../support/ports.js';
 import { baseUrlOf, cryptoClient, decrypted, seesMembership, startSyncing, stopAll, trackLongTimers, type E2eClient } from '../support/e2e-clients.js';
 
 trackLongTimers();

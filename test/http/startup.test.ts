@@ -12,7 +12,8 @@ import postgres from 'postgres';
 import { SETTINGS } from '../../src/config.js';
 import { knownMigrations } from '../../src/db/migrate.js';
 import { createEmptyDatabase } from '../support/db.js';
-import { freePort, killAll, logLines, spawnServer, type ServerProcess } from '../support/process.js';
+import { killAll, logLines, spawnServer, type ServerProcess } from '../support/process.js';
+import { freePort } from '../support/ports.js';
 
 const LISTENING = /SecureComm listening on/;
 const EMBEDDED_NOTICE = /embedded database \(PGlite\): for trying out and small installs/;

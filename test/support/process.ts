@@ -3,7 +3,6 @@
  * waits on its output and exit with bounded deadlines (events, never sleeps); every process is killed in cleanup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../../src/config.js';
 
@@ -136,19 +135,6 @@ export function spawnServer(env: Record<string, string>, args: string[] = []): S
 /** Kills (SIGKILL) every server process a test left running and waits for them: for afterEach. */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGKILL', 10_000)));
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (the OS picks it; the listener is closed before returning). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The pino JSON lines of the output (other lines, such as console.error's, are skipped). */
