@@ -35,6 +35,9 @@ export interface Config {
   allowPlaintextMessages: boolean;
   allowPlaintextReactions: boolean;
   allowPlaintextRedactions: boolean;
+  allowRedactionReasons: boolean;
+  allowInRoomVerification: boolean;
+  allowPlaintextToDevice: boolean;
   refusePlaintextRoomMetadata: boolean;
 }
 
@@ -145,6 +148,20 @@ export const SETTINGS: Setting[] = [
   {
     key: 'allowPlaintextRedactions', env: 'ALLOW_PLAINTEXT_REDACTIONS', help: 'Accept m.room.redaction (it carries only the redacted event id and a reason). off: strict mode.',
     default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'allowRedactionReasons', env: 'ALLOW_REDACTION_REASONS', help: 'Accept a (short) reason on redactions, which is text in the clear. off: redactions carry only the redacted event id.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'allowInRoomVerification', env: 'ALLOW_IN_ROOM_VERIFICATION',
+    help: 'Accept in-room key verification events (device ids, methods, public keys, MACs), which clients send in the clear. off: users verify each other only by to-device messages.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'allowPlaintextToDevice', env: 'ALLOW_PLAINTEXT_TO_DEVICE',
+    help: 'Relay to-device messages of types outside the known clear allow-list without Olm encryption (never room keys, secrets or messages). Off by default.',
+    default: fixed('off'), parse: bool,
   },
   {
     key: 'refusePlaintextRoomMetadata', env: 'REFUSE_PLAINTEXT_ROOM_METADATA', help: 'Refuse room names, topics and avatars (state events are sent in the clear).',

@@ -6,6 +6,7 @@ import { parseStreamToken } from '../relay/sync/token.js';
 import { selectStreamHead } from '../db/stream.js';
 import { hasMasterKey, isSameCrossSigning, uploadCrossSigningKeys, uploadSignatures } from '../relay/keys/cross-signing.js';
 import { endUia, requireUia } from '../relay/uia.js';
+import { checkCrossSigningUpload, checkKeysUpload } from '../relay/policy.js';
 import { CLIENT_V3, route } from './route.js';
 
 const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id');
@@ -42,6 +43,7 @@ export const keyRoutes = [
       auth: z.unknown().optional(),
     }),
     handler: async ({ hs, requester, body }) => {
+      checkCrossSigningUpload({ master_key: body.master_key, self_signing_key: body.self_signing_key, user_signing_key: body.user_signing_key });
       const upload = { master: body.master_key, self_signing: body.self_signing_key, user_signing: body.user_signing_key };
       if (await isSameCrossSigning(hs, requester.userId, upload)) return {};
       // The first upload may go without UIA (clients bootstrap cross-signing right after login); replacing needs the password.
@@ -71,7 +73,10 @@ export const keyRoutes = [
     access: 'user',
     guests: true,
     body: z.object({ device_keys: deviceKeys.optional(), one_time_keys: keyMap.optional(), fallback_keys: keyMap.optional() }),
-    handler: async ({ hs, requester, body }) => uploadKeys(hs, requester, body as never),
+    handler: async ({ hs, requester, body }) => {
+      checkKeysUpload(body);
+      return uploadKeys(hs, requester, body as never);
+    },
   }),
   /** POST /_matrix/client/v3/keys/query */
   route({

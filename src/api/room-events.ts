@@ -78,10 +78,11 @@ export const roomEventRoutes = [
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/redact/:eventId/:txnId`,
     access: 'user',
-    body: z.object({ reason: z.string().max(1000).optional() }),
+    // The body is the redaction's content (a reason, if any): the policy checks its shape like any clear event's.
+    body: content,
     handler: async ({ hs, requester, params, body }) => {
       const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
-      return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body.reason, txn) };
+      return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body, txn) };
     },
   }),
   /** GET /_matrix/client/v3/rooms/{roomId}/event/{eventId} */

@@ -10,6 +10,7 @@ import { takeStreamPosition } from '../db/stream.js';
 import { onNewToDevice } from './wakes.js';
 import type { Requester } from './sessions.js';
 import { transaction } from '../db/database.js';
+import { checkToDeviceMessage } from './policy.js';
 
 /** At most this many messages per /sync response; the rest follow at once in the next. */
 export const TO_DEVICE_PER_SYNC = 100;
@@ -21,6 +22,10 @@ export async function sendToDevice(
   txnId: string,
   messages: Record<string, Record<string, Record<string, unknown>>>,
 ): Promise<void> {
+  // Every message is checked before anything is written: one refused message refuses the whole send.
+  for (const [userId, byDevice] of Object.entries(messages)) {
+    for (const [deviceId, content] of Object.entries(byDevice)) checkToDeviceMessage(hs.config, type, content, `messages.${userId}.${deviceId}`);
+  }
   const recipients = new Set<string>();
   await transaction(hs.sql, async (tx) => {
     if (!(await insertToDeviceTxn(tx, requester.userId, requester.deviceId, txnId))) return;

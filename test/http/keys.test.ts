@@ -127,9 +127,9 @@ describe('device list changes', () => {
 
 describe('to-device', () => {
   test('messages to a device and to * are stored per device, once per transaction id; unknown devices are skipped', async () => {
-    const send = (txn: string, messages: unknown) => t.http.put(`${V3}/sendToDevice/m.room_key_request/${txn}`).set(bob.auth).send({ messages });
-    expect((await send('t1', { [alice.userId]: { [alice.deviceId]: { a: 1 }, NODEVICE: { b: 2 } } })).status).toBe(200);
-    expect((await send('t1', { [alice.userId]: { [alice.deviceId]: { a: 1 } } })).status).toBe(200);
+    const send = (txn: string, messages: unknown) => t.http.put(`${V3}/sendToDevice/m.dummy/${txn}`).set(bob.auth).send({ messages });
+    expect((await send('t1', { [alice.userId]: { [alice.deviceId]: {}, NODEVICE: {} } })).status).toBe(200);
+    expect((await send('t1', { [alice.userId]: { [alice.deviceId]: {} } })).status).toBe(200);
     const rows = await t.hs.sql`SELECT device_id, content FROM to_device_inbox WHERE user_id = ${alice.userId}`;
     expect(rows).toHaveLength(1);
     const bad = await send('t2', { 'not-a-user': {} });

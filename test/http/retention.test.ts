@@ -68,7 +68,9 @@ describe('an ephemeral room', () => {
     const roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({})).body.room_id;
     await t.http.put(`${V3}/rooms/${encodeURIComponent(roomId)}/send/m.room.encrypted/ancient`).set(alice.auth).send(megolm('ancient'));
     await ageEvents(roomId, 31 * 24 * HOUR);
-    await t.http.put(`${V3}/sendToDevice/m.room_key/td1`).set(alice.auth).send({ messages: { [bob.userId]: { [bob.deviceId]: { k: 1 } } } });
+    await t.http.put(`${V3}/sendToDevice/m.room.encrypted/td1`).set(alice.auth).send({
+      messages: { [bob.userId]: { [bob.deviceId]: { algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: 'KEY', ciphertext: { KEY: { type: 0, body: 'AwogOlm' } } } } },
+    });
     await t.hs.sql`UPDATE to_device_inbox SET created_ts = created_ts - ${31 * 24 * HOUR} WHERE user_id = ${bob.userId}`;
     const result = await purgeExpired(t.hs);
     expect(result.toDevice).toBe(1);

@@ -1,6 +1,7 @@
 /**
  * Real matrix-js-sdk clients with Rust crypto (in memory) for the e2e tests: creation with a traffic-recording
- * fetch, bounded waits on sdk events (never sleeps), new logins, clean shutdown, and the database plaintext scan.
+ * fetch, bounded waits on sdk events (never sleeps), new logins, clean shutdown, and plaintext markers for the
+ * database scan (db-scan.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -287,30 +288,4 @@ export function plaintextTracker(): { tag: string; all: string[]; plain(what: st
       return text;
     },
   };
-}
-
-/**
- * Every text, json(b), bytea and text-array column of every table in the test database, searched for each needle.
- * Returns the places a needle was found, as `table.column: needle`.
- */
-export async function scanDatabase(t: TestServer, needles: string[]): Promise<{ found: string[]; columnsScanned: number }> {
-  const sql = t.hs.sql;
-  const columns = await sql<{ tableName: string; columnName: string; dataType: string; udtName: string }[]>`
-    SELECT c.table_name, c.column_name, c.data_type, c.udt_name FROM information_schema.columns c
-    JOIN information_schema.tables tb ON tb.table_schema = c.table_schema AND tb.table_name = c.table_name AND tb.table_type = 'BASE TABLE'
-    WHERE c.table_schema = 'public'
-      AND (c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'bytea') OR (c.data_type = 'ARRAY' AND c.udt_name IN ('_text', '_varchar', '_jsonb')))`;
-  const found: string[] = [];
-  for (const col of columns) {
-    const table = `"${col.tableName.replaceAll('"', '""')}"`;
-    const column = `"${col.columnName.replaceAll('"', '""')}"`;
-    // One query per column: which of the needles ($1, a text array) occur in any of its values.
-    const haystack = col.dataType === 'bytea' ? column : `convert_to(${column}::text, 'UTF8')`;
-    const rows = await sql.unsafe<{ needle: string }[]>(
-      `SELECT n AS needle FROM unnest($1::text[]) AS n WHERE EXISTS (SELECT 1 FROM ${table} WHERE position(convert_to(n, 'UTF8') in ${haystack}) > 0)`,
-      [needles as never],
-    );
-    for (const r of rows) found.push(`${col.tableName}.${col.columnName}: ${r.needle}`);
-  }
-  return { found, columnsScanned: columns.length };
 }

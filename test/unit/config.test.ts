@@ -59,6 +59,9 @@ describe('defaults', () => {
       allowPlaintextMessages: false,
       allowPlaintextReactions: true,
       allowPlaintextRedactions: true,
+      allowRedactionReasons: true,
+      allowInRoomVerification: true,
+      allowPlaintextToDevice: false,
       refusePlaintextRoomMetadata: false,
     });
   });
@@ -126,6 +129,9 @@ describe('environment', () => {
       ALLOW_PLAINTEXT_MESSAGES: 'on',
       ALLOW_PLAINTEXT_REACTIONS: 'off',
       ALLOW_PLAINTEXT_REDACTIONS: 'off',
+      ALLOW_REDACTION_REASONS: 'off',
+      ALLOW_IN_ROOM_VERIFICATION: 'off',
+      ALLOW_PLAINTEXT_TO_DEVICE: 'on',
       REFUSE_PLAINTEXT_ROOM_METADATA: 'on',
     });
     expect(config).toEqual({
@@ -152,6 +158,9 @@ describe('environment', () => {
       allowPlaintextMessages: true,
       allowPlaintextReactions: false,
       allowPlaintextRedactions: false,
+      allowRedactionReasons: false,
+      allowInRoomVerification: false,
+      allowPlaintextToDevice: true,
       refusePlaintextRoomMetadata: true,
     });
   });

@@ -8,12 +8,14 @@ import { invalidParam, notFound, wrongRoomKeysVersion } from '../../errors.js';
 import * as backupDb from '../../db/key-backup.js';
 import type { BackupSessionRow } from '../../db/key-backup.js';
 import { transaction } from '../../db/database.js';
+import { checkBackupSessions, checkBackupVersion } from '../policy.js';
 
 export interface KeyBackupData {
   first_message_index: number;
   forwarded_count: number;
   is_verified: boolean;
-  session_data: Record<string, unknown>;
+  /** Checked by the policy (checkBackupSessions) before anything is stored. */
+  session_data: unknown;
 }
 
 function parseVersion(v: string): number {
@@ -25,8 +27,9 @@ function versionJson(row: backupDb.BackupVersionRow) {
   return { algorithm: row.algorithm, auth_data: row.authData, count: row.count, etag: String(row.etag), version: String(row.version) };
 }
 
-export async function createVersion(hs: Hs, userId: string, algorithm: string, authData: Record<string, unknown>): Promise<{ version: string }> {
-  return { version: String(await backupDb.insertBackupVersion(hs.sql, userId, algorithm, authData)) };
+export async function createVersion(hs: Hs, userId: string, algorithm: string, authData: unknown): Promise<{ version: string }> {
+  checkBackupVersion(algorithm, authData);
+  return { version: String(await backupDb.insertBackupVersion(hs.sql, userId, algorithm, authData as Record<string, unknown>)) };
 }
 
 export async function getVersion(hs: Hs, userId: string, version?: string) {
@@ -35,13 +38,14 @@ export async function getVersion(hs: Hs, userId: string, version?: string) {
   return versionJson(row);
 }
 
-export async function updateVersion(hs: Hs, userId: string, version: string, body: { algorithm: string; auth_data: Record<string, unknown>; version?: string }) {
+export async function updateVersion(hs: Hs, userId: string, version: string, body: { algorithm: string; auth_data: unknown; version?: string }) {
   const v = parseVersion(version);
+  checkBackupVersion(body.algorithm, body.auth_data);
   if (body.version !== undefined && body.version !== version) throw invalidParam('The version in the body does not match the one in the path.');
   const row = await backupDb.selectBackupVersion(hs.sql, userId, v);
   if (!row) throw notFound('Unknown backup version.');
   if (row.algorithm !== body.algorithm) throw invalidParam('The algorithm of a backup version cannot change.');
-  await backupDb.updateBackupAuthData(hs.sql, userId, v, body.auth_data);
+  await backupDb.updateBackupAuthData(hs.sql, userId, v, body.auth_data as Record<string, unknown>);
 }
 
 export async function deleteVersion(hs: Hs, userId: string, version: string): Promise<void> {
@@ -58,6 +62,7 @@ function isBetterBackup(candidate: KeyBackupData, existing: BackupSessionRow): b
 /** Stores sessions in the current version; returns the new etag and count. */
 export async function putKeys(hs: Hs, userId: string, version: string, rooms: Record<string, Record<string, KeyBackupData>>) {
   const v = parseVersion(version);
+  checkBackupSessions(rooms);
   return transaction(hs.sql, async (tx) => {
     const current = await backupDb.selectBackupVersion(tx, userId);
     if (!current) throw notFound('No backup version exists.');
@@ -71,7 +76,7 @@ export async function putKeys(hs: Hs, userId: string, version: string, rooms: Re
         const old = existing.get(sessionId);
         if (old && !isBetterBackup(data, old)) continue;
         await backupDb.upsertBackupSession(tx, userId, v, {
-          roomId, sessionId, firstMessageIndex: data.first_message_index, forwardedCount: data.forwarded_count, isVerified: data.is_verified, sessionData: data.session_data,
+          roomId, sessionId, firstMessageIndex: data.first_message_index, forwardedCount: data.forwarded_count, isVerified: data.is_verified, sessionData: data.session_data as Record<string, unknown>,
         });
         changed = true;
       }

@@ -40,10 +40,11 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
   );
 }
 
-export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, reason: string | undefined, txn: Txn): Promise<string> {
+/** `body` is what the client sent (its reason, if any); the policy decides what of it a redaction may carry. */
+export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, body: Record<string, unknown>, txn: Txn): Promise<string> {
   const version = roomVersionOf((await requireRoom(hs.sql, roomId)).roomVersion);
   if (!eventId.startsWith('$')) throw badJson('The event id must start with $.');
-  const content: Record<string, unknown> = reason !== undefined ? { reason } : {};
+  const { redacts: _ignored, ...content } = body;
   const draft: EventDraft = { type: 'm.room.redaction', content };
   if (version.redactsInContent) content.redacts = eventId;
   else draft.redacts = eventId;
