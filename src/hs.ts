@@ -1,16 +1,40 @@
 /**
- * The homeserver's shared parts, built once at start-up and passed explicitly to every layer (no container):
- * configuration, database pool, logger, rate limiters, the notifier that wakes long-polls, and the per-process
- * caches (per Hs, not per module: tests run several servers in one process).
+ * The homeserver's shared parts and who is calling: the types Hs and Requester, and createHs, which builds the parts
+ * once at start-up; they are passed explicitly to every layer (no container). Every per-process cache is a field of
+ * Hs (per Hs, not per module: tests run several servers in one process). The modules of the parts take no Hs, so
+ * nothing imported here imports this module back.
  */
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database, Sql } from './db/database.js';
+import { Lru } from './lib/lru.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
 import { createNotifier, type Notifier } from './relay/notifier.js';
 import { createTypingManager, type TypingManager } from './relay/ephemeral/typing.js';
 import { createRoomStateCache, type RoomStateCache } from './relay/rooms/state-cache.js';
 import { createFilterCache, type FilterCache } from './relay/filters.js';
+import { PollMemory } from './relay/sync/poll-memory.js';
+
+/** Who is calling: the user and device of an access token (resolved in relay/authentication.ts). */
+export interface Requester {
+  userId: string;
+  deviceId: string;
+  isGuest: boolean;
+  isAdmin: boolean;
+  tokenHash: Buffer;
+  /** Resolved from the session cache: the handler's own read must confirm the token (relay/authentication.ts). */
+  unconfirmed?: boolean;
+}
+
+/** A session this process resolved recently (relay/authentication.ts). */
+export interface CachedSession {
+  requester: Requester;
+  expiresTs: number | null;
+  lastSeenTs: number;
+}
+
+/** Sessions kept per process. */
+const CACHED_SESSIONS = 50_000;
 
 export interface Hs {
   config: Config;
@@ -23,8 +47,12 @@ export interface Hs {
   typing: TypingManager;
   /** The write path's copy of rooms' current state, keyed by each room's head (relay/rooms/state-cache.ts). */
   roomStates: RoomStateCache;
-  /** Stored filters, which never change once stored (relay/filters.ts). */
+  /** Stored filters, which never change once stored (relay/stored-filters.ts). */
   filters: FilterCache;
+  /** Recently resolved access tokens, by token hash, for /sync (relay/authentication.ts). */
+  sessions: Lru<string, CachedSession>;
+  /** What this process remembers between one device's /sync long-polls (relay/sync/poll-memory.ts). */
+  polls: PollMemory;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -40,5 +68,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
   const notifier = await createNotifier(db.embedded ? undefined : db.sql);
   const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
-  return { config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, roomStates: createRoomStateCache(), filters: createFilterCache() };
+  return {
+    config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing,
+    roomStates: createRoomStateCache(), filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
+  };
 }

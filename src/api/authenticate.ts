@@ -1,13 +1,11 @@
 /**
  * Reads the access token of a request (Authorization: Bearer only; the query-string form was removed from the
- * spec and is refused) and resolves it to the requesting user and device.
+ * spec and is refused) and has relay/authentication.ts resolve it to the requesting user and device.
  */
 import type { Context } from 'koa';
 import { missingToken } from '../errors.js';
-import type { Hs } from '../hs.js';
-import { resolveAccessToken, resolveAccessTokenForConfirmingRead, type Requester } from '../relay/sessions.js';
-
-export type { Requester };
+import type { Hs, Requester } from '../hs.js';
+import { resolveRequester } from '../relay/authentication.js';
 
 export function bearerToken(ctx: Context): string | undefined {
   if (ctx.query.access_token !== undefined) {
@@ -22,7 +20,7 @@ export function bearerToken(ctx: Context): string | undefined {
 
 /**
  * The requester, or undefined when no token was sent and none is required. `confirmedByHandler`: the handler's own
- * read confirms the token, so a cached session may stand in for the token query (relay/session-cache.ts).
+ * read confirms the token, so a cached session may stand in for the token query (relay/authentication.ts).
  */
 export async function authenticate(hs: Hs, ctx: Context, required: boolean, confirmedByHandler = false): Promise<Requester | undefined> {
   const token = bearerToken(ctx);
@@ -30,5 +28,5 @@ export async function authenticate(hs: Hs, ctx: Context, required: boolean, conf
     if (required) throw missingToken('Missing access token.');
     return undefined;
   }
-  return confirmedByHandler ? resolveAccessTokenForConfirmingRead(hs, token) : resolveAccessToken(hs, token);
+  return resolveRequester(hs, token, confirmedByHandler);
 }

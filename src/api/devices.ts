@@ -3,20 +3,9 @@
  * the user's password through UIA, and removes the device's tokens and everything else tied to it).
  */
 import { z } from 'zod';
-import { notFound } from '../errors.js';
-import type { DeviceRow } from '../db/devices.js';
-import { selectDevice, selectDevices, updateDeviceDisplayName } from '../db/devices.js';
-import { removeDevices } from '../relay/devices.js';
+import { getDevice, listDevices, removeDevices, renameDevice } from '../relay/devices.js';
 import { endUia, requireUia } from '../relay/uia.js';
 import { CLIENT_V3, route } from './route.js';
-
-function deviceJson(d: DeviceRow) {
-  return {
-    device_id: d.deviceId,
-    ...(d.displayName !== null ? { display_name: d.displayName } : {}),
-    ...(d.lastSeenTs !== null ? { last_seen_ts: d.lastSeenTs } : {}),
-  };
-}
 
 const uiaBody = z.object({ auth: z.unknown().optional() });
 
@@ -33,7 +22,7 @@ export const deviceRoutes = [
     path: `${CLIENT_V3}/devices`,
     access: 'user',
     guests: true,
-    handler: async ({ hs, requester }) => ({ devices: (await selectDevices(hs.sql, requester.userId)).map(deviceJson) }),
+    handler: async ({ hs, requester }) => ({ devices: await listDevices(hs, requester.userId) }),
   }),
   /** GET /_matrix/client/v3/devices/{deviceId} */
   route({
@@ -42,11 +31,7 @@ export const deviceRoutes = [
     path: `${CLIENT_V3}/devices/:deviceId`,
     access: 'user',
     guests: true,
-    handler: async ({ hs, requester, params }) => {
-      const device = await selectDevice(hs.sql, requester.userId, params.deviceId);
-      if (!device) throw notFound('No such device.');
-      return deviceJson(device);
-    },
+    handler: async ({ hs, requester, params }) => getDevice(hs, requester.userId, params.deviceId),
   }),
   /** PUT /_matrix/client/v3/devices/{deviceId} */
   route({
@@ -57,11 +42,7 @@ export const deviceRoutes = [
     guests: true,
     body: z.object({ display_name: z.string().max(1000).optional() }),
     handler: async ({ hs, requester, params, body }) => {
-      if (body.display_name === undefined) {
-        if (!(await selectDevice(hs.sql, requester.userId, params.deviceId))) throw notFound('No such device.');
-        return {};
-      }
-      if (!(await updateDeviceDisplayName(hs.sql, requester.userId, params.deviceId, body.display_name))) throw notFound('No such device.');
+      await renameDevice(hs, requester.userId, params.deviceId, body.display_name);
       return {};
     },
   }),

@@ -1,5 +1,6 @@
 /** Filters: POST /user/{userId}/filter and GET /user/{userId}/filter/{filterId}. */
-import { defineFilter, getFilter, uploadedFilterSchema } from '../relay/filters.js';
+import { uploadedFilterSchema } from '../relay/filters.js';
+import { defineFilter, getFilter } from '../relay/stored-filters.js';
 import { CLIENT_V3, route } from './route.js';
 
 export const filterRoutes = [

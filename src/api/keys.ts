@@ -1,9 +1,8 @@
 /** End-to-end keys: upload, query, claim, and which users' devices changed between two tokens. */
 import { z } from 'zod';
 import { claimKeys, queryKeys, uploadKeys } from '../relay/keys/keys.js';
-import { deviceListsBetween } from '../relay/keys/device-lists.js';
+import { deviceListChanges } from '../relay/keys/device-lists.js';
 import { parseStreamToken } from '../relay/sync/token.js';
-import { selectStreamHead } from '../db/stream.js';
 import { hasMasterKey, isSameCrossSigning, uploadCrossSigningKeys, uploadSignatures } from '../relay/keys/cross-signing.js';
 import { endUia, requireUia } from '../relay/uia.js';
 import { checkCrossSigningUpload, checkKeysUpload } from '../relay/policy.js';
@@ -106,10 +105,7 @@ export const keyRoutes = [
     access: 'user',
     query: z.object({ from: z.string(), to: z.string() }),
     handler: async ({ hs, requester, query }) => {
-      const head = await selectStreamHead(hs.sql);
-      const from = parseStreamToken(query.from, 'from');
-      const to = Math.min(parseStreamToken(query.to, 'to'), head);
-      return deviceListsBetween(hs.sql, requester.userId, from, Math.max(from, to));
+      return deviceListChanges(hs, requester.userId, parseStreamToken(query.from, 'from'), parseStreamToken(query.to, 'to'));
     },
   }),
 ];

@@ -7,9 +7,8 @@ import { z } from 'zod';
 import { forbidden, missingParam, userInUse } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { isUsernameAvailable, registerGuest, registerUser, upgradeGuest } from '../relay/accounts.js';
-import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
-import { endUia, requireUia, type Stage } from '../relay/uia.js';
-import { resolveAccessToken } from '../relay/sessions.js';
+import { endUia, isRegistrationTokenUsable, requireUia, type Stage } from '../relay/uia.js';
+import { resolveRequester } from '../relay/authentication.js';
 import { bearerToken } from './authenticate.js';
 import { CLIENT_V1, CLIENT_V3, parseInput, route } from './route.js';
 
@@ -44,7 +43,7 @@ function clientAddress(ctx: Context): string {
 async function guestRequester(hs: Hs, ctx: Context, bodyToken: string | undefined) {
   const token = bearerToken(ctx) ?? bodyToken;
   if (token === undefined) return undefined;
-  const requester = await resolveAccessToken(hs, token);
+  const requester = await resolveRequester(hs, token);
   if (!requester.isGuest) throw forbidden('Already registered: this access token belongs to a full account.');
   return requester;
 }
@@ -120,7 +119,7 @@ export const registerRoutes = [
       if (hs.config.registration !== 'token') throw forbidden('Registration tokens are not used on this server.');
       // Spec: tokens are at most 64 characters, so a longer one is simply not a valid token.
       if (query.token.length > TOKEN_MAX) return { valid: false };
-      return { valid: (await selectUsableRegistrationToken(hs.sql, query.token, Date.now())) !== undefined };
+      return { valid: await isRegistrationTokenUsable(hs, query.token) };
     },
   }),
 ];

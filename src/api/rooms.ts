@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { badJson } from '../errors.js';
 import { createRoom } from '../relay/rooms/create-room.js';
-import { changeMembership, forgetRoom, joinRoom, kick, knockRoom, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
-import { selectRoomsWithMembership } from '../db/rooms.js';
+import { changeMembership, forgetRoom, joinedRooms, joinRoom, kick, knockRoom, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
 import { CLIENT_V3, route } from './route.js';
 
 const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id (@name:server)');
@@ -43,7 +42,7 @@ export const roomRoutes = [
     method: 'GET',
     path: `${CLIENT_V3}/joined_rooms`,
     access: 'user',
-    handler: async ({ hs, requester }) => ({ joined_rooms: await selectRoomsWithMembership(hs.sql, requester.userId, 'join') }),
+    handler: async ({ hs, requester }) => ({ joined_rooms: await joinedRooms(hs, requester.userId) }),
   }),
   /** POST /_matrix/client/v3/join/{roomIdOrAlias} */
   route({

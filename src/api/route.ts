@@ -5,8 +5,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { MatrixError, badJson, forbidden, guestForbidden, invalidParam, missingParam, notJson } from '../errors.js';
-import type { Hs } from '../hs.js';
-import { authenticate, type Requester } from './authenticate.js';
+import type { Hs, Requester } from '../hs.js';
+import { authenticate } from './authenticate.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -33,7 +33,7 @@ export interface Route<B = unknown, Q = unknown> {
   access: Access;
   /** Guests may call it (the spec's list of guest-accessible endpoints). */
   guests?: boolean;
-  /** The handler confirms the access token in its own read (relay/session-cache.ts): a cached session may be used. */
+  /** The handler confirms the access token in its own read (relay/authentication.ts): a cached session may be used. */
   confirmsToken?: boolean;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;

@@ -1,7 +1,8 @@
 /** GET /sync: since, timeout (long-poll), full_state, filter (a stored filter id or inline JSON), set_presence. */
 import { z } from 'zod';
 import type { Hs } from '../hs.js';
-import { filterSchema, getFilter, type Filter } from '../relay/filters.js';
+import { filterSchema, type Filter } from '../relay/filters.js';
+import { getFilter } from '../relay/stored-filters.js';
 import { sync } from '../relay/sync/sync.js';
 import { parseSyncToken } from '../relay/sync/token.js';
 import { CLIENT_V3, route } from './route.js';

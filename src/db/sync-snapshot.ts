@@ -11,8 +11,8 @@ import type { MembershipRow } from './rooms.js';
 import type { ToDeviceRow } from './to-device.js';
 
 export interface SyncSnapshot {
-  /** With `confirmToken`: whether the access token still stands ('valid'), has expired, or is gone ('unknown'). */
-  tokenState: 'valid' | 'expired' | 'unknown' | undefined;
+  /** With `confirmToken`: the token's expiry and whether its user is deactivated; undefined when it is gone. */
+  token: { expiresTs: number | null; deactivated: boolean } | undefined;
   /** The watermark: every write at or below it has committed, and nothing above it is read. */
   head: number;
   /** The user's membership in every room they have a member event in (as of the watermark). */
@@ -40,7 +40,7 @@ export interface SyncSnapshot {
 }
 
 interface Raw {
-  tokenState: 'valid' | 'expired' | 'unknown' | null;
+  token: { expiresTs: number | null; deactivated: boolean } | null;
   head: number;
   memberships: [string, string, number, string][];
   forgotten: string[];
@@ -58,7 +58,7 @@ interface Raw {
  * Parameters, each named once (a tagged template would send one per mention: a Bind past WRITTEN_AT_ONCE_BYTES, which
  * postgres.js writes at once instead of with the other queries of the same turn, db/write-size.ts): $1 user, $2 device, $3 since (-1
  * on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit, $8 timeline
- * fetch, $9 whether to confirm the token, $10 its hash, $11 now (ms).
+ * fetch, $9 whether to confirm the token, $10 its hash.
  * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
  */
 const SNAPSHOT_SQL = `
@@ -68,10 +68,10 @@ const SNAPSHOT_SQL = `
     ),
     mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = $1::text)
     SELECT
-      CASE WHEN $9::boolean THEN coalesce((
-        SELECT CASE WHEN u.deactivated THEN 'unknown' WHEN a.expires_ts IS NOT NULL AND a.expires_ts <= $11::bigint THEN 'expired' ELSE 'valid' END
+      CASE WHEN $9::boolean THEN (
+        SELECT json_build_object('expiresTs', a.expires_ts, 'deactivated', u.deactivated)
         FROM access_tokens a JOIN users u USING (user_id)
-        WHERE a.token_hash = $10::bytea AND a.user_id = $1::text AND a.device_id = $2::text), 'unknown') END AS token_state,
+        WHERE a.token_hash = $10::bytea AND a.user_id = $1::text AND a.device_id = $2::text) END AS token,
       h.pos AS head,
       (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
       (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1::text) AS forgotten,
@@ -129,12 +129,12 @@ export async function selectSyncSnapshot(
 ): Promise<SyncSnapshot> {
   const params = [
     q.userId, q.deviceId, q.since ?? -1, q.since !== undefined, q.toDeviceAck !== undefined, q.toDeviceAck ?? 0,
-    q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0), Date.now(),
+    q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0),
   ];
   const [raw] = (await db.unsafe(SNAPSHOT_SQL, params as never[], { prepare: true })) as unknown as Raw[];
   const counts = raw.keyCounts.filter((k) => k.kind === 'otk');
   return {
-    tokenState: raw.tokenState ?? undefined,
+    token: raw.token ?? undefined,
     head: raw.head,
     memberships: raw.memberships.map(([roomId, membership, streamPos, eventId]) => ({ roomId, membership, streamPos, eventId })),
     forgotten: new Set(raw.forgotten),

@@ -12,9 +12,9 @@ import { deleteAllAccountData } from '../db/account-data.js';
 import { consumeRegistrationToken } from '../db/registration-tokens.js';
 import { deleteDevices, openDevice, removeDevices } from './devices.js';
 import { wakeDeviceListWatchers } from './keys/device-lists.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from '../lib/passwords.js';
 import { issueTokens, type IssuedTokens } from './sessions.js';
-import { randomId } from './tokens.js';
+import { randomId } from '../lib/tokens.js';
 import { userIdOf, validateNewLocalpart } from './user-ids.js';
 import { transaction } from '../db/database.js';
 

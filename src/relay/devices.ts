@@ -1,14 +1,14 @@
 /**
- * Devices: creation at login/registration and deletion. deleteDevices is the one place a device ends; later
+ * Devices: creation at login/registration, listing and renaming, and deletion. deleteDevices is the one place a device ends; later
  * parts (keys, to-device inbox, device-list changes) hook into it so that nothing of a deleted device lingers.
  */
 import { transaction, type Db, type Tx } from '../db/database.js';
 import type { Hs } from '../hs.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
-import { deleteDeviceRows, upsertDevice } from '../db/devices.js';
+import { deleteDeviceRows, selectDevice, selectDevices, updateDeviceDisplayName, upsertDevice, type DeviceRow } from '../db/devices.js';
 import { deleteDeviceTokens } from '../db/tokens.js';
-import { invalidParam } from '../errors.js';
-import { randomId } from './tokens.js';
+import { invalidParam, notFound } from '../errors.js';
+import { randomId } from '../lib/tokens.js';
 
 const DEVICE_ID_MAX = 255;
 
@@ -44,4 +44,39 @@ export async function deleteDevices(tx: Tx, userId: string, deviceIds: string[])
 export async function removeDevices(hs: Hs, userId: string, deviceIds: string[]): Promise<void> {
   const gone = await transaction(hs.sql, (tx) => deleteDevices(tx, userId, deviceIds));
   if (gone.length > 0) await wakeDeviceListWatchers(hs, userId);
+}
+
+/** A device as clients see it (spec: "Device"). */
+export interface DeviceJson {
+  device_id: string;
+  display_name?: string;
+  last_seen_ts?: number;
+}
+
+function deviceJson(d: DeviceRow): DeviceJson {
+  return {
+    device_id: d.deviceId,
+    ...(d.displayName !== null ? { display_name: d.displayName } : {}),
+    ...(d.lastSeenTs !== null ? { last_seen_ts: d.lastSeenTs } : {}),
+  };
+}
+
+export async function listDevices(hs: Hs, userId: string): Promise<DeviceJson[]> {
+  return (await selectDevices(hs.sql, userId)).map(deviceJson);
+}
+
+/** One of the user's devices; 404 M_NOT_FOUND when they have no such device. */
+export async function getDevice(hs: Hs, userId: string, deviceId: string): Promise<DeviceJson> {
+  const device = await selectDevice(hs.sql, userId, deviceId);
+  if (!device) throw notFound('No such device.');
+  return deviceJson(device);
+}
+
+/** Renames one of the user's devices (no name: nothing changes); 404 M_NOT_FOUND when they have no such device. */
+export async function renameDevice(hs: Hs, userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
+  if (displayName === undefined) {
+    await getDevice(hs, userId, deviceId);
+    return;
+  }
+  if (!(await updateDeviceDisplayName(hs.sql, userId, deviceId, displayName))) throw notFound('No such device.');
 }

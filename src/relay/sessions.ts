@@ -1,55 +1,17 @@
 /**
- * Sessions: a device's access token (and, when asked for, a rotating refresh token). Tokens resolve to a
- * Requester; an expired token is a soft logout; a refresh token stays usable until its replacement is used.
+ * Sessions: a device's access token (and, when asked for, a rotating refresh token); a refresh token stays usable
+ * until its replacement is used. Tokens resolve to a Requester in relay/authentication.ts.
  */
 import { unknownToken } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { transaction, type Db } from '../db/database.js';
 import * as tokens from '../db/tokens.js';
-import { updateDeviceLastSeen } from '../db/devices.js';
-import { hashToken, newSecretToken } from './tokens.js';
-import { cachedSession, LAST_SEEN_GRANULARITY_MS, rememberSession } from './session-cache.js';
-
-export interface Requester {
-  userId: string;
-  deviceId: string;
-  isGuest: boolean;
-  isAdmin: boolean;
-  tokenHash: Buffer;
-  /** Resolved from the session cache: the handler's own read must confirm the token (relay/session-cache.ts). */
-  unconfirmed?: boolean;
-}
+import { hashToken, newSecretToken } from '../lib/tokens.js';
 
 export interface IssuedTokens {
   access_token: string;
   refresh_token?: string;
   expires_in_ms?: number;
-}
-
-export async function resolveAccessToken(hs: Hs, token: string): Promise<Requester> {
-  const hash = hashToken(token);
-  const row = await tokens.selectAccessToken(hs.sql, hash);
-  if (!row || row.deactivated) throw unknownToken('Unknown access token.');
-  const now = Date.now();
-  if (row.expiresTs !== null && row.expiresTs <= now) throw unknownToken('The access token has expired; refresh it.', true);
-  if (row.replacesRefreshHash) await tokens.revokeReplacedRefreshToken(hs.sql, hash, row.replacesRefreshHash);
-  let lastSeen = row.lastSeenTs ?? now;
-  // Marked as seen at most every LAST_SEEN_GRANULARITY_MS, so that authentication stays a read.
-  if (row.lastSeenTs === null || now - row.lastSeenTs > LAST_SEEN_GRANULARITY_MS) {
-    await updateDeviceLastSeen(hs.sql, row.userId, row.deviceId, now);
-    lastSeen = now;
-  }
-  const requester: Requester = { userId: row.userId, deviceId: row.deviceId, isGuest: row.isGuest, isAdmin: row.isAdmin, tokenHash: hash };
-  rememberSession(hs, requester, row.expiresTs, lastSeen);
-  return requester;
-}
-
-/**
- * For endpoints that confirm the token in their own read: the cached requester (unconfirmed) when there is one,
- * else the full check.
- */
-export async function resolveAccessTokenForConfirmingRead(hs: Hs, token: string): Promise<Requester> {
-  return cachedSession(hs, hashToken(token)) ?? resolveAccessToken(hs, token);
 }
 
 /** Issues tokens for a device; with `refreshable`, the access token expires and a refresh token comes with it. */

@@ -3,12 +3,11 @@
  * cross-signing keys), idempotent per transaction id, delivered in order by /sync and deleted only once the
  * device acknowledges them by syncing with a later token.
  */
-import type { Hs } from '../hs.js';
+import type { Hs, Requester } from '../hs.js';
 import { selectDevices } from '../db/devices.js';
 import { insertToDevice, insertToDeviceTxn } from '../db/to-device.js';
 import { takeStreamPosition } from '../db/stream.js';
 import { onNewToDevice } from './wakes.js';
-import type { Requester } from './sessions.js';
 import { transaction } from '../db/database.js';
 import { checkToDeviceMessage } from './policy.js';
 

@@ -8,9 +8,14 @@ import { MatrixError, badJson, forbidden, Codes, type Errcode, unknownError } fr
 import * as uiaDb from '../db/uia.js';
 import { selectUser } from '../db/users.js';
 import { selectUsableRegistrationToken } from '../db/registration-tokens.js';
-import { verifyPassword } from './passwords.js';
-import { randomId } from './tokens.js';
+import { verifyPassword } from '../lib/passwords.js';
+import { randomId } from '../lib/tokens.js';
 import { parseUserIdentifier } from './user-ids.js';
+
+/** Whether a registration token may be used now (its stage here, and the validity endpoint). */
+export async function isRegistrationTokenUsable(hs: Hs, token: string): Promise<boolean> {
+  return (await selectUsableRegistrationToken(hs.sql, token, Date.now())) !== undefined;
+}
 
 export type Stage = 'm.login.dummy' | 'm.login.password' | 'm.login.registration_token';
 
@@ -72,8 +77,7 @@ async function checkStage(hs: Hs, req: UiaRequest, stage: string, auth: Record<s
     case 'm.login.registration_token': {
       const token = auth.token;
       if (typeof token !== 'string') throw badJson('auth.token must be a string.');
-      const row = await selectUsableRegistrationToken(hs.sql, token, Date.now());
-      return row ? { ok: true, token } : { ok: false, error: 'Invalid registration token.' };
+      return (await isRegistrationTokenUsable(hs, token)) ? { ok: true, token } : { ok: false, error: 'Invalid registration token.' };
     }
     default:
       return { ok: false, error: `Unsupported authentication type ${stage}.` };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hashToken } from '../../src/relay/tokens.js';
+import { hashToken } from '../../src/lib/tokens.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { V3, bearer, dbCounts, login } from '../support/accounts.js';
 

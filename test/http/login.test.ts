@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { hashToken } from '../../src/relay/tokens.js';
+import { hashToken } from '../../src/lib/tokens.js';
 import { expectValidResponse } from '../support/spec.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { V3, bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';

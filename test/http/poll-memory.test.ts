@@ -2,7 +2,7 @@
  * What a process remembers between a device's long-polls (src/relay/sync/poll-memory.ts): the listener kept from
  * the last response and the rooms hint. Nothing may be delayed or lost through them: an event committed between two
  * polls comes at once, an older token is read again, and a room joined through another process is listened to.
- * And the sessions /sync takes from the session cache (src/relay/session-cache.ts): its snapshot confirms the token,
+ * And the sessions /sync takes from the session cache (Hs.sessions, src/relay/authentication.ts): its snapshot confirms the token,
  * so a token logged out, deleted with its device or expired, or of a deactivated user, is refused, in any process.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';

@@ -10,7 +10,7 @@ import type request from 'supertest';
 import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
 import type { Hs } from '../../src/hs.js';
 import { appendEvent, currentStateOf, writeRoom } from '../../src/relay/rooms/append.js';
-import { getFilter } from '../../src/relay/filters.js';
+import { getFilter } from '../../src/relay/stored-filters.js';
 
 const V3 = '/_matrix/client/v3';
 const ADMIN = '/_securecomm/admin/v1';

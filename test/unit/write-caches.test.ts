@@ -1,6 +1,6 @@
 /** The bounded LRU behind the per-process caches, and the room state cache's copies and frozen rows. */
 import { describe, expect, test } from '@jest/globals';
-import { Lru } from '../../src/relay/lru.js';
+import { Lru } from '../../src/lib/lru.js';
 import { createRoomStateCache } from '../../src/relay/rooms/state-cache.js';
 import type { EventRow } from '../../src/db/events.js';
 

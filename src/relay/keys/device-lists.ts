@@ -7,7 +7,7 @@ import type { Hs } from '../../hs.js';
 import type { Db, Tx } from '../../db/database.js';
 import { insertDeviceListChange, selectDeviceListActivity, selectDeviceListChanges } from '../../db/keys.js';
 import { selectMembersOfRoom, selectMembershipChanges, selectMembershipsOfUser, selectUsersSharingRooms } from '../../db/rooms.js';
-import { takeStreamPosition } from '../../db/stream.js';
+import { selectStreamHead, takeStreamPosition } from '../../db/stream.js';
 import { onDeviceListChange } from '../wakes.js';
 
 /** Records that the user's device list changed; call it last in the writing transaction. */
@@ -59,4 +59,10 @@ export async function deviceListsBetween(db: Db, userId: string, from: number, t
   }
   for (const u of changed) left.delete(u);
   return { changed: [...changed].sort(), left: [...left].filter((u) => !sharers.has(u)).sort() };
+}
+
+/** GET /keys/changes: the changes between two stream positions, the later one read as at most the current head. */
+export async function deviceListChanges(hs: Hs, userId: string, from: number, to: number): Promise<DeviceLists> {
+  const upTo = Math.min(to, await selectStreamHead(hs.sql));
+  return deviceListsBetween(hs.sql, userId, from, Math.max(from, upTo));
 }

@@ -4,11 +4,10 @@
  * then the fallback key) and the per-device counts /sync reports.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { Hs } from '../../hs.js';
+import type { Hs, Requester } from '../../hs.js';
 import { invalidParam } from '../../errors.js';
 import * as keysDb from '../../db/keys.js';
 import type { KeyJson } from '../../db/keys.js';
-import type { Requester } from '../sessions.js';
 import { hasValidSignature } from './signatures.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './device-lists.js';
 import { transaction } from '../../db/database.js';

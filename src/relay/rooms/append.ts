@@ -20,7 +20,7 @@ import { authEventOf, clientEvent, newEventId, redactedContent } from './events.
 import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
 import { membershipOf } from './access.js';
 import { roomVersionOf } from './room-versions.js';
-import { deepFreeze } from '../deep-freeze.js';
+import { deepFreeze } from '../../lib/deep-freeze.js';
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;

@@ -96,3 +96,8 @@ export async function forgetRoom(hs: Hs, userId: string, roomId: string): Promis
   if (membership === 'join' || membership === 'invite' || membership === 'knock') throw unknownError(400, 'Leave the room before forgetting it.');
   await roomsDb.insertForgotten(hs.sql, userId, roomId);
 }
+
+/** The rooms the user is joined to now (GET /joined_rooms). */
+export async function joinedRooms(hs: Hs, userId: string): Promise<string[]> {
+  return roomsDb.selectRoomsWithMembership(hs.sql, userId, 'join');
+}

@@ -10,8 +10,8 @@
  *   copies, so they are deep-frozen: nothing may modify a state row in place.
  */
 import type { EventRow } from '../../db/events.js';
-import { Lru } from '../lru.js';
-import { deepFreeze } from '../deep-freeze.js';
+import { Lru } from '../../lib/lru.js';
+import { deepFreeze } from '../../lib/deep-freeze.js';
 
 /** Rooms kept, and state events kept over all rooms (a bound on memory whatever the rooms' sizes). */
 export const STATE_CACHE_ROOMS = 2000;

@@ -4,8 +4,7 @@
  * fallback key types (always present: it tells clients that fallback keys are supported). Read from the sync's
  * snapshot; device lists need more reads only when some device list or membership changed in the range.
  */
-import type { Hs } from '../../hs.js';
-import type { Requester } from '../sessions.js';
+import type { Hs, Requester } from '../../hs.js';
 import type { SyncSnapshot } from '../../db/sync-snapshot.js';
 import { deviceListsBetween, type DeviceLists } from '../keys/device-lists.js';
 

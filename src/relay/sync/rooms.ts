@@ -2,8 +2,7 @@
  * The rooms section of /sync: joined rooms (timeline, state, summary), invites (stripped state) and left rooms,
  * for the range (since, head]. A room joined inside the range is synced as if for the first time.
  */
-import type { Hs } from '../../hs.js';
-import type { Requester } from '../sessions.js';
+import type { Hs, Requester } from '../../hs.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TimelineRow } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';

@@ -4,8 +4,7 @@
  * Each read starts with one snapshot query (db/sync-snapshot.ts) that says which streams and rooms have anything
  * new; the providers then read only those, so a long-poll that finds nothing costs one query after the listener's.
  */
-import type { Hs } from '../../hs.js';
-import type { Requester } from '../sessions.js';
+import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import type { AccountDataRow } from '../../db/account-data.js';
 import { selectSyncSnapshot, type SyncSnapshot } from '../../db/sync-snapshot.js';
@@ -16,9 +15,7 @@ import { roomKey, userKey } from '../notifier.js';
 import { matchesEventFilter } from './event-filter.js';
 import { roomsSection, timelineLimit, type RoomsSection } from './rooms.js';
 import { syncToken } from './token.js';
-import { forgetSession } from '../session-cache.js';
-import { unknownToken } from '../../errors.js';
-import { keepListener, rememberRooms, roomsHint, takeListener } from './poll-memory.js';
+import { confirmToken, tokenToConfirm } from '../authentication.js';
 import { e2eeIsEmpty, e2eeSections, type E2eeSections } from './e2ee.js';
 
 export interface SyncRequest {
@@ -80,7 +77,7 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
   const { userId, deviceId } = requester;
   if (req.since !== undefined && !req.fullState) {
     // The device is back with the token of its last response: wait on that response's listener before any read.
-    const kept = takeListener(hs, userId, deviceId, syncToken({ pos: req.since, toDeviceAck: req.toDeviceAck, typing: req.typing }));
+    const kept = hs.polls.takeListener(userId, deviceId, syncToken({ pos: req.since, toDeviceAck: req.toDeviceAck, typing: req.typing }));
     if (kept) {
       try {
         await kept.wait(deadline - Date.now());
@@ -90,7 +87,7 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
     }
   }
   for (;;) {
-    const rooms = roomsHint(hs, userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
+    const rooms = hs.polls.roomsHint(userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
     // Registered before the read: anything relevant that commits after the head is read wakes this listener.
     const listener = hs.notifier.listen([userKey(userId), ...rooms.map(roomKey)]);
     let keep = false;
@@ -99,14 +96,11 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       const typing = hs.typing.position();
       const snapshot = await selectSyncSnapshot(hs.sql, {
         userId, deviceId, since: req.since, toDeviceAck: req.toDeviceAck, toDeviceLimit: TO_DEVICE_PER_SYNC, timelineFetch: timelineLimit(req.filter) + 1,
-        confirmToken: requester.unconfirmed ? requester.tokenHash : undefined,
+        confirmToken: tokenToConfirm(requester),
       });
-      if (snapshot.tokenState !== undefined && snapshot.tokenState !== 'valid') {
-        forgetSession(hs, requester.tokenHash);
-        throw snapshot.tokenState === 'expired' ? unknownToken('The access token has expired; refresh it.', true) : unknownToken('Unknown access token.');
-      }
+      confirmToken(hs, requester, snapshot.token);
       const current = snapshot.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
-      rememberRooms(hs, userId, current);
+      hs.polls.rememberRooms(userId, current);
       const listened = new Set(rooms);
       const coversEveryRoom = current.every((r) => listened.has(r));
       // A token from the future (another server's, or a restored database) is read as the head.
@@ -116,7 +110,7 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       // up to its token (a full to-device batch does not).
       const answer = () => {
         if (coversEveryRoom && snapshot.toDevice.length < TO_DEVICE_PER_SYNC) {
-          keepListener(hs, userId, deviceId, response.next_batch, listener);
+          hs.polls.keepListener(userId, deviceId, response.next_batch, listener);
           keep = true;
         }
         return response;
