@@ -74,13 +74,6 @@ export async function selectRoomEventsForward(db: Db, roomId: string, from: numb
     ORDER BY stream_pos ASC LIMIT ${limit}`;
 }
 
-/** A user's membership events in a room up to a position, oldest first (for visibility decisions). */
-export async function selectMembershipHistory(db: Db, roomId: string, userId: string, to: number): Promise<EventRow[]> {
-  return db<EventRow[]>`
-    SELECT * FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${userId} AND stream_pos <= ${to}
-    ORDER BY stream_pos`;
-}
-
 /** The room's history_visibility events up to a position, oldest first. */
 export async function selectVisibilityHistory(db: Db, roomId: string, to: number): Promise<EventRow[]> {
   return db<EventRow[]>`

@@ -1,8 +1,12 @@
 /**
- * One read for a /sync: the watermark and, in the same statement (so one snapshot: everything it returns is
- * consistent with the watermark), what each stream has for the user and device since the client's position.
- * Most long-polls find nothing new; this lets them know it in one round trip, and lets a woken sync read only the
- * rooms and sections that changed. It also deletes the to-device messages the client's token acknowledged.
+ * The one statement of a /sync read, which also acknowledges and confirms: in one snapshot it deletes the to-device
+ * messages the client's token acknowledged, fetches the facts of the access token to confirm (a session from the
+ * cache, relay/authentication.ts), and reads the watermark and, for each sync section, what it has for the user and
+ * device since the client's position. Everything it returns is consistent with the watermark. Most long-polls find
+ * nothing new; this lets them know it in one round trip, and lets a woken sync read only the rooms and sections
+ * that changed.
+ * Each section's columns and its part of the result are declared together below (SECTIONS); a new section adds its
+ * columns there and its builder in relay/sync/.
  */
 import type { Db } from './database.js';
 import type { TimelineRow } from './events.js';
@@ -10,87 +14,81 @@ import type { AccountDataRow } from './account-data.js';
 import type { MembershipRow } from './rooms.js';
 import type { ToDeviceRow } from './to-device.js';
 
-export interface SyncSnapshot {
-  /** With `confirmToken`: the token's expiry and whether its user is deactivated; undefined when it is gone. */
-  token: { expiresTs: number | null; deactivated: boolean } | undefined;
-  /** The watermark: every write at or below it has committed, and nothing above it is read. */
-  head: number;
+/** The global account data section's part (relay/sync/account-data.ts). */
+export interface AccountDataSnapshot {
+  /** Global account data changed in (since, head]. */
+  changed: AccountDataRow[];
+  /** When the user's push rules last changed; undefined if never. */
+  pushRulesPos: number | undefined;
+}
+
+/** The rooms section's part (relay/sync/rooms.ts). */
+export interface RoomsSnapshot {
   /** The user's membership in every room they have a member event in (as of the watermark). */
   memberships: MembershipRow[];
   forgotten: Set<string>;
-  /** Global and room account data changed in (since, head]. */
-  accountData: AccountDataRow[];
-  /** When the user's push rules last changed; undefined if never. */
-  pushRulesPos: number | undefined;
+  /** Room account data changed in (since, head], by room. */
+  accountData: Map<string, AccountDataRow[]>;
+  /** Rooms the user is or was in with events in (since, head]; undefined on an initial sync (every room is read). */
+  withEvents: Set<string> | undefined;
+  /** Rooms the user is or was in whose receipts changed in (since, head]; undefined on an initial sync. */
+  withReceipts: Set<string> | undefined;
+  /**
+   * For each room the user was joined to throughout (since, head] that has events in it: the newest
+   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark.
+   */
+  steady: Map<string, { events: TimelineRow[]; unread: number }>;
+}
+
+/** The end-to-end encryption section's part (relay/sync/e2ee.ts). */
+export interface E2eeSnapshot {
   /** The device's first `toDeviceLimit` unacknowledged messages up to the watermark, in order. */
   toDevice: ToDeviceRow[];
   /** Whether any device list or membership changed anywhere in (since, head] (false on an initial sync). */
   deviceListActivity: boolean;
   oneTimeKeyCounts: Record<string, number>;
   unusedFallbackKeyTypes: string[];
-  /** Rooms the user is or was in with events in (since, head]; undefined on an initial sync (every room is read). */
-  roomsWithEvents: Set<string> | undefined;
-  /** Rooms the user is or was in whose receipts changed in (since, head]; undefined on an initial sync. */
-  roomsWithReceipts: Set<string> | undefined;
-  /**
-   * For each room the user was joined to throughout (since, head] that has events in it: the newest
-   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark.
-   */
-  steadyRooms: Map<string, { events: TimelineRow[]; unread: number }>;
 }
 
-interface Raw {
-  token: { expiresTs: number | null; deactivated: boolean } | null;
+export interface SyncSnapshot {
+  /** The watermark: every write at or below it has committed, and nothing above it is read. */
   head: number;
-  memberships: [string, string, number, string][];
-  forgotten: string[];
-  accountData: { room_id: string; type: string; content: Record<string, unknown>; stream_pos: number }[];
-  pushRulesPos: number | null;
-  toDevice: { message_id: number; stream_pos: number; sender: string; type: string; content: Record<string, unknown> }[];
-  deviceListActivity: boolean;
-  keyCounts: { kind: 'otk' | 'fallback'; algorithm: string; n: number }[];
-  roomsWithEvents: string[] | null;
-  roomsWithReceipts: string[] | null;
-  steadyRooms: [string, TimelineRow[], number][];
+  /** With `confirmToken`: the token's expiry and whether its user is deactivated; undefined when it is gone. */
+  token: { expiresTs: number | null; deactivated: boolean } | undefined;
+  accountData: AccountDataSnapshot;
+  rooms: RoomsSnapshot;
+  e2ee: E2eeSnapshot;
 }
 
-/**
- * Parameters, each named once (a tagged template would send one per mention: a Bind past WRITTEN_AT_ONCE_BYTES, which
- * postgres.js writes at once instead of with the other queries of the same turn, db/write-size.ts): $1 user, $2 device, $3 since (-1
- * on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit, $8 timeline
- * fetch, $9 whether to confirm the token, $10 its hash.
- * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
- */
-const SNAPSHOT_SQL = `
-    WITH h AS (SELECT pos FROM stream_head LIMIT 1),
-    acked AS (
-      DELETE FROM to_device_inbox WHERE $5::boolean AND user_id = $1::text AND device_id = $2::text AND message_id <= $6::bigint
-    ),
-    mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = $1::text)
-    SELECT
-      CASE WHEN $9::boolean THEN (
-        SELECT json_build_object('expiresTs', a.expires_ts, 'deactivated', u.deactivated)
-        FROM access_tokens a JOIN users u USING (user_id)
-        WHERE a.token_hash = $10::bytea AND a.user_id = $1::text AND a.device_id = $2::text) END AS token,
-      h.pos AS head,
-      (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
-      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1::text) AS forgotten,
+type Row = Record<string, unknown>;
+
+interface Section<T> {
+  /** Select-list items, over `h.pos` (the watermark) and `mine` (the user's member events); parameters as below. */
+  columns: string;
+  read(row: Row): T;
+}
+
+type AccountDataJson = { room_id: string; type: string; content: Record<string, unknown>; stream_pos: number };
+
+const accountDataRow = (a: AccountDataJson): AccountDataRow => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos });
+
+/** Both account data sections read the user's changes in one scan (`account_data`), each taking its own rows. */
+const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<RoomsSnapshot>; e2ee: Section<E2eeSnapshot> } = {
+  accountData: {
+    columns: `
       (SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
         SELECT room_id, type, content, stream_pos FROM account_data
         WHERE user_id = $1::text AND stream_pos > $3::bigint AND stream_pos <= h.pos) a) AS account_data,
-      (SELECT stream_pos FROM push_rules_stream WHERE user_id = $1::text) AS push_rules_pos,
-      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
-        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
-        WHERE user_id = $1::text AND device_id = $2::text AND stream_pos <= h.pos AND message_id > $6::bigint
-        ORDER BY stream_pos, message_id LIMIT $7::int) t) AS to_device,
-      $4::boolean AND (
-        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > $3::bigint AND stream_pos <= h.pos)
-        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > $3::bigint AND stream_pos <= h.pos AND type = 'm.room.member')
-      ) AS device_list_activity,
-      (SELECT coalesce(json_agg(k), '[]') FROM (
-        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = $1::text AND device_id = $2::text GROUP BY algorithm
-        UNION ALL
-        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = $1::text AND device_id = $2::text AND NOT used) k) AS key_counts,
+      (SELECT stream_pos FROM push_rules_stream WHERE user_id = $1::text) AS push_rules_pos`,
+    read: (row) => ({
+      changed: (row.accountData as AccountDataJson[]).filter((a) => a.room_id === '').map(accountDataRow),
+      pushRulesPos: (row.pushRulesPos as number | null) ?? undefined,
+    }),
+  },
+  rooms: {
+    columns: `
+      (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
+      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1::text) AS forgotten,
       CASE WHEN $4::boolean THEN (
         SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
         WHERE e.stream_pos > $3::bigint AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
@@ -110,20 +108,85 @@ const SNAPSHOT_SQL = `
         FROM mine m
         WHERE $4::boolean AND m.membership = 'join' AND m.stream_pos <= $3::bigint
           AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > $3::bigint AND x.stream_pos <= h.pos)
-      ) AS steady_rooms
+      ) AS steady_rooms`,
+    read: (row) => {
+      const accountData = new Map<string, AccountDataRow[]>();
+      for (const a of row.accountData as AccountDataJson[]) {
+        if (a.room_id !== '') accountData.set(a.room_id, [...(accountData.get(a.room_id) ?? []), accountDataRow(a)]);
+      }
+      const withEvents = row.roomsWithEvents as string[] | null;
+      const withReceipts = row.roomsWithReceipts as string[] | null;
+      return {
+        memberships: (row.memberships as [string, string, number, string][]).map(([roomId, membership, streamPos, eventId]) => ({ roomId, membership, streamPos, eventId })),
+        forgotten: new Set(row.forgotten as string[]),
+        accountData,
+        withEvents: withEvents ? new Set(withEvents) : undefined,
+        withReceipts: withReceipts ? new Set(withReceipts) : undefined,
+        steady: new Map((row.steadyRooms as [string, TimelineRow[], number][]).map(([roomId, events, unread]) => [roomId, { events, unread }])),
+      };
+    },
+  },
+  e2ee: {
+    columns: `
+      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
+        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
+        WHERE user_id = $1::text AND device_id = $2::text AND stream_pos <= h.pos AND message_id > $6::bigint
+        ORDER BY stream_pos, message_id LIMIT $7::int) t) AS to_device,
+      $4::boolean AND (
+        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > $3::bigint AND stream_pos <= h.pos)
+        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > $3::bigint AND stream_pos <= h.pos AND type = 'm.room.member')
+      ) AS device_list_activity,
+      (SELECT coalesce(json_agg(k), '[]') FROM (
+        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = $1::text AND device_id = $2::text GROUP BY algorithm
+        UNION ALL
+        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = $1::text AND device_id = $2::text AND NOT used) k) AS key_counts`,
+    read: (row) => {
+      type ToDeviceJson = { message_id: number; stream_pos: number; sender: string; type: string; content: Record<string, unknown> };
+      const keyCounts = row.keyCounts as { kind: 'otk' | 'fallback'; algorithm: string; n: number }[];
+      return {
+        toDevice: (row.toDevice as ToDeviceJson[]).map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content })),
+        deviceListActivity: row.deviceListActivity as boolean,
+        oneTimeKeyCounts: Object.fromEntries(keyCounts.filter((k) => k.kind === 'otk').map((k) => [k.algorithm, k.n])),
+        unusedFallbackKeyTypes: keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
+      };
+    },
+  },
+};
+
+/**
+ * Parameters, each named once (a tagged template would send one per mention: a Bind past WRITTEN_AT_ONCE_BYTES, which
+ * postgres.js writes at once instead of with the other queries of the same turn, db/write-size.ts): $1 user, $2 device,
+ * $3 since (-1 on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit,
+ * $8 timeline fetch, $9 whether to confirm the token, $10 its hash.
+ * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
+ */
+const SNAPSHOT_SQL = `
+    WITH h AS (SELECT pos FROM stream_head LIMIT 1),
+    acked AS (
+      DELETE FROM to_device_inbox WHERE $5::boolean AND user_id = $1::text AND device_id = $2::text AND message_id <= $6::bigint
+    ),
+    mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = $1::text)
+    SELECT
+      h.pos AS head,
+      CASE WHEN $9::boolean THEN (
+        SELECT json_build_object('expiresTs', a.expires_ts, 'deactivated', u.deactivated)
+        FROM access_tokens a JOIN users u USING (user_id)
+        WHERE a.token_hash = $10::bytea AND a.user_id = $1::text AND a.device_id = $2::text) END AS token,
+      ${Object.values(SECTIONS).map((s) => s.columns.trim()).join(',\n      ')}
     FROM h
 `;
 
-export async function selectSyncSnapshot(
+export async function snapshotAndAcknowledge(
   db: Db,
   q: {
     userId: string;
     deviceId: string;
     since: number | undefined;
+    /** The last to-device message the client's token acknowledges: deleted by this statement. */
     toDeviceAck: number | undefined;
     toDeviceLimit: number;
     timelineFetch: number;
-    /** The hash of an access token to check in the same statement (a session from the cache). */
+    /** The hash of an access token whose facts to fetch in the same statement (a session from the cache). */
     confirmToken?: Buffer;
   },
 ): Promise<SyncSnapshot> {
@@ -131,21 +194,12 @@ export async function selectSyncSnapshot(
     q.userId, q.deviceId, q.since ?? -1, q.since !== undefined, q.toDeviceAck !== undefined, q.toDeviceAck ?? 0,
     q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0),
   ];
-  const [raw] = (await db.unsafe(SNAPSHOT_SQL, params as never[], { prepare: true })) as unknown as Raw[];
-  const counts = raw.keyCounts.filter((k) => k.kind === 'otk');
+  const [row] = (await db.unsafe(SNAPSHOT_SQL, params as never[], { prepare: true })) as unknown as Row[];
   return {
-    token: raw.token ?? undefined,
-    head: raw.head,
-    memberships: raw.memberships.map(([roomId, membership, streamPos, eventId]) => ({ roomId, membership, streamPos, eventId })),
-    forgotten: new Set(raw.forgotten),
-    accountData: raw.accountData.map((a) => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos })),
-    pushRulesPos: raw.pushRulesPos ?? undefined,
-    toDevice: raw.toDevice.map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content })),
-    deviceListActivity: raw.deviceListActivity,
-    oneTimeKeyCounts: Object.fromEntries(counts.map((k) => [k.algorithm, k.n])),
-    unusedFallbackKeyTypes: raw.keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
-    roomsWithEvents: raw.roomsWithEvents ? new Set(raw.roomsWithEvents) : undefined,
-    roomsWithReceipts: raw.roomsWithReceipts ? new Set(raw.roomsWithReceipts) : undefined,
-    steadyRooms: new Map(raw.steadyRooms.map(([roomId, events, unread]) => [roomId, { events, unread }])),
+    head: row.head as number,
+    token: (row.token as SyncSnapshot['token'] | null) ?? undefined,
+    accountData: SECTIONS.accountData.read(row),
+    rooms: SECTIONS.rooms.read(row),
+    e2ee: SECTIONS.e2ee.read(row),
   };
 }

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { Socket } from 'node:net';
 import { commitPipelined, transaction } from '../../src/db/database.js';
-import { selectSyncSnapshot } from '../../src/db/sync-snapshot.js';
+import { snapshotAndAcknowledge } from '../../src/db/sync-snapshot.js';
 import { COMMIT_AT_ONCE, WRITTEN_AT_ONCE_BYTES } from '../../src/db/write-size.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
@@ -75,8 +75,8 @@ test("the sync snapshot's messages wait for the turn's other queries (its Bind s
   const reserved = await database.db.sql.reserve();
   try {
     const q = { userId: '@a:x', deviceId: 'D'.repeat(32), since: 123_456_789, toDeviceAck: 987_654_321, toDeviceLimit: 100, timelineFetch: 11, confirmToken: Buffer.alloc(32, 7) };
-    await selectSyncSnapshot(reserved, q); // prepares the statement (its Parse carries the whole SQL, once)
-    const { early, all } = await observeWrites(() => selectSyncSnapshot(reserved, q));
+    await snapshotAndAcknowledge(reserved, q); // prepares the statement (its Parse carries the whole SQL, once)
+    const { early, all } = await observeWrites(() => snapshotAndAcknowledge(reserved, q));
     expect(early).toEqual([]);
     expect(all.length).toBe(1);
     expect(all[0].length).toBeLessThan(WRITTEN_AT_ONCE_BYTES);

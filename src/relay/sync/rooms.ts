@@ -1,13 +1,15 @@
 /**
- * The rooms section of /sync: joined rooms (timeline, state, summary), invites (stripped state) and left rooms,
- * for the range (since, head]. A room joined inside the range is synced as if for the first time.
+ * The rooms section of /sync: joined rooms (timeline, state, ephemeral, account data, summary), invites (stripped
+ * state), knocks and left rooms, for the range (since, head]. A room joined inside the range is synced as if for the
+ * first time. Its part of the snapshot (RoomsSnapshot) says which rooms changed, and holds the first timeline batch
+ * of rooms joined throughout the range.
  */
 import type { Hs, Requester } from '../../hs.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TimelineRow } from '../../db/events.js';
-import * as roomsDb from '../../db/rooms.js';
+import type { MembershipRow } from '../../db/rooms.js';
 import type { AccountDataRow } from '../../db/account-data.js';
-import type { SyncSnapshot } from '../../db/sync-snapshot.js';
+import type { RoomsSnapshot } from '../../db/sync-snapshot.js';
 import type { Filter } from '../filters.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
 import { bundleAggregations } from '../rooms/relations.js';
@@ -16,17 +18,55 @@ import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { receiptEvents } from '../ephemeral/receipts.js';
 import { countUnread } from '../../db/receipts.js';
 import { streamToken } from './token.js';
+import type { SyncSection } from './section.js';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
 const HEROES = 5;
 const INVITE_STATE_TYPES = new Set(['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic']);
 
-export interface RoomsSection {
-  join: Record<string, unknown>;
-  invite: Record<string, unknown>;
-  leave: Record<string, unknown>;
-  knock: Record<string, unknown>;
+interface Timeline<E> {
+  events: E[];
+  limited: boolean;
+  prev_batch: string;
+}
+
+type EphemeralEvent = { type: string; content: Record<string, unknown> };
+type AccountDataEvent = { type: string; content: Record<string, unknown> };
+type StrippedEvent = ReturnType<typeof strippedEvent>;
+type RoomSummary = { 'm.heroes': string[]; 'm.joined_member_count': number; 'm.invited_member_count': number } | Record<string, never>;
+
+/** A joined room; built with event rows (E = EventRow), sent as ClientEvents. */
+interface JoinedRoom<E = ClientEvent> {
+  timeline: Timeline<E>;
+  state: { events: E[] };
+  ephemeral: { events: EphemeralEvent[] };
+  account_data: { events: AccountDataEvent[] };
+  unread_notifications: { notification_count: number; highlight_count: number };
+  summary: RoomSummary;
+}
+
+interface LeftRoom<E = ClientEvent> {
+  timeline: Timeline<E>;
+  state: { events: E[] };
+  account_data: { events: AccountDataEvent[] };
+}
+
+interface InvitedRoom {
+  invite_state: { events: StrippedEvent[] };
+}
+
+interface KnockedRoom {
+  knock_state: { events: StrippedEvent[] };
+}
+
+export interface RoomsPart {
+  rooms: {
+    join: Record<string, JoinedRoom>;
+    invite: Record<string, InvitedRoom>;
+    leave: Record<string, LeftRoom>;
+    knock: Record<string, KnockedRoom>;
+  };
 }
 
 interface Ctx {
@@ -36,6 +76,7 @@ interface Ctx {
   head: number;
   filter: Filter;
   fullState: boolean;
+  /** Room account data changed in range, by room (already filtered). */
   roomAccountData: Map<string, AccountDataRow[]>;
   /** Events in timelines, for unsigned.transaction_id. */
   timelineEvents: EventRow[];
@@ -45,7 +86,7 @@ interface Ctx {
   /** Rooms with events in (since, head] (undefined: read every room). */
   roomsWithEvents: Set<string> | undefined;
   /** The snapshot's first timeline batch and unread count of rooms joined throughout the range. */
-  steadyRooms: SyncSnapshot['steadyRooms'];
+  steadyRooms: RoomsSnapshot['steady'];
   /** Timeline events that may have child events (relations) to bundle. */
   mayHaveChildren: Set<string>;
 }
@@ -58,10 +99,10 @@ const JOINED_THROUGHOUT: VisibilityView = { canSee: () => true, membershipAt: ()
  * and the new token's (a later change waits for the next sync, which its wake starts; on an initial sync: when someone
  * is typing), m.receipt when receipts changed in the range.
  */
-function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): { type: string; content: Record<string, unknown> }[] {
+function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): EphemeralEvent[] {
   const ef = ctx.filter.room?.ephemeral;
   const allowed = (type: string) => matchesEventFilter(ef && { ...ef, senders: undefined, not_senders: undefined }, { type, sender: '', roomId });
-  const events: { type: string; content: Record<string, unknown> }[] = [];
+  const events: EphemeralEvent[] = [];
   const typing = ctx.hs.typing.room(roomId);
   const { since, upTo } = ctx.typing;
   const typingChanged = fresh || since === undefined ? (typing?.userIds.length ?? 0) > 0 : typing !== undefined && typing.pos > since && typing.pos <= upTo;
@@ -86,7 +127,14 @@ export function timelineLimit(filter: Filter): number {
  * The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. `first`: the
  * newest `size` events of the range, already read (by the sync snapshot), oldest first.
  */
-async function timeline(ctx: Ctx, roomId: string, from: number, to: number, view: VisibilityView, first?: { rows: TimelineRow[]; size: number }) {
+async function timeline(
+  ctx: Ctx,
+  roomId: string,
+  from: number,
+  to: number,
+  view: VisibilityView,
+  first?: { rows: TimelineRow[]; size: number },
+): Promise<{ events: EventRow[]; limited: boolean; prevBatch: string; startPos: number }> {
   const tf = ctx.filter.room?.timeline;
   const limit = timelineLimit(ctx.filter);
   const picked: EventRow[] = [];
@@ -144,7 +192,7 @@ function stateFilter(ctx: Ctx, rows: EventRow[], timelineEvents: EventRow[]): Ev
 /** State whose change can change a room's summary (members, heroes, whether the room has a name). */
 const SUMMARY_TYPES = new Set(['m.room.member', 'm.room.name', 'm.room.canonical_alias']);
 
-async function summary(ctx: Ctx, roomId: string) {
+async function summary(ctx: Ctx, roomId: string): Promise<RoomSummary> {
   const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const members = state.filter((r) => r.type === 'm.room.member');
   const joined = members.filter((r) => r.content.membership === 'join').map((r) => r.stateKey!);
@@ -154,11 +202,11 @@ async function summary(ctx: Ctx, roomId: string) {
   return { 'm.heroes': heroes, 'm.joined_member_count': joined.length, 'm.invited_member_count': invited.length };
 }
 
-function accountDataOf(ctx: Ctx, roomId: string) {
+function accountDataOf(ctx: Ctx, roomId: string): { events: AccountDataEvent[] } {
   return { events: (ctx.roomAccountData.get(roomId) ?? []).map((r) => ({ type: r.type, content: r.content })) };
 }
 
-async function joinedRoom(ctx: Ctx, m: roomsDb.MembershipRow): Promise<Record<string, unknown> | undefined> {
+async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventRow> | undefined> {
   const roomId = m.roomId;
   // Joined at `since` and ever after (the last membership event, a join, is no later): nothing to decide per event.
   const steady = ctx.since !== undefined && m.streamPos <= ctx.since;
@@ -189,7 +237,7 @@ async function joinedRoom(ctx: Ctx, m: roomsDb.MembershipRow): Promise<Record<st
   };
 }
 
-async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string) {
+async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string): Promise<InvitedRoom> {
   const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const invite = await eventsDb.selectEvent(ctx.hs.sql, inviteEventId);
   const stripped = state.filter((r) => INVITE_STATE_TYPES.has(r.type) || (r.type === 'm.room.member' && r.stateKey === invite?.sender)).map(strippedEvent);
@@ -197,7 +245,7 @@ async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string) {
   return { invite_state: { events: stripped } };
 }
 
-async function leftRoom(ctx: Ctx, roomId: string, leftAt: number) {
+async function leftRoom(ctx: Ctx, roomId: string, leftAt: number): Promise<LeftRoom<EventRow>> {
   const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, leftAt);
   const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
   const tl = await timeline(ctx, roomId, fresh ? 0 : ctx.since!, leftAt, view);
@@ -211,36 +259,27 @@ async function leftRoom(ctx: Ctx, roomId: string, leftAt: number) {
   };
 }
 
-/**
- * The user's membership in each room as of the watermark. Memberships read apart from the watermark may hold a
- * change that committed after it; such a room is judged by its last membership event at or below the watermark.
- * (The sync snapshot reads both in one statement, so this finds nothing to correct there: kept as a guard.)
- */
-async function membershipsAt(hs: Hs, userId: string, current: roomsDb.MembershipRow[], head: number): Promise<roomsDb.MembershipRow[]> {
-  const out: roomsDb.MembershipRow[] = [];
-  for (const m of current) {
-    if (m.streamPos <= head) {
-      out.push(m);
-      continue;
-    }
-    const last = (await eventsDb.selectMembershipHistory(hs.sql, m.roomId, userId, head)).at(-1);
-    if (last) out.push({ roomId: m.roomId, membership: String(last.content.membership), streamPos: last.streamPos, eventId: last.eventId });
-  }
-  return out;
+/** A room's timeline and state as ClientEvents; the sender's own device sees its transaction ids. */
+function asClientEvents<R extends { timeline: Timeline<EventRow>; state: { events: EventRow[] } }>(room: R, txnIds: Map<string, string>) {
+  return {
+    ...room,
+    timeline: { ...room.timeline, events: room.timeline.events.map((e) => clientEvent(e, txnIds.get(e.eventId))) },
+    state: { events: room.state.events.map((e) => clientEvent(e)) },
+  };
 }
 
-export async function roomsSection(
+async function build(
   hs: Hs,
   requester: Requester,
   since: number | undefined,
-  snapshot: SyncSnapshot,
+  head: number,
+  snapshot: RoomsSnapshot,
   filter: Filter,
   fullState: boolean,
-  roomAccountData: Map<string, AccountDataRow[]>,
-  typingRange: { since?: number; upTo: number } = { upTo: 0 },
-): Promise<RoomsSection> {
-  const head = snapshot.head;
-  const memberships = await membershipsAt(hs, requester.userId, snapshot.memberships, head);
+  typingRange: { since: number | undefined; upTo: number },
+): Promise<RoomsPart> {
+  // The snapshot reads memberships and the watermark in one statement: every membership is as of the watermark.
+  const memberships = snapshot.memberships;
   // Receipts of the joined rooms in two queries: the changes in range where the user's membership is older than the
   // range, and all receipts of a room whose membership changed within it (a room joined since is synced in full).
   const joined = memberships.filter((m) => m.membership === 'join' && roomAllowed(filter.room, m.roomId));
@@ -248,7 +287,7 @@ export async function roomsSection(
     receiptEvents(
       hs,
       requester.userId,
-      joined.filter((m) => since !== undefined && m.streamPos <= since && snapshot.roomsWithReceipts?.has(m.roomId) !== false).map((m) => m.roomId),
+      joined.filter((m) => since !== undefined && m.streamPos <= since && snapshot.withReceipts?.has(m.roomId) !== false).map((m) => m.roomId),
       since,
       head,
     ),
@@ -256,12 +295,18 @@ export async function roomsSection(
   ]);
   const receipts = new Map([...receiptsOld, ...receiptsNew]);
   const typing = { since: since === undefined ? undefined : (typingRange.since ?? 0), upTo: typingRange.upTo };
+  const roomAccountData = new Map<string, AccountDataRow[]>();
+  for (const [roomId, rows] of snapshot.accountData) {
+    const kept = rows.filter((r) => matchesEventFilter(filter.room?.account_data, { type: r.type, sender: requester.userId, roomId }));
+    if (kept.length > 0) roomAccountData.set(roomId, kept);
+  }
   const ctx: Ctx = {
     hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts,
-    roomsWithEvents: snapshot.roomsWithEvents, steadyRooms: snapshot.steadyRooms, mayHaveChildren: new Set(),
+    roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(),
   };
-  const section: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
-  const forgotten = snapshot.forgotten;
+  const join: Record<string, JoinedRoom<EventRow>> = {};
+  const leave: Record<string, LeftRoom<EventRow>> = {};
+  const rooms: RoomsPart['rooms'] = { join: {}, invite: {}, leave: {}, knock: {} };
   const includeLeave = filter.room?.include_leave === true;
   await Promise.all(
     memberships.map(async (m) => {
@@ -269,27 +314,30 @@ export async function roomsSection(
       const changed = since === undefined || m.streamPos > since;
       if (m.membership === 'join') {
         const room = await joinedRoom(ctx, m);
-        if (room) section.join[m.roomId] = room;
+        if (room) join[m.roomId] = room;
       } else if (m.membership === 'invite' && changed) {
-        section.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
-      } else if ((m.membership === 'leave' || m.membership === 'ban') && !forgotten.has(m.roomId)) {
-        if ((since !== undefined && changed) || (since === undefined && includeLeave)) section.leave[m.roomId] = await leftRoom(ctx, m.roomId, m.streamPos);
+        rooms.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
+      } else if ((m.membership === 'leave' || m.membership === 'ban') && !snapshot.forgotten.has(m.roomId)) {
+        if ((since !== undefined && changed) || (since === undefined && includeLeave)) leave[m.roomId] = await leftRoom(ctx, m.roomId, m.streamPos);
       } else if (m.membership === 'knock' && changed) {
-        section.knock[m.roomId] = { knock_state: { events: [] } };
+        rooms.knock[m.roomId] = { knock_state: { events: [] } };
       }
     }),
   );
   // Serialise timelines last: the sender's own device sees its transaction ids.
-  const txnIds = await eventsDb.selectTxnIdsOfEvents(hs.sql, requester.userId, requester.deviceId, ctx.timelineEvents.filter((e) => e.sender === requester.userId).map((e) => e.eventId));
-  const timelines: ClientEvent[] = [];
-  for (const kind of ['join', 'leave'] as const) {
-    for (const room of Object.values(section[kind]) as { timeline: { events: unknown[] }; state: { events: unknown[] } }[]) {
-      room.timeline.events = (room.timeline.events as EventRow[]).map((e) => clientEvent(e, txnIds.get(e.eventId)));
-      room.state.events = (room.state.events as EventRow[]).map((e) => clientEvent(e));
-      timelines.push(...(room.timeline.events as ClientEvent[]));
-    }
-  }
+  const own = ctx.timelineEvents.filter((e) => e.sender === requester.userId).map((e) => e.eventId);
+  const txnIds = await eventsDb.selectTxnIdsOfEvents(hs.sql, requester.userId, requester.deviceId, own);
+  for (const [roomId, room] of Object.entries(join)) rooms.join[roomId] = asClientEvents(room, txnIds);
+  for (const [roomId, room] of Object.entries(leave)) rooms.leave[roomId] = asClientEvents(room, txnIds);
+  const timelines = [...Object.values(rooms.join), ...Object.values(rooms.leave)].flatMap((r) => r.timeline.events);
   // Threads and edits: one batch over the timeline events that have children, bounded by this sync's watermark.
   await bundleAggregations(hs, requester.userId, timelines.filter((e) => ctx.mayHaveChildren.has(e.event_id)), head);
-  return section;
+  return { rooms };
 }
+
+export const roomsSection: SyncSection<RoomsPart> = {
+  build: ({ hs, requester, since, snapshot, filter, fullState, typing }) =>
+    build(hs, requester, since, snapshot.head, snapshot.rooms, filter, fullState, typing),
+  isEmpty: ({ rooms }) =>
+    Object.keys(rooms.join).length + Object.keys(rooms.invite).length + Object.keys(rooms.leave).length + Object.keys(rooms.knock).length === 0,
+};

@@ -1,22 +1,23 @@
 /**
- * /sync: reads everything for a user in (since, watermark] from one provider per section, and long-polls when
- * there is nothing new. The listener is registered before each read, so a write that commits meanwhile wakes it.
- * Each read starts with one snapshot query (db/sync-snapshot.ts) that says which streams and rooms have anything
- * new; the providers then read only those, so a long-poll that finds nothing costs one query after the listener's.
+ * /sync: reads everything for a user in (since, watermark] with one builder per section (section.ts), and long-polls
+ * when there is nothing new. The listener is registered before each read, so a write that commits meanwhile wakes it.
+ * Each read starts with one statement (db/sync-snapshot.ts) that says which streams and rooms have anything new (and
+ * acknowledges to-device messages and confirms a cached session); the sections then read only those, so a long-poll
+ * that finds nothing costs one query after the listener's.
  */
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
-import type { AccountDataRow } from '../../db/account-data.js';
-import { selectSyncSnapshot, type SyncSnapshot } from '../../db/sync-snapshot.js';
+import { snapshotAndAcknowledge } from '../../db/sync-snapshot.js';
 import { TO_DEVICE_PER_SYNC } from '../to-device.js';
-import { getPushRuleset } from '../push-rules/rules.js';
 import type { Filter } from '../filters.js';
 import { roomKey, userKey } from '../notifier.js';
-import { matchesEventFilter } from './event-filter.js';
-import { roomsSection, timelineLimit, type RoomsSection } from './rooms.js';
-import { syncToken } from './token.js';
 import { confirmToken, tokenToConfirm } from '../authentication.js';
-import { e2eeIsEmpty, e2eeSections, type E2eeSections } from './e2ee.js';
+import { roomsSection, timelineLimit, type RoomsPart } from './rooms.js';
+import { accountDataSection, type AccountDataPart } from './account-data.js';
+import { presenceSection, type PresencePart } from './presence.js';
+import { e2eeSection, toDeviceAckAfter, toDeviceComplete, type E2eePart } from './e2ee.js';
+import type { SyncRead, SyncSection } from './section.js';
+import { syncToken } from './token.js';
 
 export interface SyncRequest {
   since: number | undefined;
@@ -29,47 +30,21 @@ export interface SyncRequest {
   filter: Filter;
 }
 
-export interface SyncResponse extends Omit<E2eeSections, 'toDeviceAck'> {
-  next_batch: string;
-  rooms: RoomsSection;
-  account_data: { events: { type: string; content: Record<string, unknown> }[] };
-  presence: { events: unknown[] };
-}
+export type SyncResponse = { next_batch: string } & RoomsPart & AccountDataPart & PresencePart & E2eePart;
+
+/** Every section of the response; each builds its part from the same read (and judges only the part it built). */
+const SECTIONS = [roomsSection, accountDataSection, presenceSection, e2eeSection] as unknown as SyncSection<object>[];
 
 /** Long-polls are capped so that a client's timeout cannot hold a connection for ever. */
 const MAX_TIMEOUT_MS = 5 * 60_000;
 
-async function globalAccountData(hs: Hs, userId: string, snapshot: SyncSnapshot, since: number | undefined, filter: Filter) {
-  const events = snapshot.accountData.filter((r) => r.roomId === '').map((r) => ({ type: r.type, content: r.content }));
-  const pushPos = snapshot.pushRulesPos;
-  if (since === undefined || (pushPos !== undefined && pushPos > since && pushPos <= snapshot.head)) {
-    events.push({ type: 'm.push_rules', content: { global: await getPushRuleset(hs, userId) } });
-  }
-  return { events: events.filter((e) => matchesEventFilter(filter.account_data, { type: e.type, sender: userId })) };
-}
-
-async function build(hs: Hs, requester: Requester, req: SyncRequest, snapshot: SyncSnapshot, typing: number): Promise<SyncResponse> {
-  const perRoom = new Map<string, AccountDataRow[]>();
-  for (const r of snapshot.accountData) {
-    if (r.roomId === '' || !matchesEventFilter(req.filter.room?.account_data, { type: r.type, sender: requester.userId, roomId: r.roomId })) continue;
-    perRoom.set(r.roomId, [...(perRoom.get(r.roomId) ?? []), r]);
-  }
-  const [rooms, account_data, e2ee] = await Promise.all([
-    roomsSection(hs, requester, req.since, snapshot, req.filter, req.fullState, perRoom, { since: req.typing, upTo: typing }),
-    globalAccountData(hs, requester.userId, snapshot, req.since, req.filter),
-    e2eeSections(hs, requester, req.since, req.toDeviceAck, snapshot),
-  ]);
-  const { toDeviceAck, ...sections } = e2ee;
-  return { next_batch: syncToken({ pos: snapshot.head, toDeviceAck, typing }), rooms, account_data, presence: { events: [] }, ...sections };
-}
-
-function isEmpty(res: SyncResponse): boolean {
-  const r = res.rooms;
-  return (
-    Object.keys(r.join).length + Object.keys(r.invite).length + Object.keys(r.leave).length + Object.keys(r.knock).length === 0 &&
-    res.account_data.events.length === 0 &&
-    e2eeIsEmpty(res)
-  );
+/** Builds every section; `empty` when none holds anything. */
+async function build(read: SyncRead): Promise<{ body: Omit<SyncResponse, 'next_batch'>; empty: boolean }> {
+  const parts = await Promise.all(SECTIONS.map(async (section) => ({ section, part: await section.build(read) })));
+  return {
+    body: Object.assign({}, ...parts.map((p) => p.part)) as Omit<SyncResponse, 'next_batch'>,
+    empty: parts.every(({ section, part }) => section.isEmpty(part)),
+  };
 }
 
 export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Promise<SyncResponse> {
@@ -94,29 +69,32 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
     try {
       // Read before the snapshot: typing changes up to it are delivered now, later ones by the next sync (never lost).
       const typing = hs.typing.position();
-      const snapshot = await selectSyncSnapshot(hs.sql, {
+      const snapshot = await snapshotAndAcknowledge(hs.sql, {
         userId, deviceId, since: req.since, toDeviceAck: req.toDeviceAck, toDeviceLimit: TO_DEVICE_PER_SYNC, timelineFetch: timelineLimit(req.filter) + 1,
         confirmToken: tokenToConfirm(requester),
       });
       confirmToken(hs, requester, snapshot.token);
-      const current = snapshot.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
+      const current = snapshot.rooms.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
       hs.polls.rememberRooms(userId, current);
       const listened = new Set(rooms);
       const coversEveryRoom = current.every((r) => listened.has(r));
       // A token from the future (another server's, or a restored database) is read as the head.
       const since = req.since !== undefined ? Math.min(req.since, snapshot.head) : undefined;
-      const response = await build(hs, requester, { ...req, since }, snapshot, typing);
+      const { body, empty } = await build({
+        hs, requester, since, fullState: req.fullState, filter: req.filter, toDeviceAck: req.toDeviceAck, typing: { since: req.typing, upTo: typing }, snapshot,
+      });
+      const response: SyncResponse = { next_batch: syncToken({ pos: snapshot.head, toDeviceAck: toDeviceAckAfter(snapshot.e2ee, req.toDeviceAck), typing }), ...body };
       // The listener is kept for the device's next poll if it covered every room and the response holds everything
       // up to its token (a full to-device batch does not).
       const answer = () => {
-        if (coversEveryRoom && snapshot.toDevice.length < TO_DEVICE_PER_SYNC) {
+        if (coversEveryRoom && toDeviceComplete(snapshot.e2ee)) {
           hs.polls.keepListener(userId, deviceId, response.next_batch, listener);
           keep = true;
         }
         return response;
       };
       const remaining = deadline - Date.now();
-      if (since === undefined || req.fullState || !isEmpty(response) || remaining <= 0) return answer();
+      if (since === undefined || req.fullState || !empty || remaining <= 0) return answer();
       // A room the listener does not cover (the hint was stale): listen again, with every room, before waiting.
       if (!coversEveryRoom) continue;
       // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer stands).
