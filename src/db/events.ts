@@ -74,13 +74,6 @@ export async function selectRoomEventsForward(db: Db, roomId: string, from: numb
     ORDER BY stream_pos ASC LIMIT ${limit}`;
 }
 
-/** The room's history_visibility events up to a position, oldest first. */
-export async function selectVisibilityHistory(db: Db, roomId: string, to: number): Promise<EventRow[]> {
-  return db<EventRow[]>`
-    SELECT * FROM events WHERE room_id = ${roomId} AND type = 'm.room.history_visibility' AND state_key = '' AND stream_pos <= ${to}
-    ORDER BY stream_pos`;
-}
-
 export async function updateEventRedacted(db: Db, eventId: string, content: Record<string, unknown>, unsigned: Record<string, unknown>): Promise<void> {
   await db`UPDATE events SET content = ${db.json(content as never)}, unsigned = ${db.json(unsigned as never)} WHERE event_id = ${eventId}`;
 }
