@@ -20,6 +20,7 @@ import {
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { releaseLongTimers, trackLongTimers } from '../support/e2e-clients.js';
+import { megolm } from '../support/rooms.js';
 
 type SdkLogger = NonNullable<ICreateClientOpts['logger']>;
 (sdkGlobalLogger as unknown as { setLevel(level: 'silent'): void }).setLevel('silent');
@@ -84,7 +85,6 @@ function seesEvent(client: MatrixClient, roomId: string, eventId: string): Promi
   );
 }
 
-const ciphertext = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
 
 beforeAll(async () => {
   t = await startTestServer();
@@ -130,13 +130,13 @@ test('alice invites bob, bob joins, and each sees the other’s events through /
   expect(bob.getRoom(roomId)!.name).toBe('sdk room');
 
   // Each sends ciphertext-shaped events; the other's sync loop delivers them.
-  const fromAlice = await alice.sendEvent(roomId, 'm.room.encrypted' as never, ciphertext('alice') as never);
+  const fromAlice = await alice.sendEvent(roomId, 'm.room.encrypted' as never, megolm('alice') as never);
   const seenByBob = await seesEvent(bob, roomId, fromAlice.event_id);
   expect(seenByBob.getSender()).toBe(aliceUser.userId);
   expect(seenByBob.getWireType()).toBe('m.room.encrypted');
   expect(seenByBob.getWireContent()).toMatchObject({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEnalicecipher' });
 
-  const fromBob = await bob.sendEvent(roomId, 'm.room.encrypted' as never, ciphertext('bob') as never);
+  const fromBob = await bob.sendEvent(roomId, 'm.room.encrypted' as never, megolm('bob') as never);
   const seenByAlice = await seesEvent(alice, roomId, fromBob.event_id);
   expect(seenByAlice.getSender()).toBe(bobUser.userId);
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { V3, asUser, dbCounts, login, passwordAuth, whoamiStatus, withPasswordUia } from '../support/accounts.js';
+import { PASSWORD, registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { asUser, dbCounts, login, passwordAuth, whoamiStatus, withPasswordUia } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const NEW_PASSWORD = 'a brand new password';
 const CHANGE = `${V3}/account/password`;
 const DEACTIVATE = `${V3}/account/deactivate`;

@@ -9,11 +9,10 @@ import pino from 'pino';
 import type { Response } from 'supertest';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';
-import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { expectMatrixError } from '../support/spec.js';
+import { enc, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 const ADMIN = '/_securecomm/admin/v1';
-const enc = encodeURIComponent;
 
 const logLines: Record<string, unknown>[] = [];
 let t: TestServer;
@@ -64,16 +63,7 @@ async function counts() {
   return { ...base, ...r, hashes: pw.hashes };
 }
 
-async function createRoom(u: TestUser, body: Record<string, unknown> = {}): Promise<string> {
-  return (await ok(t.http.post(`${V3}/createRoom`).set(u.auth).send(body))).room_id;
-}
-
-async function sync(u: TestUser, query: Record<string, string | number> = {}) {
-  const res = await t.http.get(`${V3}/sync`).query(query).set(u.auth);
-  if (res.status !== 200) throw new Error(`sync: ${res.status} ${JSON.stringify(res.body)}`);
-  expectValidResponseById('sync', 200, res.body);
-  return res.body;
-}
+const { createRoom, join, invite, send, sync } = roomHelpers(() => t.http);
 
 const adminLines = () => logLines.filter((l) => l.msg === 'admin action');
 
@@ -327,11 +317,9 @@ describe('rooms', () => {
     const member = await registerUser(t, 'room_member');
     const invitee = await registerUser(t, 'room_invitee');
     const roomId = await createRoom(owner, { preset: 'public_chat', room_alias_name: 'doomed', name: 'Doomed', visibility: 'public' });
-    await ok(t.http.post(`${V3}/join/${enc(roomId)}`).set(member.auth).send({}));
-    await ok(t.http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/t1`).set(owner.auth).send({
-      algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEnSECRETcipher', session_id: 'S', sender_key: 'K', device_id: 'D',
-    }));
-    await ok(t.http.post(`${V3}/rooms/${enc(roomId)}/invite`).set(owner.auth).send({ user_id: invitee.userId }));
+    await join(member, roomId);
+    await send(owner, roomId, 'SECRET');
+    await invite(owner, roomId, invitee);
     const memberSince = (await sync(member)).next_batch;
     const inviteeSince = (await sync(invitee)).next_batch;
     // A long-poll waiting when the room goes is woken by the leave.

@@ -1,25 +1,23 @@
 /** Room aliases over HTTP: PUT/GET/DELETE /directory/room/{roomAlias}: who may set and delete, and the server part. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 let roomId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
-  roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-  expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(bob.auth).send({})).status).toBe(200);
+  [t, [alice, bob, carol]] = await startWithUsers(3);
+  roomId = await createRoom(alice, { preset: 'public_chat' });
+  await join(bob, roomId);
 });
 afterAll(() => t.close());
 
-const dir = (alias: string) => `${V3}/directory/room/${r(alias)}`;
+const { createRoom, join } = roomHelpers(() => t.http);
+
+const dir = (alias: string) => `${V3}/directory/room/${enc(alias)}`;
 const aliasRows = async () => (await t.hs.sql<{ roomAlias: string }[]>`SELECT room_alias FROM room_aliases ORDER BY room_alias`).map((x) => x.roomAlias);
 
 describe('set and resolve', () => {
@@ -34,7 +32,7 @@ describe('set and resolve', () => {
   });
 
   test('a taken alias is 409 and stays with its room', async () => {
-    const other = (await t.http.post(`${V3}/createRoom`).set(carol.auth).send({})).body.room_id;
+    const other = await createRoom(carol);
     const res = await t.http.put(dir('#general:test.local')).set(carol.auth).send({ room_id: other });
     expect(res.status).toBe(409);
     expectMatrixError(res.body);
@@ -107,9 +105,9 @@ describe('delete', () => {
 
   test('a creator who left the room can still delete their own alias; an unknown alias is 404', async () => {
     const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    await t.http.post(`${V3}/join/${r(room)}`).set(carol.auth).send({});
+    await t.http.post(`${V3}/join/${enc(room)}`).set(carol.auth).send({});
     expect((await t.http.put(dir('#carols:test.local')).set(carol.auth).send({ room_id: room })).status).toBe(200);
-    await t.http.post(`${V3}/rooms/${r(room)}/leave`).set(carol.auth).send({});
+    await t.http.post(`${V3}/rooms/${enc(room)}/leave`).set(carol.auth).send({});
     expect((await t.http.delete(dir('#carols:test.local')).set(carol.auth)).status).toBe(200);
     const unknown = await t.http.delete(dir('#carols:test.local')).set(carol.auth);
     expect(unknown.status).toBe(404);

@@ -1,14 +1,13 @@
 /** Cross-signing over HTTP: key upload (first without UIA), master-signed sub-keys, signature upload, query. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { makeDeviceKeys } from '../support/device-keys.js';
 import { canonicalJson } from '../../src/relay/keys/signatures.js';
+import { V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
+let alice: TestUser, bob: TestUser;
 
 const unpadded = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
 function keyPair() {
@@ -36,11 +35,7 @@ function crossSigning(userId: string) {
   };
 }
 
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice');
-  bob = await registerUser(t, 'bob');
-});
+beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(['alice', 'bob'])));
 afterAll(() => t.close());
 
 describe('cross-signing', () => {

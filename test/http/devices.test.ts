@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { V3, asUser, bearer, dbCounts, login, passwordAuth, whoamiStatus, withPasswordUia } from '../support/accounts.js';
+import { PASSWORD, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { ALICE_AND_BOB, asUser, bearer, dbCounts, login, passwordAuth, whoamiStatus, withPasswordUia } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const DEVICES = `${V3}/devices`;
 const DEVICE = `${V3}/devices/{deviceId}`;
 
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice', PASSWORD);
-  bob = await registerUser(t, 'bob', 'bob has another password');
-});
+let alice: TestUser, bob: TestUser;
+beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(ALICE_AND_BOB)));
 afterAll(() => t.close());
 
 async function newAliceDevice(extra: Record<string, unknown> = {}): Promise<TestUser> {

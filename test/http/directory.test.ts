@@ -3,21 +3,14 @@
  * (filters, pagination, bad tokens), the space hierarchy and the user directory search.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V1, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const V1 = '/_matrix/client/v1';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 
-beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob, carol] = [await registerUser(t, 'alice'), await registerUser(t, 'bob'), await registerUser(t, 'carol')];
-});
+beforeAll(async () => ([t, [alice, bob, carol]] = await startWithUsers(['alice', 'bob', 'carol'])));
 afterAll(() => t.close());
 
 function expectError(res: { status: number; body: unknown }, status: number, errcode: string): void {
@@ -25,34 +18,26 @@ function expectError(res: { status: number; body: unknown }, status: number, err
   expectMatrixError(res.body, errcode);
 }
 
-async function createRoom(u: TestUser, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(u.auth).send(body);
-  expect(res.status).toBe(200);
-  return res.body.room_id;
-}
-
-const join = (u: TestUser, roomId: string) => t.http.post(`${V3}/join/${r(roomId)}`).set(u.auth).send({});
-const putState = (u: TestUser, roomId: string, type: string, stateKey: string, content: Record<string, unknown>) =>
-  t.http.put(`${V3}/rooms/${r(roomId)}/state/${r(type)}/${r(stateKey)}`).set(u.auth).send(content);
-const visibility = (roomId: string) => `${V3}/directory/list/room/${r(roomId)}`;
+const { createRoom, join, setState } = roomHelpers(() => t.http);
+const visibility = (roomId: string) => `${V3}/directory/list/room/${enc(roomId)}`;
 
 describe('local aliases', () => {
   test('members list the aliases; outsiders and unknown rooms are 403; a malformed id is 400', async () => {
     const roomId = await createRoom(alice, { preset: 'public_chat', room_alias_name: 'la-main' });
-    await t.http.put(`${V3}/directory/room/${r('#la-extra:test.local')}`).set(alice.auth).send({ room_id: roomId });
-    const res = await t.http.get(`${V3}/rooms/${r(roomId)}/aliases`).set(alice.auth);
+    await t.http.put(`${V3}/directory/room/${enc('#la-extra:test.local')}`).set(alice.auth).send({ room_id: roomId });
+    const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/aliases`).set(alice.auth);
     expect([res.status, res.body]).toEqual([200, { aliases: ['#la-extra:test.local', '#la-main:test.local'] }]);
     expectValidResponseById('getLocalAliases', 200, res.body);
-    expectError(await t.http.get(`${V3}/rooms/${r(roomId)}/aliases`).set(bob.auth), 403, 'M_FORBIDDEN');
-    expectError(await t.http.get(`${V3}/rooms/${r('!nope:test.local')}/aliases`).set(bob.auth), 403, 'M_FORBIDDEN');
+    expectError(await t.http.get(`${V3}/rooms/${enc(roomId)}/aliases`).set(bob.auth), 403, 'M_FORBIDDEN');
+    expectError(await t.http.get(`${V3}/rooms/${enc('!nope:test.local')}/aliases`).set(bob.auth), 403, 'M_FORBIDDEN');
     expectError(await t.http.get(`${V3}/rooms/notaroom/aliases`).set(bob.auth), 400, 'M_INVALID_PARAM');
-    expect((await t.http.get(`${V3}/rooms/${r(roomId)}/aliases`)).status).toBe(401);
+    expect((await t.http.get(`${V3}/rooms/${enc(roomId)}/aliases`)).status).toBe(401);
   });
 
   test('a world-readable room shows its aliases to anyone', async () => {
     const roomId = await createRoom(alice, { room_alias_name: 'la-open' });
-    expect((await putState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'world_readable' })).status).toBe(200);
-    const res = await t.http.get(`${V3}/rooms/${r(roomId)}/aliases`).set(bob.auth);
+    await setState(alice, roomId, 'm.room.history_visibility', '', { history_visibility: 'world_readable' });
+    const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/aliases`).set(bob.auth);
     expect([res.status, res.body]).toEqual([200, { aliases: ['#la-open:test.local'] }]);
   });
 });
@@ -79,7 +64,7 @@ describe('directory visibility', () => {
 
   test('publishing without power is 403: a plain member, an outsider; nothing changes', async () => {
     const roomId = await createRoom(alice, { preset: 'public_chat' });
-    expect((await join(bob, roomId)).status).toBe(200);
+    await join(bob, roomId);
     expectError(await t.http.put(visibility(roomId)).set(bob.auth).send({ visibility: 'public' }), 403, 'M_FORBIDDEN');
     expectError(await t.http.put(visibility(roomId)).set(carol.auth).send({ visibility: 'public' }), 403, 'M_FORBIDDEN');
     expect((await t.http.get(visibility(roomId))).body).toEqual({ visibility: 'private' });
@@ -118,7 +103,7 @@ describe('publicRooms', () => {
     cheese = await createRoom(alice, { preset: 'public_chat', visibility: 'public', name: 'Cheese lovers', topic: 'Tasty Brie', room_alias_name: 'fromage' });
     wine = await createRoom(bob, { preset: 'public_chat', visibility: 'public', name: 'Wine', topic: 'Reds and whites' });
     space = await createRoom(carol, { preset: 'public_chat', visibility: 'public', name: 'Food space', creation_content: { type: 'm.space' } });
-    await putState(alice, cheese, 'm.room.avatar', '', { url: 'mxc://test.local/cheese' });
+    await setState(alice, cheese, 'm.room.avatar', '', { url: 'mxc://test.local/cheese' });
     await join(bob, cheese);
     await join(carol, cheese);
     await join(carol, wine);
@@ -205,9 +190,9 @@ describe('space hierarchy', () => {
   let hidden: string;
 
   const hierarchy = (u: TestUser, roomId: string, query: Record<string, unknown> = {}) =>
-    t.http.get(`${V1}/rooms/${r(roomId)}/hierarchy`).query(query).set(u.auth);
+    t.http.get(`${V1}/rooms/${enc(roomId)}/hierarchy`).query(query).set(u.auth);
   const ids = (body: { rooms: { room_id: string }[] }) => body.rooms.map((x) => x.room_id);
-  const link = (parent: string, child: string, extra: Record<string, unknown> = {}) => putState(alice, parent, 'm.space.child', child, { via: ['test.local'], ...extra });
+  const link = (parent: string, child: string, extra: Record<string, unknown> = {}) => setState(alice, parent, 'm.space.child', child, { via: ['test.local'], ...extra });
 
   beforeAll(async () => {
     root = await createRoom(alice, { preset: 'public_chat', name: 'Root', creation_content: { type: 'm.space' } });
@@ -217,14 +202,14 @@ describe('space hierarchy', () => {
     grandchild = await createRoom(alice, { preset: 'public_chat', name: 'Grandchild' });
     hidden = await createRoom(alice, { preset: 'private_chat', name: 'Hidden' });
     // Order: B ("a") before A ("b"), then the subspace and the hidden room (no order, by timestamp).
-    expect((await link(root, childA, { order: 'b', suggested: true })).status).toBe(200);
+    await link(root, childA, { order: 'b', suggested: true });
     await link(root, childB, { order: 'a' });
     await link(root, subspace);
     await link(root, hidden);
     await link(root, '!unknown:test.local');
     await link(subspace, grandchild, { suggested: true });
     await link(subspace, root); // a cycle: each room is listed once
-    await putState(alice, root, 'm.space.child', childA.replace('!', '!x'), {}); // no via: not a child
+    await setState(alice, root, 'm.space.child', childA.replace('!', '!x'), {}); // no via: not a child
   });
 
   test('walks depth-first in the spec order, leaving out rooms the user cannot see and unknown rooms', async () => {
@@ -270,7 +255,7 @@ describe('space hierarchy', () => {
   test('a root the user cannot see, or an unknown one, is 403', async () => {
     expectError(await hierarchy(bob, hidden), 403, 'M_FORBIDDEN');
     expectError(await hierarchy(bob, '!unknown:test.local'), 403, 'M_FORBIDDEN');
-    expect((await t.http.get(`${V1}/rooms/${r(root)}/hierarchy`)).status).toBe(401);
+    expect((await t.http.get(`${V1}/rooms/${enc(root)}/hierarchy`)).status).toBe(401);
   });
 });
 
@@ -281,11 +266,11 @@ describe('user directory', () => {
 
   beforeAll(async () => {
     [dave, erin, frank] = [await registerUser(t, 'dave'), await registerUser(t, 'erin'), await registerUser(t, 'frank')];
-    await t.http.put(`${V3}/profile/${r(erin.userId)}/displayname`).set(erin.auth).send({ displayname: 'Erin Zebra' });
-    await t.http.put(`${V3}/profile/${r(erin.userId)}/avatar_url`).set(erin.auth).send({ avatar_url: 'mxc://test.local/erin' });
+    await t.http.put(`${V3}/profile/${enc(erin.userId)}/displayname`).set(erin.auth).send({ displayname: 'Erin Zebra' });
+    await t.http.put(`${V3}/profile/${enc(erin.userId)}/avatar_url`).set(erin.auth).send({ avatar_url: 'mxc://test.local/erin' });
     // dave and erin share a private room; frank is alone in his private room.
     const shared = await createRoom(dave, { preset: 'private_chat', invite: [erin.userId] });
-    expect((await join(erin, shared)).status).toBe(200);
+    await join(erin, shared);
     await createRoom(frank, { preset: 'private_chat' });
   });
 

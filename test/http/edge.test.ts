@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hashToken } from '../../src/lib/tokens.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { V3, bearer, dbCounts, login } from '../support/accounts.js';
+import { PASSWORD, registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { bearer, dbCounts, login } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const MAX_BODY = 2048;
 
 let t: TestServer;

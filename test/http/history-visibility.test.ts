@@ -1,45 +1,34 @@
 /** History visibility over HTTP: what a late joiner, an invitee and a leaver see in /messages, /event and /sync. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 let t: TestServer;
 let alice: TestUser;
-let txn = 0;
 
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t);
-});
+beforeAll(async () => ([t, [alice]] = await startWithUsers(1)));
 afterAll(() => t.close());
 
-async function send(user: TestUser, roomId: string): Promise<string> {
-  const content = { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgA${++txn}`, session_id: 'S', sender_key: 'K', device_id: 'D' };
-  const res = await t.http.put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/h${txn}`).set(user.auth).send(content);
-  expect(res.status).toBe(200);
-  return res.body.event_id;
-}
+const { send, sync } = roomHelpers(() => t.http);
 const post = (user: TestUser, path: string, body: Record<string, unknown> = {}) => t.http.post(`${V3}${path}`).set(user.auth).send(body);
 
 /** Event ids of m.room.encrypted events the user sees in /messages (or the status when refused). */
 async function visibleInMessages(user: TestUser, roomId: string): Promise<string[] | number> {
-  const res = await t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', limit: 100 }).set(user.auth);
+  const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 100 }).set(user.auth);
   if (res.status !== 200) return res.status;
   expectValidResponseById('getRoomEvents', 200, res.body);
   return res.body.chunk.filter((e: { type: string }) => e.type === 'm.room.encrypted').map((e: { event_id: string }) => e.event_id).reverse();
 }
 async function canGetEvent(user: TestUser, roomId: string, eventId: string): Promise<boolean> {
-  const res = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(eventId)}`).set(user.auth);
+  const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(eventId)}`).set(user.auth);
   expect([200, 404]).toContain(res.status);
   return res.status === 200;
 }
 async function visibleInSync(user: TestUser, roomId: string): Promise<string[]> {
   const filter = JSON.stringify({ room: { timeline: { limit: 50, types: ['m.room.encrypted'] }, include_leave: true } });
-  const res = await t.http.get(`${V3}/sync`).query({ filter }).set(user.auth);
-  expect(res.status).toBe(200);
-  const room = res.body.rooms?.join?.[roomId] ?? res.body.rooms?.leave?.[roomId];
+  const body = await sync(user, { filter });
+  const room = body.rooms.join[roomId] ?? body.rooms.leave[roomId];
   return (room?.timeline.events ?? []).map((e: { event_id: string }) => e.event_id);
 }
 
@@ -48,9 +37,9 @@ async function scenario(setting: string) {
   const roomId = (await post(alice, '/createRoom', { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: setting } }] })).body.room_id;
   const bob = await registerUser(t);
   const before = await send(alice, roomId);
-  expect((await post(alice, `/rooms/${r(roomId)}/invite`, { user_id: bob.userId })).status).toBe(200);
+  expect((await post(alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId })).status).toBe(200);
   const whileInvited = await send(alice, roomId);
-  expect((await post(bob, `/join/${r(roomId)}`)).status).toBe(200);
+  expect((await post(bob, `/join/${enc(roomId)}`)).status).toBe(200);
   const after = await send(alice, roomId);
   return { roomId, bob, before, whileInvited, after };
 }
@@ -73,7 +62,7 @@ describe.each([
 
   test('a user who left sees nothing sent after they left', async () => {
     const s = await scenario(setting);
-    expect((await post(s.bob, `/rooms/${r(s.roomId)}/leave`)).status).toBe(200);
+    expect((await post(s.bob, `/rooms/${enc(s.roomId)}/leave`)).status).toBe(200);
     const later = await send(alice, s.roomId);
     const expected = [...(seesBeforeInvite ? [s.before] : []), ...(seesWhileInvited ? [s.whileInvited] : []), s.after];
     if (setting === 'world_readable') {
@@ -108,10 +97,10 @@ describe('outsiders', () => {
   test('a change of setting applies from the next event on', async () => {
     const roomId = (await post(alice, '/createRoom', { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'joined' } }] })).body.room_id;
     const hidden = await send(alice, roomId);
-    expect((await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.history_visibility`).set(alice.auth).send({ history_visibility: 'shared' })).status).toBe(200);
+    expect((await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.history_visibility`).set(alice.auth).send({ history_visibility: 'shared' })).status).toBe(200);
     const shared = await send(alice, roomId);
     const bob = await registerUser(t);
-    await post(bob, `/join/${r(roomId)}`);
+    await post(bob, `/join/${enc(roomId)}`);
     expect(await visibleInMessages(bob, roomId)).toEqual([shared]);
     expect(await canGetEvent(bob, roomId, hidden)).toBe(false);
   });

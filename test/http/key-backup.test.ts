@@ -1,9 +1,9 @@
 /** Key backup over HTTP: versions, the current-version rule, the better-backup rule, etag and count. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectValidResponseById } from '../support/spec.js';
+import { V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 let t: TestServer;
 let u: TestUser;
 const ALG = 'm.megolm_backup.v1.curve25519-aes-sha2';
@@ -11,10 +11,7 @@ const session = (first: number, fwd: number, verified: boolean, tag: string) => 
   first_message_index: first, forwarded_count: fwd, is_verified: verified, session_data: { ephemeral: tag, ciphertext: `ct-${tag}`, mac: 'm' },
 });
 
-beforeAll(async () => {
-  t = await startTestServer();
-  u = await registerUser(t);
-});
+beforeAll(async () => ([t, [u]] = await startWithUsers(1)));
 afterAll(() => t.close());
 
 describe('key backup', () => {

@@ -1,19 +1,16 @@
 /** Keys over HTTP: upload (self-signed, never replaced), query, claim (upload order, exactly once, then fallback), changes. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { makeDeviceKeys, oneTimeKeys, type TestDeviceKeys } from '../support/device-keys.js';
 import { expectValidResponseById } from '../support/spec.js';
+import { V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
+let alice: TestUser, bob: TestUser;
 let aliceKeys: TestDeviceKeys;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice');
-  bob = await registerUser(t, 'bob');
+  [t, [alice, bob]] = await startWithUsers(['alice', 'bob']);
   aliceKeys = makeDeviceKeys(alice.userId, alice.deviceId);
 });
 afterAll(() => t.close());

@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { hashToken } from '../../src/lib/tokens.js';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { V3, bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';
+import { PASSWORD, registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { ALICE_AND_BOB, bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const LOGIN = `${V3}/login`;
 const REFRESH = `${V3}/refresh`;
 const WHOAMI = `${V3}/account/whoami`;
 
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-beforeAll(async () => {
-  t = await startTestServer({ publicBaseUrl: 'https://matrix.example.org' });
-  alice = await registerUser(t, 'alice', PASSWORD);
-  bob = await registerUser(t, 'bob', 'bob has another password');
-});
+let alice: TestUser, bob: TestUser;
+beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(ALICE_AND_BOB, { publicBaseUrl: 'https://matrix.example.org' })));
 afterAll(() => t.close());
 
 async function devicesOf(userId: string): Promise<{ deviceId: string; displayName: string | null }[]> {

@@ -6,15 +6,12 @@
  * so a token logged out, deleted with its device or expired, or of a deactivated user, is refused, in any process.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import request from 'supertest';
 import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
 import type { Hs } from '../../src/hs.js';
-import { expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V3, type Agent } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const megolm = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
-const enc = encodeURIComponent;
-type Agent = ReturnType<typeof request>;
+/** The room builders over one of the servers. */
+const on = (http: Agent) => roomHelpers(() => http);
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -26,19 +23,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 
 const timelineIds = (body: any, roomId: string): string[] => (body.rooms?.join?.[roomId]?.timeline?.events ?? []).map((e: { event_id: string }) => e.event_id);
 
-async function sync(http: Agent, user: TestUser, query: Record<string, string | number> = {}) {
-  const res = await http.get(`${V3}/sync`).query(query).set(user.auth);
-  expect(res.status).toBe(200);
-  expectValidResponseById('sync', 200, res.body);
-  return res.body;
-}
-
-async function send(http: Agent, user: TestUser, roomId: string, txn: string): Promise<string> {
-  const res = await http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/${txn}`).set(user.auth).send(megolm(txn));
-  expect(res.status).toBe(200);
-  return res.body.event_id;
-}
-
 describe('a device that comes back with its last token', () => {
   let t: TestServer;
   let alice: TestUser;
@@ -49,47 +33,47 @@ describe('a device that comes back with its last token', () => {
     t = await startTestServer();
     alice = await registerUser(t);
     bob = await registerUser(t);
-    roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    expect((await t.http.post(`${V3}/join/${enc(roomId)}`).set(bob.auth).send({})).status).toBe(200);
+    roomId = await on(t.http).createRoom(alice, { preset: 'public_chat' });
+    await on(t.http).join(bob, roomId);
   });
   afterAll(() => t.close());
 
   test('gets an event committed between its two polls at once', async () => {
-    const since = (await sync(t.http, bob)).next_batch;
-    const id = await send(t.http, alice, roomId, 'between');
+    const since = (await on(t.http).sync(bob)).next_batch;
+    const id = await on(t.http).send(alice, roomId, 'between');
     const started = Date.now();
-    const body = await sync(t.http, bob, { since, timeout: 20_000 });
+    const body = await on(t.http).sync(bob, { since, timeout: 20_000 });
     expect(timelineIds(body, roomId)).toEqual([id]);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   test('waits, then wakes for an event sent while it waits', async () => {
-    const since = (await sync(t.http, bob)).next_batch;
+    const since = (await on(t.http).sync(bob)).next_batch;
     const before = t.hs.notifier.waiting();
-    const pending = sync(t.http, bob, { since, timeout: 20_000 });
+    const pending = on(t.http).sync(bob, { since, timeout: 20_000 });
     await until('the poll to wait', () => t.hs.notifier.waiting() > before);
-    const id = await send(t.http, alice, roomId, 'while');
+    const id = await on(t.http).send(alice, roomId, 'while');
     expect(timelineIds(await pending, roomId)).toEqual([id]);
   });
 
   test('an older token is read again, not waited on: the event comes again', async () => {
-    const first = (await sync(t.http, bob)).next_batch;
-    const id = await send(t.http, alice, roomId, 'again');
-    const second = await sync(t.http, bob, { since: first, timeout: 20_000 });
+    const first = (await on(t.http).sync(bob)).next_batch;
+    const id = await on(t.http).send(alice, roomId, 'again');
+    const second = await on(t.http).sync(bob, { since: first, timeout: 20_000 });
     expect(timelineIds(second, roomId)).toEqual([id]);
     // The response was lost in transit: the client retries with the token it had.
-    const retried = await sync(t.http, bob, { since: first, timeout: 20_000 });
+    const retried = await on(t.http).sync(bob, { since: first, timeout: 20_000 });
     expect(timelineIds(retried, roomId)).toEqual([id]);
   });
 
   test('a poll that times out returns an empty answer, and the next poll still wakes', async () => {
-    const since = (await sync(t.http, bob)).next_batch;
-    const empty = await sync(t.http, bob, { since, timeout: 200 });
+    const since = (await on(t.http).sync(bob)).next_batch;
+    const empty = await on(t.http).sync(bob, { since, timeout: 200 });
     expect(empty.rooms.join[roomId]).toBeUndefined();
     const before = t.hs.notifier.waiting();
-    const pending = sync(t.http, bob, { since: empty.next_batch, timeout: 20_000 });
+    const pending = on(t.http).sync(bob, { since: empty.next_batch, timeout: 20_000 });
     await until('the poll to wait', () => t.hs.notifier.waiting() > before);
-    const id = await send(t.http, alice, roomId, 'after-timeout');
+    const id = await on(t.http).send(alice, roomId, 'after-timeout');
     expect(timelineIds(await pending, roomId)).toEqual([id]);
   });
 
@@ -97,10 +81,10 @@ describe('a device that comes back with its last token', () => {
     const login = await t.http.post(`${V3}/login`).send({ type: 'm.login.password', identifier: { type: 'm.id.user', user: bob.userId }, password: bob.password });
     expect(login.status).toBe(200);
     const bob2: TestUser = { ...bob, deviceId: login.body.device_id, accessToken: login.body.access_token, auth: { Authorization: `Bearer ${login.body.access_token}` } };
-    const s1 = (await sync(t.http, bob)).next_batch;
-    const s2 = (await sync(t.http, bob2)).next_batch;
-    const id = await send(t.http, alice, roomId, 'two-devices');
-    const [b1, b2] = await Promise.all([sync(t.http, bob, { since: s1, timeout: 20_000 }), sync(t.http, bob2, { since: s2, timeout: 20_000 })]);
+    const s1 = (await on(t.http).sync(bob)).next_batch;
+    const s2 = (await on(t.http).sync(bob2)).next_batch;
+    const id = await on(t.http).send(alice, roomId, 'two-devices');
+    const [b1, b2] = await Promise.all([on(t.http).sync(bob, { since: s1, timeout: 20_000 }), on(t.http).sync(bob2, { since: s2, timeout: 20_000 })]);
     expect(timelineIds(b1, roomId)).toEqual([id]);
     expect(timelineIds(b2, roomId)).toEqual([id]);
   });
@@ -121,7 +105,7 @@ describe('sessions /sync takes from the cache', () => {
 
   test('a token deleted with its device is refused', async () => {
     const dave = await registerUser(t);
-    const since = (await sync(t.http, dave)).next_batch;
+    const since = (await on(t.http).sync(dave)).next_batch;
     const first = await t.http.delete(`${V3}/devices/${enc(dave.deviceId)}`).set(dave.auth).send({});
     const del = await t.http
       .delete(`${V3}/devices/${enc(dave.deviceId)}`)
@@ -133,7 +117,7 @@ describe('sessions /sync takes from the cache', () => {
 
   test("a deactivated user's token is refused", async () => {
     const erin = await registerUser(t);
-    const since = (await sync(t.http, erin)).next_batch;
+    const since = (await on(t.http).sync(erin)).next_batch;
     await t.hs.sql`UPDATE users SET deactivated = true WHERE user_id = ${erin.userId}`; // as another process would
     await expectRefused(erin, false, { since, timeout: 1_000 });
   });
@@ -145,7 +129,7 @@ describe('sessions /sync takes from the cache', () => {
     });
     expect(login.status).toBe(200);
     const refreshing: TestUser = { ...frank, deviceId: login.body.device_id, accessToken: login.body.access_token, auth: { Authorization: `Bearer ${login.body.access_token}` } };
-    const since = (await sync(t.http, refreshing)).next_batch; // cached, with its expiry
+    const since = (await on(t.http).sync(refreshing)).next_batch; // cached, with its expiry
     await t.hs.sql`UPDATE access_tokens SET expires_ts = ${Date.now() - 1} WHERE user_id = ${frank.userId} AND device_id = ${refreshing.deviceId}`;
     await expectRefused(refreshing, true, { since });
   });
@@ -171,7 +155,7 @@ describe('two processes on one database', () => {
 
   test('a token logged out through A is refused by /sync on B, which had it cached', async () => {
     const carol = await registerUser(t);
-    const since = (await sync(httpB, carol)).next_batch; // B has resolved and cached carol's session
+    const since = (await on(httpB).sync(carol)).next_batch; // B has resolved and cached carol's session
     expect((await t.http.post(`${V3}/logout`).set(carol.auth).send({})).status).toBe(200);
     for (const query of [{}, { since }, { since, timeout: 5_000 }]) {
       const res = await httpB.get(`${V3}/sync`).query(query).set(carol.auth);
@@ -184,19 +168,19 @@ describe('two processes on one database', () => {
   test('a room joined through A: polls on B return the join, then wake for that room', async () => {
     const alice = await registerUser(t);
     const bob = await registerUser(t);
-    const first = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    const second = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    expect((await t.http.post(`${V3}/join/${enc(first)}`).set(bob.auth).send({})).status).toBe(200);
-    const s0 = (await sync(httpB, bob)).next_batch; // B remembers bob's rooms: the first only
+    const first = await on(t.http).createRoom(alice, { preset: 'public_chat' });
+    const second = await on(t.http).createRoom(alice, { preset: 'public_chat' });
+    await on(t.http).join(bob, first);
+    const s0 = (await on(httpB).sync(bob)).next_batch; // B remembers bob's rooms: the first only
 
-    expect((await t.http.post(`${V3}/join/${enc(second)}`).set(bob.auth).send({})).status).toBe(200);
-    const joined = await sync(httpB, bob, { since: s0, timeout: 20_000 });
+    await on(t.http).join(bob, second);
+    const joined = await on(httpB).sync(bob, { since: s0, timeout: 20_000 });
     expect(Object.keys(joined.rooms.join)).toContain(second);
 
     const before = hsB.notifier.waiting();
-    const pending = sync(httpB, bob, { since: joined.next_batch, timeout: 20_000 });
+    const pending = on(httpB).sync(bob, { since: joined.next_batch, timeout: 20_000 });
     await until('the poll on B to wait', () => hsB.notifier.waiting() > before);
-    const id = await send(t.http, alice, second, 'in-second');
+    const id = await on(t.http).send(alice, second, 'in-second');
     expect(timelineIds(await pending, second)).toEqual([id]);
   }, 60_000);
 });

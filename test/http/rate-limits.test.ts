@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer } from '../support/server.js';
-import { V1, V3, login, passwordAuth } from '../support/accounts.js';
+import { PASSWORD, registerUser, startTestServer, type TestServer } from '../support/server.js';
+import { login, passwordAuth } from '../support/accounts.js';
+import { V1, V3 } from '../support/rooms.js';
 import type { Response } from 'supertest';
 
-const PASSWORD = 'correct horse battery staple';
 
 // Each server has its own limiters (in memory), so every test starts from full buckets on its own server.
 let loginLimited: TestServer;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { insertRegistrationToken } from '../../src/db/registration-tokens.js';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer } from '../support/server.js';
-import { V1, V3, asUser, bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';
+import { PASSWORD, registerUser, startTestServer, type TestServer } from '../support/server.js';
+import { asUser, bearer, dbCounts, login, whoamiStatus } from '../support/accounts.js';
+import { V1, V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const REGISTER = `${V3}/register`;
 const AVAILABLE = `${V3}/register/available`;
 const VALIDITY = `${V1}/register/m.login.registration_token/validity`;

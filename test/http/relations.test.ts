@@ -1,54 +1,26 @@
 /** Event relationships over HTTP: /relations from the clear m.relates_to of encrypted events, /threads, /context, bundled aggregations. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, megolm, MEGOLM_ALGORITHM, roomHelpers, V1, V3 } from '../support/rooms.js';
 
-const V1 = '/_matrix/client/v1';
-const V3 = '/_matrix/client/v3';
-const MEGOLM = 'm.megolm.v1.aes-sha2';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
-let txn = 0;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 
-const megolm = (n: number | string, relatesTo?: Record<string, unknown>) => ({
-  algorithm: MEGOLM, ciphertext: `AwgAEiBCiphertext${n}`, session_id: 'SESSION', sender_key: 'SENDERKEY', device_id: 'DEVICE',
-  ...(relatesTo ? { 'm.relates_to': relatesTo } : {}),
-});
-
-beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
-});
+beforeAll(async () => ([t, [alice, bob, carol]] = await startWithUsers(3)));
 afterAll(() => t.close());
 
-async function create(user: TestUser, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send(body);
-  expect(res.status).toBe(200);
-  return res.body.room_id;
-}
-const join = async (user: TestUser, roomId: string) => expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(user.auth).send({})).status).toBe(200);
-const leave = async (user: TestUser, roomId: string) => expect((await t.http.post(`${V3}/rooms/${r(roomId)}/leave`).set(user.auth).send({})).status).toBe(200);
-async function sendEvent(user: TestUser, roomId: string, type: string, content: Record<string, unknown>): Promise<string> {
-  const res = await t.http.put(`${V3}/rooms/${r(roomId)}/send/${r(type)}/t${++txn}`).set(user.auth).send(content);
-  expect(res.status).toBe(200);
-  return res.body.event_id;
-}
-const send = (user: TestUser, roomId: string, relatesTo?: Record<string, unknown>) => sendEvent(user, roomId, 'm.room.encrypted', megolm(++txn, relatesTo));
+const { createRoom, join, leave, sendEvent, redact } = roomHelpers(() => t.http);
+const send = (user: TestUser, roomId: string, relatesTo?: Record<string, unknown>) =>
+  sendEvent(user, roomId, 'm.room.encrypted', megolm('', relatesTo ? { 'm.relates_to': relatesTo } : {}));
 const thread = (user: TestUser, roomId: string, root: string) => send(user, roomId, { rel_type: 'm.thread', event_id: root });
 const edit = (user: TestUser, roomId: string, original: string) => send(user, roomId, { rel_type: 'm.replace', event_id: original });
 const react = (user: TestUser, roomId: string, target: string, key = '👍') =>
   sendEvent(user, roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: target, key } });
-async function redact(user: TestUser, roomId: string, eventId: string): Promise<void> {
-  const res = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(eventId)}/t${++txn}`).set(user.auth).send({});
-  expect(res.status).toBe(200);
-}
 const relations = (user: TestUser, roomId: string, eventId: string, suffix = '', query: Record<string, string | number | boolean> = {}) =>
-  t.http.get(`${V1}/rooms/${r(roomId)}/relations/${r(eventId)}${suffix}`).query(query).set(user.auth);
+  t.http.get(`${V1}/rooms/${enc(roomId)}/relations/${enc(eventId)}${suffix}`).query(query).set(user.auth);
 const ids = (chunk: { event_id: string }[]) => chunk.map((e) => e.event_id);
-const getEvent = (user: TestUser, roomId: string, eventId: string) => t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(eventId)}`).set(user.auth);
+const getEvent = (user: TestUser, roomId: string, eventId: string) => t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(eventId)}`).set(user.auth);
 
 /** All pages of /relations, following next_batch. */
 async function allPages(user: TestUser, roomId: string, eventId: string, query: Record<string, string | number | boolean>): Promise<string[]> {
@@ -74,7 +46,7 @@ describe('relations of encrypted events', () => {
   let reply: string;
   let nested: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
     root = await send(alice, roomId);
     edits = [await edit(alice, roomId, root), await edit(alice, roomId, root)];
@@ -91,7 +63,7 @@ describe('relations of encrypted events', () => {
     expect(ids(res.body.chunk)).toEqual([reaction, ...[...threadEvents].reverse(), ...[...edits].reverse()]);
     expect(ids(res.body.chunk)).not.toContain(reply);
     expect(ids(res.body.chunk)).not.toContain(nested);
-    expect(res.body.chunk[1].content).toEqual(expect.objectContaining({ algorithm: MEGOLM, 'm.relates_to': { rel_type: 'm.thread', event_id: root } }));
+    expect(res.body.chunk[1].content).toEqual(expect.objectContaining({ algorithm: MEGOLM_ALGORITHM, 'm.relates_to': { rel_type: 'm.thread', event_id: root } }));
     expect(res.body.next_batch).toBeUndefined();
     expect(res.body.recursion_depth).toBeUndefined();
   });
@@ -160,9 +132,9 @@ describe('relations of encrypted events', () => {
     // The original's content is left as sent.
     expect(res.body.content['m.relates_to']).toBeUndefined();
 
-    const messages = await t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', limit: 50 }).set(carol.auth);
+    const messages = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 50 }).set(carol.auth);
     expect(messages.status).toBe(403); // carol never joined this (shared) room
-    const page = await t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', limit: 50 }).set(alice.auth);
+    const page = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 50 }).set(alice.auth);
     expect(page.status).toBe(200);
     expectValidResponseById('getRoomEvents', 200, page.body);
     const inPage = page.body.chunk.find((e: { event_id: string }) => e.event_id === root);
@@ -211,7 +183,7 @@ describe('relations of encrypted events', () => {
     expect(unknown.status).toBe(404);
     expectValidResponseById('getRelatingEvents', 404, unknown.body);
     expectMatrixError(unknown.body, 'M_NOT_FOUND');
-    const otherRoom = await create(alice);
+    const otherRoom = await createRoom(alice);
     expect((await relations(alice, otherRoom, root)).status).toBe(404);
     expect((await relations(alice, '!nowhere:test.local', root)).status).toBe(404);
     for (const query of <Record<string, string | number>[]>[{ dir: 'x' }, { limit: 0 }, { limit: 'abc' }, { limit: -3 }, { recurse: 'maybe' }, { from: 'not-a-token' }, { to: 'x1' }]) {
@@ -219,7 +191,7 @@ describe('relations of encrypted events', () => {
       expect(res.status).toBe(400);
       expectMatrixError(res.body, 'M_INVALID_PARAM');
     }
-    const noAuth = await t.http.get(`${V1}/rooms/${r(roomId)}/relations/${r(root)}`);
+    const noAuth = await t.http.get(`${V1}/rooms/${enc(roomId)}/relations/${enc(root)}`);
     expect(noAuth.status).toBe(401);
   });
 });
@@ -230,7 +202,7 @@ describe('threads list', () => {
   let rootB: string;
   let rootC: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
     rootA = await send(alice, roomId);
     rootB = await send(bob, roomId);
@@ -243,7 +215,7 @@ describe('threads list', () => {
   });
 
   const threads = (user: TestUser, query: Record<string, string | number> = {}) =>
-    t.http.get(`${V1}/rooms/${r(roomId)}/threads`).query(query).set(user.auth);
+    t.http.get(`${V1}/rooms/${enc(roomId)}/threads`).query(query).set(user.auth);
 
   test('roots ordered by their latest thread event, with bundled aggregations', async () => {
     const res = await threads(alice);
@@ -285,13 +257,13 @@ describe('event context', () => {
   let roomId: string;
   let events: string[];
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     events = [];
     for (let i = 0; i < 5; i++) events.push(await send(alice, roomId));
     await thread(alice, roomId, events[2]);
   });
   const context = (user: TestUser, eventId: string, query: Record<string, string | number> = {}) =>
-    t.http.get(`${V3}/rooms/${r(roomId)}/context/${r(eventId)}`).query(query).set(user.auth);
+    t.http.get(`${V3}/rooms/${enc(roomId)}/context/${enc(eventId)}`).query(query).set(user.auth);
 
   test('events before and after, state, and /messages tokens', async () => {
     const res = await context(alice, events[2], { limit: 4 });
@@ -302,10 +274,10 @@ describe('event context', () => {
     expect(ids(res.body.events_before)).toEqual([events[1], events[0]]);
     expect(ids(res.body.events_after)).toEqual([events[3], events[4]]);
     expect(res.body.state.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['m.room.create', 'm.room.member', 'm.room.encryption']));
-    const back = await t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', from: res.body.start, limit: 1 }).set(alice.auth);
+    const back = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', from: res.body.start, limit: 1 }).set(alice.auth);
     expect(back.body.chunk[0].event_id).not.toBe(events[0]);
     expect(back.body.chunk[0].type).not.toBe('m.room.encrypted'); // the room's creation state precedes the messages
-    const forward = await t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'f', from: res.body.end, limit: 1 }).set(alice.auth);
+    const forward = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'f', from: res.body.end, limit: 1 }).set(alice.auth);
     expect(forward.body.chunk[0].content['m.relates_to']).toEqual({ rel_type: 'm.thread', event_id: events[2] });
   });
 
@@ -336,7 +308,7 @@ describe('event context', () => {
 
 describe('history visibility', () => {
   test('a user who joined later under joined visibility sees no earlier relations', async () => {
-    const roomId = await create(alice, {
+    const roomId = await createRoom(alice, {
       preset: 'public_chat',
       initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }],
     });
@@ -345,9 +317,9 @@ describe('history visibility', () => {
     await join(carol, roomId);
     // The earlier root is invisible: 404 alike for /relations, /context and /event; no thread listed.
     expect((await relations(carol, roomId, early)).status).toBe(404);
-    expect((await t.http.get(`${V3}/rooms/${r(roomId)}/context/${r(early)}`).set(carol.auth)).status).toBe(404);
+    expect((await t.http.get(`${V3}/rooms/${enc(roomId)}/context/${enc(early)}`).set(carol.auth)).status).toBe(404);
     expect((await getEvent(carol, roomId, early)).status).toBe(404);
-    expect(ids((await t.http.get(`${V1}/rooms/${r(roomId)}/threads`).set(carol.auth)).body.chunk)).toEqual([]);
+    expect(ids((await t.http.get(`${V1}/rooms/${enc(roomId)}/threads`).set(carol.auth)).body.chunk)).toEqual([]);
 
     // A root carol can see, with a child sent while she had left: that child is not hers to see or count.
     const root = await send(alice, roomId);

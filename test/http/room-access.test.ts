@@ -4,21 +4,15 @@
  * never joined, unknown room); and the typing rule (joined members, for themselves only).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError } from '../support/spec.js';
+import { enc, roomHelpers, V1, V3 } from '../support/rooms.js';
 
-const V1 = '/_matrix/client/v1';
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 const REFUSAL = 'You are not allowed to read this room: join it first.';
 let t: TestServer;
 let alice: TestUser;
-let txn = 0;
 
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t);
-});
+beforeAll(async () => ([t, [alice]] = await startWithUsers(1)));
 afterAll(() => t.close());
 
 const post = (user: TestUser, path: string, body: Record<string, unknown> = {}) => t.http.post(`${V3}${path}`).set(user.auth).send(body);
@@ -27,15 +21,12 @@ async function ok(res: Promise<{ status: number; body: Record<string, unknown> }
   expect(done.status).toBe(200);
   return done.body;
 }
-async function send(user: TestUser, roomId: string): Promise<string> {
-  const content = { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgA${++txn}`, session_id: 'S', sender_key: 'K', device_id: 'D' };
-  return (await ok(t.http.put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/a${txn}`).set(user.auth).send(content))).event_id as string;
-}
-const setTopic = (roomId: string, topic: string) => ok(t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic }));
+const { createRoom, join, leave, invite, send } = roomHelpers(() => t.http);
+const setTopic = (roomId: string, topic: string) => ok(t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic }));
 
 /** What the user reads through each endpoint of the rule: the topic, the encrypted events, the members, or the refusal. */
 async function reads(user: TestUser, roomId: string) {
-  const room = `/rooms/${r(roomId)}`;
+  const room = `/rooms/${enc(roomId)}`;
   const [state, topic, messages, members, threads] = await Promise.all([
     t.http.get(`${V3}${room}/state`).set(user.auth),
     t.http.get(`${V3}${room}/state/m.room.topic`).set(user.auth),
@@ -68,13 +59,13 @@ describe('the room-read rule, branch by branch', () => {
 
   beforeAll(async () => {
     [bob, carol, dave, erin, frank] = await Promise.all([1, 2, 3, 4, 5].map(() => registerUser(t)));
-    roomId = (await ok(post(alice, '/createRoom', { preset: 'public_chat' }))).room_id as string;
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await setTopic(roomId, 'before');
-    for (const u of [bob, carol, dave]) await ok(post(u, `/join/${r(roomId)}`));
+    for (const u of [bob, carol, dave]) await join(u, roomId);
     early = await send(alice, roomId);
-    await ok(post(carol, `/rooms/${r(roomId)}/leave`));
-    await ok(post(alice, `/rooms/${r(roomId)}/ban`, { user_id: dave.userId }));
-    await ok(post(alice, `/rooms/${r(roomId)}/invite`, { user_id: frank.userId }));
+    await leave(carol, roomId);
+    await ok(post(alice, `/rooms/${enc(roomId)}/ban`, { user_id: dave.userId }));
+    await invite(alice, roomId, frank);
     late = await send(alice, roomId);
     await setTopic(roomId, 'after');
   });
@@ -114,11 +105,11 @@ describe('the room-read rule, branch by branch', () => {
 
   test('joining again reads up to now', async () => {
     const gina = await registerUser(t);
-    await ok(post(gina, `/join/${r(roomId)}`));
-    await ok(post(gina, `/rooms/${r(roomId)}/leave`));
+    await join(gina, roomId);
+    await leave(gina, roomId);
     const afterLeave = await send(alice, roomId);
     expect((await reads(gina, roomId)).events).not.toContain(afterLeave);
-    await ok(post(gina, `/join/${r(roomId)}`));
+    await join(gina, roomId);
     const read = await reads(gina, roomId);
     expect(read.statuses).toEqual([200, 200, 200, 200, 200]);
     expect(read.topic).toBe('after');
@@ -128,10 +119,10 @@ describe('the room-read rule, branch by branch', () => {
 
 describe('world-readable rooms', () => {
   test('anyone reads up to now; the setting in force now decides', async () => {
-    const roomId = (await ok(post(alice, '/createRoom', {
+    const roomId = await createRoom(alice, {
       preset: 'public_chat',
       initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } }],
-    }))).room_id as string;
+    });
     const event = await send(alice, roomId);
     await setTopic(roomId, 'open');
     const outsider = await registerUser(t);
@@ -141,7 +132,7 @@ describe('world-readable rooms', () => {
     expect(read.events).toEqual([event]);
     expect(read.memberIds).toEqual([alice.userId]);
 
-    await ok(t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.history_visibility`).set(alice.auth).send({ history_visibility: 'shared' }));
+    await ok(t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.history_visibility`).set(alice.auth).send({ history_visibility: 'shared' }));
     expectRefusedEverywhere(await reads(outsider, roomId));
   });
 });
@@ -157,11 +148,11 @@ describe('typing: joined members, for themselves', () => {
   let roomId: string;
   let bob: TestUser;
   const typing = (user: TestUser, room: string, userId = user.userId) =>
-    t.http.put(`${V3}/rooms/${r(room)}/typing/${r(userId)}`).set(user.auth).send({ typing: true, timeout: 1000 });
+    t.http.put(`${V3}/rooms/${enc(room)}/typing/${enc(userId)}`).set(user.auth).send({ typing: true, timeout: 1000 });
 
   beforeAll(async () => {
     bob = await registerUser(t);
-    roomId = (await ok(post(alice, '/createRoom', { preset: 'public_chat' }))).room_id as string;
+    roomId = await createRoom(alice, { preset: 'public_chat' });
   });
 
   test('a joined member types; an outsider, a leaver and anyone in an unknown room get 403', async () => {
@@ -170,9 +161,9 @@ describe('typing: joined members, for themselves', () => {
       expect(res.status).toBe(403);
       expectMatrixError(res.body, 'M_FORBIDDEN');
     }
-    await ok(post(bob, `/join/${r(roomId)}`));
+    await join(bob, roomId);
     await ok(typing(bob, roomId));
-    await ok(post(bob, `/rooms/${r(roomId)}/leave`));
+    await leave(bob, roomId);
     expect((await typing(bob, roomId)).status).toBe(403);
   });
 

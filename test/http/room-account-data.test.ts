@@ -3,26 +3,25 @@
  * one's own; managed types refused; tags only on rooms one is or was in; /sync delivers both per room.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
+let alice: TestUser, bob: TestUser;
 let roomId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob] = [await registerUser(t), await registerUser(t)];
-  roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'private_chat' })).body.room_id;
+  [t, [alice, bob]] = await startWithUsers(2);
+  roomId = await createRoom(alice, { preset: 'private_chat' });
 });
 afterAll(() => t.close());
 
-const dataPath = (u: string, room: string, type: string) => `${V3}/user/${r(u)}/rooms/${r(room)}/account_data/${r(type)}`;
-const tagsPath = (u: string, room: string) => `${V3}/user/${r(u)}/rooms/${r(room)}/tags`;
-const tagPath = (u: string, room: string, tag: string) => `${tagsPath(u, room)}/${r(tag)}`;
+const { createRoom, ...rooms } = roomHelpers(() => t.http);
+
+const dataPath = (u: string, room: string, type: string) => `${V3}/user/${enc(u)}/rooms/${enc(room)}/account_data/${enc(type)}`;
+const tagsPath = (u: string, room: string) => `${V3}/user/${enc(u)}/rooms/${enc(room)}/tags`;
+const tagPath = (u: string, room: string, tag: string) => `${tagsPath(u, room)}/${enc(tag)}`;
 
 function expectError(res: { status: number; body: unknown }, status: number, errcode: string): void {
   expect([res.status, (res.body as { errcode?: string }).errcode]).toEqual([status, errcode]);
@@ -34,11 +33,7 @@ async function roomRows(userId: string) {
     SELECT room_id, type, content FROM account_data WHERE user_id = ${userId} AND room_id <> '' ORDER BY room_id, type`;
 }
 
-async function sync(u: TestUser, since?: string) {
-  const res = await t.http.get(`${V3}/sync`).query({ timeout: 0, ...(since ? { since } : {}) }).set(u.auth);
-  expect(res.status).toBe(200);
-  return res.body as { next_batch: string; rooms?: { join?: Record<string, { account_data: { events: { type: string; content: unknown }[] } }> } };
-}
+const sync = (u: TestUser, since?: string) => rooms.sync(u, { timeout: 0, ...(since ? { since } : {}) });
 
 describe('room account data', () => {
   test('set and get; separate from global account data and from other rooms', async () => {
@@ -48,7 +43,7 @@ describe('room account data', () => {
     const get = await t.http.get(dataPath(alice.userId, roomId, 'org.example.cfg')).set(alice.auth);
     expect([get.status, get.body]).toEqual([200, { colour: 'blue' }]);
     expectValidResponseById('getAccountDataPerRoom', 200, get.body);
-    const global = await t.http.get(`${V3}/user/${r(alice.userId)}/account_data/org.example.cfg`).set(alice.auth);
+    const global = await t.http.get(`${V3}/user/${enc(alice.userId)}/account_data/org.example.cfg`).set(alice.auth);
     expectError(global, 404, 'M_NOT_FOUND');
     const unset = await t.http.get(dataPath(alice.userId, roomId, 'org.example.other')).set(alice.auth);
     expectError(unset, 404, 'M_NOT_FOUND');
@@ -149,9 +144,9 @@ describe('room tags', () => {
 
   test('a user who left the room keeps access to their tags', async () => {
     const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    await t.http.post(`${V3}/join/${r(room)}`).set(bob.auth).send({});
+    await t.http.post(`${V3}/join/${enc(room)}`).set(bob.auth).send({});
     expect((await t.http.put(tagPath(bob.userId, room, 'm.lowpriority')).set(bob.auth).send({})).status).toBe(200);
-    await t.http.post(`${V3}/rooms/${r(room)}/leave`).set(bob.auth).send({});
+    await t.http.post(`${V3}/rooms/${enc(room)}/leave`).set(bob.auth).send({});
     expect((await t.http.get(tagsPath(bob.userId, room)).set(bob.auth)).body).toEqual({ tags: { 'm.lowpriority': {} } });
   });
 });

@@ -1,41 +1,19 @@
 /** Room events over HTTP: send (the encrypted-only policy, txn ids, size), state, redaction, /event, /messages, members. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { login } from '../support/accounts.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, megolm, MEGOLM_ALGORITHM, nextTxnId, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const MEGOLM = 'm.megolm.v1.aes-sha2';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
-let txn = 0;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 
-const megolm = (n: number | string, extra: Record<string, unknown> = {}) => ({
-  algorithm: MEGOLM, ciphertext: `AwgAEiBCiphertext${n}`, session_id: 'SESSION', sender_key: 'SENDERKEY', device_id: 'DEVICE', ...extra,
-});
-
-beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
-});
+beforeAll(async () => ([t, [alice, bob, carol]] = await startWithUsers(3)));
 afterAll(() => t.close());
 
-async function create(user: TestUser, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send(body);
-  expect(res.status).toBe(200);
-  return res.body.room_id;
-}
-const join = async (user: TestUser, roomId: string) => expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(user.auth).send({})).status).toBe(200);
-const sendRaw = (user: TestUser, roomId: string, type: string, content: unknown, id = `t${++txn}`) =>
-  t.http.put(`${V3}/rooms/${r(roomId)}/send/${r(type)}/${r(id)}`).set(user.auth).send(content as object);
-async function send(user: TestUser, roomId: string, n: number | string = txn): Promise<string> {
-  const res = await sendRaw(user, roomId, 'm.room.encrypted', megolm(n));
-  expect(res.status).toBe(200);
-  return res.body.event_id;
-}
+const { createRoom, join, send } = roomHelpers(() => t.http);
+const sendRaw = (user: TestUser, roomId: string, type: string, content: unknown, id = nextTxnId()) =>
+  t.http.put(`${V3}/rooms/${enc(roomId)}/send/${enc(type)}/${enc(id)}`).set(user.auth).send(content as object);
 async function eventCount(roomId?: string): Promise<number> {
   const [row] = roomId
     ? await t.hs.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE room_id = ${roomId}`
@@ -49,7 +27,7 @@ const ROOT = `$${'r'.repeat(43)}`;
 describe('send: the encrypted-only policy', () => {
   let roomId: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
   });
 
@@ -79,12 +57,12 @@ describe('send: the encrypted-only policy', () => {
   test.each([
     ['another algorithm', { algorithm: 'm.olm.v1.curve25519-aes-sha2', ciphertext: { KEY: { type: 0, body: 'x' } }, sender_key: 'K' }],
     ['no algorithm', { ciphertext: 'AwgA', session_id: 'S' }],
-    ['no ciphertext', { algorithm: MEGOLM, session_id: 'S' }],
-    ['an empty ciphertext', { algorithm: MEGOLM, ciphertext: '', session_id: 'S' }],
-    ['a non-string ciphertext', { algorithm: MEGOLM, ciphertext: { body: 'x' }, session_id: 'S' }],
-    ['no session_id', { algorithm: MEGOLM, ciphertext: 'AwgA' }],
-    ['a non-string sender_key', { algorithm: MEGOLM, ciphertext: 'AwgA', session_id: 'S', sender_key: 5 }],
-    ['a non-string device_id', { algorithm: MEGOLM, ciphertext: 'AwgA', session_id: 'S', device_id: ['D'] }],
+    ['no ciphertext', { algorithm: MEGOLM_ALGORITHM, session_id: 'S' }],
+    ['an empty ciphertext', { algorithm: MEGOLM_ALGORITHM, ciphertext: '', session_id: 'S' }],
+    ['a non-string ciphertext', { algorithm: MEGOLM_ALGORITHM, ciphertext: { body: 'x' }, session_id: 'S' }],
+    ['no session_id', { algorithm: MEGOLM_ALGORITHM, ciphertext: 'AwgA' }],
+    ['a non-string sender_key', { algorithm: MEGOLM_ALGORITHM, ciphertext: 'AwgA', session_id: 'S', sender_key: 5 }],
+    ['a non-string device_id', { algorithm: MEGOLM_ALGORITHM, ciphertext: 'AwgA', session_id: 'S', device_id: ['D'] }],
   ])('m.room.encrypted with %s is refused 403', async (_what, content) => {
     const before = await eventCount();
     const res = await sendRaw(alice, roomId, 'm.room.encrypted', content);
@@ -125,7 +103,7 @@ describe('send: the encrypted-only policy', () => {
   });
 
   test('events_default power: a member below it cannot send', async () => {
-    const room = await create(alice, { preset: 'public_chat', power_level_content_override: { events_default: 10 } });
+    const room = await createRoom(alice, { preset: 'public_chat', power_level_content_override: { events_default: 10 } });
     await join(bob, room);
     const n = await eventCount(room);
     expect((await sendRaw(bob, room, 'm.room.encrypted', megolm(1))).status).toBe(403);
@@ -135,14 +113,14 @@ describe('send: the encrypted-only policy', () => {
   test('bodies that are not a JSON object are M_NOT_JSON', async () => {
     const before = await eventCount();
     const res = await t.http
-      .put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/bad${++txn}`)
+      .put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/${nextTxnId()}`)
       .set(alice.auth)
       .set('Content-Type', 'application/json')
       .send('[1,2]');
     expect(res.status).toBe(400);
     expectMatrixError(res.body, 'M_NOT_JSON');
     const broken = await t.http
-      .put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/bad${++txn}`)
+      .put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/${nextTxnId()}`)
       .set(alice.auth)
       .set('Content-Type', 'application/json')
       .send('{"algorithm":');
@@ -155,7 +133,7 @@ describe('send: the encrypted-only policy', () => {
 describe('send: transaction ids and size', () => {
   let roomId: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
   });
 
   test('a retry on the same device returns the first event; another device with the same txn makes a new event', async () => {
@@ -169,7 +147,7 @@ describe('send: transaction ids and size', () => {
     expect(second.status).toBe(200);
     expect(second.body.device_id).not.toBe(alice.deviceId);
     const other = await t.http
-      .put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/same-txn`)
+      .put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/same-txn`)
       .set({ Authorization: `Bearer ${second.body.access_token}` })
       .send(megolm('a'));
     expect(other.status).toBe(200);
@@ -178,14 +156,14 @@ describe('send: transaction ids and size', () => {
   });
 
   test('the same txn id in another room, or for a redaction, is another request', async () => {
-    const room2 = await create(alice);
+    const room2 = await createRoom(alice);
     const a = await sendRaw(alice, roomId, 'm.room.encrypted', megolm('x'), 'scoped');
     const b = await sendRaw(alice, room2, 'm.room.encrypted', megolm('y'), 'scoped');
     expect(b.status).toBe(200);
     expect(b.body.event_id).not.toBe(a.body.event_id);
     const [row] = await t.hs.sql<{ roomId: string }[]>`SELECT room_id FROM events WHERE event_id = ${b.body.event_id}`;
     expect(row.roomId).toBe(room2);
-    const red = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(a.body.event_id)}/scoped`).set(alice.auth).send({});
+    const red = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(a.body.event_id)}/scoped`).set(alice.auth).send({});
     expect(red.status).toBe(200);
     expect(red.body.event_id).not.toBe(a.body.event_id);
     const [target] = await t.hs.sql<{ content: Record<string, unknown> }[]>`SELECT content FROM events WHERE event_id = ${a.body.event_id}`;
@@ -211,7 +189,7 @@ describe('send: transaction ids and size', () => {
     expect((await t.hs.sql`SELECT 1 FROM event_txns WHERE txn_id = 'big'`).length).toBe(0);
     const [{ pos: after }] = await t.hs.sql<{ pos: string }[]>`SELECT pos FROM stream_head`;
     expect(after).toBe(pos);
-    const state = await t.http.put(`${V3}/rooms/${r(roomId)}/state/org.example.big/`).set(alice.auth).send({ v: 'x'.repeat(70000) });
+    const state = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/org.example.big/`).set(alice.auth).send({ v: 'x'.repeat(70000) });
     expect(state.status).toBe(413);
     const fits = await sendRaw(alice, roomId, 'm.room.encrypted', megolm('f', { ciphertext: 'A'.repeat(60000) }));
     expect(fits.status).toBe(200);
@@ -221,36 +199,36 @@ describe('send: transaction ids and size', () => {
 describe('state', () => {
   let roomId: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
   });
 
   test('PUT and GET without a state key, with and without the trailing slash', async () => {
-    const put = await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic: 'one' });
+    const put = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic: 'one' });
     expect(put.status).toBe(200);
     expectValidResponseById('setRoomStateWithKey', 200, put.body);
     for (const path of [`/state/m.room.topic`, `/state/m.room.topic/`]) {
-      const get = await t.http.get(`${V3}/rooms/${r(roomId)}${path}`).set(bob.auth);
+      const get = await t.http.get(`${V3}/rooms/${enc(roomId)}${path}`).set(bob.auth);
       expect(get.status).toBe(200);
       expectValidResponseById('getRoomStateWithKey', 200, get.body);
       expect(get.body).toEqual({ topic: 'one' });
     }
-    const put2 = await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.topic/`).set(alice.auth).send({ topic: 'two' });
+    const put2 = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.topic/`).set(alice.auth).send({ topic: 'two' });
     expect(put2.status).toBe(200);
-    const ev = await t.http.get(`${V3}/rooms/${r(roomId)}/state/m.room.topic`).query({ format: 'event' }).set(bob.auth);
+    const ev = await t.http.get(`${V3}/rooms/${enc(roomId)}/state/m.room.topic`).query({ format: 'event' }).set(bob.auth);
     expect(ev.body).toMatchObject({ type: 'm.room.topic', state_key: '', content: { topic: 'two' }, event_id: put2.body.event_id });
     expect(ev.body.unsigned.prev_content).toEqual({ topic: 'one' });
   });
 
   test('PUT and GET with a state key; a missing one is 404', async () => {
-    const put = await t.http.put(`${V3}/rooms/${r(roomId)}/state/org.example.thing/key1`).set(alice.auth).send({ v: 1 });
+    const put = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/org.example.thing/key1`).set(alice.auth).send({ v: 1 });
     expect(put.status).toBe(200);
-    const get = await t.http.get(`${V3}/rooms/${r(roomId)}/state/org.example.thing/key1`).set(bob.auth);
+    const get = await t.http.get(`${V3}/rooms/${enc(roomId)}/state/org.example.thing/key1`).set(bob.auth);
     expect(get.body).toEqual({ v: 1 });
-    const missing = await t.http.get(`${V3}/rooms/${r(roomId)}/state/org.example.thing/key2`).set(bob.auth);
+    const missing = await t.http.get(`${V3}/rooms/${enc(roomId)}/state/org.example.thing/key2`).set(bob.auth);
     expect(missing.status).toBe(404);
     expectMatrixError(missing.body, 'M_NOT_FOUND');
-    const all = await t.http.get(`${V3}/rooms/${r(roomId)}/state`).set(bob.auth);
+    const all = await t.http.get(`${V3}/rooms/${enc(roomId)}/state`).set(bob.auth);
     expect(all.status).toBe(200);
     expectValidResponseById('getRoomState', 200, all.body);
     expect(all.body.some((e: { type: string; state_key: string }) => e.type === 'org.example.thing' && e.state_key === 'key1')).toBe(true);
@@ -259,46 +237,46 @@ describe('state', () => {
   test('a power level too low is 403 and writes nothing; a user-id state key belongs to that user', async () => {
     const n = await eventCount(roomId);
     for (const [type, key] of [['m.room.name', ''], ['m.room.power_levels', ''], ['org.example.thing', 'k'], ['m.room.history_visibility', '']]) {
-      const res = await t.http.put(`${V3}/rooms/${r(roomId)}/state/${type}/${key}`).set(bob.auth).send({ name: 'x' });
+      const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/${type}/${key}`).set(bob.auth).send({ name: 'x' });
       expect([type, res.status]).toEqual([type, 403]);
       expectMatrixError(res.body, 'M_FORBIDDEN');
     }
-    const theirs = await t.http.put(`${V3}/rooms/${r(roomId)}/state/org.example.thing/${r(bob.userId)}`).set(alice.auth).send({ v: 1 });
+    const theirs = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/org.example.thing/${enc(bob.userId)}`).set(alice.auth).send({ v: 1 });
     expect(theirs.status).toBe(403);
     expect(await eventCount(roomId)).toBe(n);
   });
 
   test('m.room.encryption cannot be changed or removed; resending the same content is accepted', async () => {
     const n = await eventCount(roomId);
-    for (const content of [{ algorithm: 'm.olm.v1.curve25519-aes-sha2' }, {}, { algorithm: MEGOLM, rotation_period_ms: 1 }]) {
-      const res = await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.encryption/`).set(alice.auth).send(content);
+    for (const content of [{ algorithm: 'm.olm.v1.curve25519-aes-sha2' }, {}, { algorithm: MEGOLM_ALGORITHM, rotation_period_ms: 1 }]) {
+      const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.encryption/`).set(alice.auth).send(content);
       expect(res.status).toBe(403);
       expectMatrixError(res.body, 'M_FORBIDDEN');
     }
     expect(await eventCount(roomId)).toBe(n);
-    const same = await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.encryption`).set(alice.auth).send({ algorithm: MEGOLM });
+    const same = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.encryption`).set(alice.auth).send({ algorithm: MEGOLM_ALGORITHM });
     expect(same.status).toBe(200);
-    const get = await t.http.get(`${V3}/rooms/${r(roomId)}/state/m.room.encryption`).set(alice.auth);
-    expect(get.body).toEqual({ algorithm: MEGOLM });
+    const get = await t.http.get(`${V3}/rooms/${enc(roomId)}/state/m.room.encryption`).set(alice.auth);
+    expect(get.body).toEqual({ algorithm: MEGOLM_ALGORITHM });
   });
 
   test('GET state of a room one is not in is 403; of an unknown room 404', async () => {
-    const res = await t.http.get(`${V3}/rooms/${r(roomId)}/state`).set(carol.auth);
+    const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/state`).set(carol.auth);
     expect(res.status).toBe(403);
     expectMatrixError(res.body, 'M_FORBIDDEN');
-    const one = await t.http.get(`${V3}/rooms/${r(roomId)}/state/m.room.topic`).set(carol.auth);
+    const one = await t.http.get(`${V3}/rooms/${enc(roomId)}/state/m.room.topic`).set(carol.auth);
     expect(one.status).toBe(403);
-    const unknown = await t.http.get(`${V3}/rooms/${r('!nope:test.local')}/state`).set(alice.auth);
+    const unknown = await t.http.get(`${V3}/rooms/${enc('!nope:test.local')}/state`).set(alice.auth);
     expect(unknown.status).toBe(404);
   });
 
   test('a user who left reads the state as it was when they left', async () => {
-    const room = await create(alice, { preset: 'public_chat' });
+    const room = await createRoom(alice, { preset: 'public_chat' });
     await join(carol, room);
-    await t.http.put(`${V3}/rooms/${r(room)}/state/m.room.topic`).set(alice.auth).send({ topic: 'before' });
-    await t.http.post(`${V3}/rooms/${r(room)}/leave`).set(carol.auth).send({});
-    await t.http.put(`${V3}/rooms/${r(room)}/state/m.room.topic`).set(alice.auth).send({ topic: 'after' });
-    const res = await t.http.get(`${V3}/rooms/${r(room)}/state/m.room.topic`).set(carol.auth);
+    await t.http.put(`${V3}/rooms/${enc(room)}/state/m.room.topic`).set(alice.auth).send({ topic: 'before' });
+    await t.http.post(`${V3}/rooms/${enc(room)}/leave`).set(carol.auth).send({});
+    await t.http.put(`${V3}/rooms/${enc(room)}/state/m.room.topic`).set(alice.auth).send({ topic: 'after' });
+    const res = await t.http.get(`${V3}/rooms/${enc(room)}/state/m.room.topic`).set(carol.auth);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ topic: 'before' });
   });
@@ -306,10 +284,10 @@ describe('state', () => {
 
 describe('redaction', () => {
   test.each(['10', '11'])('room version %s: the ciphertext is gone from the events table; redacted_because is set', async (room_version) => {
-    const roomId = await create(alice, { preset: 'public_chat', room_version });
+    const roomId = await createRoom(alice, { preset: 'public_chat', room_version });
     await join(bob, roomId);
     const target = await send(bob, roomId, 'secret-cipher');
-    const res = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(target)}/rd${++txn}`).set(bob.auth).send({ reason: 'oops' });
+    const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(target)}/${nextTxnId()}`).set(bob.auth).send({ reason: 'oops' });
     expect(res.status).toBe(200);
     expectValidResponseById('redactEvent', 200, res.body);
     const [row] = await t.hs.sql<{ content: Record<string, unknown>; unsigned: Record<string, unknown> }[]>`
@@ -318,47 +296,47 @@ describe('redaction', () => {
     expect((row.unsigned.redacted_because as { event_id: string }).event_id).toBe(res.body.event_id);
     const leaked = await t.hs.sql`SELECT 1 FROM events WHERE content::text LIKE '%secret-cipher%' OR unsigned::text LIKE '%secret-cipher%'`;
     expect(leaked.length).toBe(0);
-    const ev = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(target)}`).set(alice.auth);
+    const ev = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(target)}`).set(alice.auth);
     expect(ev.body.content).toEqual({});
-    const red = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(res.body.event_id)}`).set(alice.auth);
+    const red = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(res.body.event_id)}`).set(alice.auth);
     expect(red.body.type).toBe('m.room.redaction');
     if (room_version === '10') expect(red.body.redacts).toBe(target);
     else expect(red.body.content.redacts).toBe(target);
   });
 
   test("redacting another user's event needs the redact power level", async () => {
-    const roomId = await create(alice, { preset: 'public_chat' });
+    const roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
     const mine = await send(alice, roomId, 'alice-cipher');
     const n = await eventCount(roomId);
-    const res = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(mine)}/rd${++txn}`).set(bob.auth).send({});
+    const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(mine)}/${nextTxnId()}`).set(bob.auth).send({});
     expect(res.status).toBe(403);
     expectMatrixError(res.body, 'M_FORBIDDEN');
     expect(await eventCount(roomId)).toBe(n);
     const [row] = await t.hs.sql<{ content: Record<string, unknown> }[]>`SELECT content FROM events WHERE event_id = ${mine}`;
-    expect(row.content.ciphertext).toBe('AwgAEiBCiphertextalice-cipher');
+    expect(row.content.ciphertext).toBe(megolm('alice-cipher').ciphertext);
 
     const theirs = await send(bob, roomId, 'bob-cipher');
-    const mod = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(theirs)}/rd${++txn}`).set(alice.auth).send({});
+    const mod = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(theirs)}/${nextTxnId()}`).set(alice.auth).send({});
     expect(mod.status).toBe(200);
     const [gone] = await t.hs.sql<{ content: Record<string, unknown> }[]>`SELECT content FROM events WHERE event_id = ${theirs}`;
     expect(gone.content).toEqual({});
   });
 
   test('redacting a state event keeps only the keys the algorithm keeps', async () => {
-    const roomId = await create(alice, { preset: 'public_chat', room_version: '11' });
-    const put = await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic: 'secret topic' });
-    await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(put.body.event_id)}/rd${++txn}`).set(alice.auth).send({});
+    const roomId = await createRoom(alice, { preset: 'public_chat', room_version: '11' });
+    const put = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.topic`).set(alice.auth).send({ topic: 'secret topic' });
+    await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(put.body.event_id)}/${nextTxnId()}`).set(alice.auth).send({});
     const [row] = await t.hs.sql<{ content: Record<string, unknown> }[]>`SELECT content FROM events WHERE event_id = ${put.body.event_id}`;
     expect(row.content).toEqual({});
   });
 
   test('a non-member cannot redact; an unknown room is 404; a malformed event id is 400', async () => {
-    const roomId = await create(alice, { preset: 'public_chat' });
+    const roomId = await createRoom(alice, { preset: 'public_chat' });
     const ev = await send(alice, roomId);
-    expect((await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(ev)}/rd${++txn}`).set(carol.auth).send({})).status).toBe(403);
-    expect((await t.http.put(`${V3}/rooms/${r('!nope:test.local')}/redact/${r(ev)}/rd${++txn}`).set(alice.auth).send({})).status).toBe(404);
-    const bad = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/notanid/rd${++txn}`).set(alice.auth).send({});
+    expect((await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(ev)}/${nextTxnId()}`).set(carol.auth).send({})).status).toBe(403);
+    expect((await t.http.put(`${V3}/rooms/${enc('!nope:test.local')}/redact/${enc(ev)}/${nextTxnId()}`).set(alice.auth).send({})).status).toBe(404);
+    const bad = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/notanid/${nextTxnId()}`).set(alice.auth).send({});
     expect(bad.status).toBe(400);
     expectMatrixError(bad.body);
   });
@@ -366,19 +344,19 @@ describe('redaction', () => {
 
 describe('GET /event', () => {
   test('a member reads an event; someone who cannot see it gets 404; unknown events are 404', async () => {
-    const roomId = await create(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'joined' } }] });
+    const roomId = await createRoom(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', content: { history_visibility: 'joined' } }] });
     const ev = await send(alice, roomId);
-    const res = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(ev)}`).set(alice.auth);
+    const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(ev)}`).set(alice.auth);
     expect(res.status).toBe(200);
     expectValidResponseById('getOneRoomEvent', 200, res.body);
     expect(res.body).toMatchObject({ event_id: ev, room_id: roomId, type: 'm.room.encrypted', sender: alice.userId });
-    const outsider = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r(ev)}`).set(carol.auth);
+    const outsider = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(ev)}`).set(carol.auth);
     expect(outsider.status).toBe(404);
     expectMatrixError(outsider.body, 'M_NOT_FOUND');
-    const unknown = await t.http.get(`${V3}/rooms/${r(roomId)}/event/${r('$nothing')}`).set(alice.auth);
+    const unknown = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc('$nothing')}`).set(alice.auth);
     expect(unknown.status).toBe(404);
-    const otherRoom = await create(alice);
-    const wrongRoom = await t.http.get(`${V3}/rooms/${r(otherRoom)}/event/${r(ev)}`).set(alice.auth);
+    const otherRoom = await createRoom(alice);
+    const wrongRoom = await t.http.get(`${V3}/rooms/${enc(otherRoom)}/event/${enc(ev)}`).set(alice.auth);
     expect(wrongRoom.status).toBe(404);
   });
 });
@@ -387,11 +365,11 @@ describe('/messages', () => {
   let roomId: string;
   const sent: string[] = [];
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat' });
+    roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
     for (let i = 0; i < 6; i++) sent.push(await send(i % 2 === 0 ? alice : bob, roomId, `m${i}`));
   });
-  const messages = (user: TestUser, query: Record<string, unknown>) => t.http.get(`${V3}/rooms/${r(roomId)}/messages`).query(query).set(user.auth);
+  const messages = (user: TestUser, query: Record<string, unknown>) => t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query(query).set(user.auth);
 
   test('backward pagination in pages, with end tokens, to the create event', async () => {
     const seen: string[] = [];
@@ -473,10 +451,10 @@ describe('/messages', () => {
 describe('members', () => {
   let roomId: string;
   beforeAll(async () => {
-    roomId = await create(alice, { preset: 'public_chat', invite: [carol.userId] });
+    roomId = await createRoom(alice, { preset: 'public_chat', invite: [carol.userId] });
     await join(bob, roomId);
   });
-  const members = (user: TestUser, q: Record<string, string> = {}) => t.http.get(`${V3}/rooms/${r(roomId)}/members`).query(q).set(user.auth);
+  const members = (user: TestUser, q: Record<string, string> = {}) => t.http.get(`${V3}/rooms/${enc(roomId)}/members`).query(q).set(user.auth);
   const who = (body: { chunk: { state_key: string; content: { membership: string } }[] }) =>
     body.chunk.map((e) => `${e.state_key}=${e.content.membership}`).sort();
 
@@ -506,14 +484,14 @@ describe('members', () => {
   });
 
   test('joined_members lists joined users with profile; outsiders get 403', async () => {
-    const res = await t.http.get(`${V3}/rooms/${r(roomId)}/joined_members`).set(bob.auth);
+    const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/joined_members`).set(bob.auth);
     expect(res.status).toBe(200);
     expectValidResponseById('getJoinedMembersByRoom', 200, res.body);
     expect(Object.keys(res.body.joined)).toEqual(expect.arrayContaining([alice.userId, bob.userId]));
     expect(Object.keys(res.body.joined)).not.toContain(carol.userId);
-    const outsider = await t.http.get(`${V3}/rooms/${r(roomId)}/joined_members`).set(carol.auth);
+    const outsider = await t.http.get(`${V3}/rooms/${enc(roomId)}/joined_members`).set(carol.auth);
     expect(outsider.status).toBe(403);
-    const unknown = await t.http.get(`${V3}/rooms/${r('!nope:test.local')}/members`).set(alice.auth);
+    const unknown = await t.http.get(`${V3}/rooms/${enc('!nope:test.local')}/members`).set(alice.auth);
     expect(unknown.status).toBe(404);
   });
 });

@@ -1,19 +1,12 @@
 /** Rooms and /sync end to end over HTTP: create, join, send ciphertext, refuse plaintext, sync and long-poll. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { megolm, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
+let alice: TestUser, bob: TestUser;
 
-const megolm = (n: number) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
-
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice');
-  bob = await registerUser(t, 'bob');
-});
+beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(['alice', 'bob'])));
 afterAll(() => t.close());
 
 describe('a live encrypted room', () => {

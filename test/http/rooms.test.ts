@@ -1,32 +1,20 @@
 /** POST /createRoom (presets, names, aliases, invites, initial state, overrides, room versions) and GET /joined_rooms. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { enc, MEGOLM_ALGORITHM, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const MEGOLM = 'm.megolm.v1.aes-sha2';
-const r = encodeURIComponent;
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 
-beforeAll(async () => {
-  t = await startTestServer();
-  [alice, bob, carol] = [await registerUser(t), await registerUser(t), await registerUser(t)];
-});
+beforeAll(async () => ([t, [alice, bob, carol]] = await startWithUsers(3)));
 afterAll(() => t.close());
 
-async function create(user: TestUser, body: Record<string, unknown>): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send(body);
-  expect(res.status).toBe(200);
-  expectValidResponseById('createRoom', 200, res.body);
-  return res.body.room_id;
-}
+const { createRoom } = roomHelpers(() => t.http);
 
 /** The room's current state as {type|state_key: event}. */
 async function stateOf(user: TestUser, roomId: string): Promise<Map<string, { sender: string; content: Record<string, unknown> }>> {
-  const res = await t.http.get(`${V3}/rooms/${r(roomId)}/state`).set(user.auth);
+  const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/state`).set(user.auth);
   expect(res.status).toBe(200);
   expectValidResponseById('getRoomState', 200, res.body);
   return new Map(res.body.map((e: { type: string; state_key: string }) => [`${e.type}|${e.state_key}`, e]));
@@ -45,31 +33,31 @@ describe('presets', () => {
     ['private_chat', 'invite', 'shared', 'can_join'],
     ['trusted_private_chat', 'invite', 'shared', 'can_join'],
   ])('%s -> join rule %s, history %s, guest access %s', async (preset, joinRule, history, guests) => {
-    const roomId = await create(alice, { preset });
+    const roomId = await createRoom(alice, { preset });
     const state = await stateOf(alice, roomId);
     expect(state.get('m.room.join_rules|')?.content).toEqual({ join_rule: joinRule });
     expect(state.get('m.room.history_visibility|')?.content).toEqual({ history_visibility: history });
     expect(state.get('m.room.guest_access|')?.content).toEqual({ guest_access: guests });
-    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM });
+    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM_ALGORITHM });
     expect(state.get(`m.room.member|${alice.userId}`)?.content.membership).toBe('join');
     expect((state.get('m.room.power_levels|')?.content.users as Record<string, number>)[alice.userId]).toBe(100);
   });
 
   test('no preset: visibility public means public_chat, otherwise private_chat', async () => {
-    const pub = await stateOf(alice, await create(alice, { visibility: 'public' }));
+    const pub = await stateOf(alice, await createRoom(alice, { visibility: 'public' }));
     expect(pub.get('m.room.join_rules|')?.content.join_rule).toBe('public');
-    const priv = await stateOf(alice, await create(alice, {}));
+    const priv = await stateOf(alice, await createRoom(alice, {}));
     expect(priv.get('m.room.join_rules|')?.content.join_rule).toBe('invite');
   });
 
   test('trusted_private_chat gives invitees the creator power level', async () => {
-    const roomId = await create(alice, { preset: 'trusted_private_chat', invite: [bob.userId] });
+    const roomId = await createRoom(alice, { preset: 'trusted_private_chat', invite: [bob.userId] });
     const users = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content.users as Record<string, number>;
     expect(users).toEqual({ [alice.userId]: 100, [bob.userId]: 100 });
   });
 
   test('the events come in the spec order: create, creator join, power levels, ...', async () => {
-    const roomId = await create(alice, { preset: 'private_chat', name: 'N', topic: 'T', invite: [bob.userId] });
+    const roomId = await createRoom(alice, { preset: 'private_chat', name: 'N', topic: 'T', invite: [bob.userId] });
     const rows = await t.hs.sql<{ type: string; stateKey: string }[]>`SELECT type, state_key FROM events WHERE room_id = ${roomId} ORDER BY stream_pos`;
     const types = rows.map((e) => e.type);
     expect(types.slice(0, 3)).toEqual(['m.room.create', 'm.room.member', 'm.room.power_levels']);
@@ -83,7 +71,7 @@ describe('presets', () => {
 
 describe('name, topic, alias, invites, is_direct', () => {
   test('name and topic become state', async () => {
-    const state = await stateOf(alice, await create(alice, { name: 'The room', topic: 'What we talk about' }));
+    const state = await stateOf(alice, await createRoom(alice, { name: 'The room', topic: 'What we talk about' }));
     expect(state.get('m.room.name|')?.content).toEqual({ name: 'The room' });
     expect(state.get('m.room.topic|')?.content).toEqual({ topic: 'What we talk about' });
   });
@@ -92,7 +80,7 @@ describe('name, topic, alias, invites, is_direct', () => {
     const res = await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ room_alias_name: 'lobby' });
     expect(res.status).toBe(200);
     const roomId = res.body.room_id;
-    const lookup = await t.http.get(`${V3}/directory/room/${r('#lobby:test.local')}`);
+    const lookup = await t.http.get(`${V3}/directory/room/${enc('#lobby:test.local')}`);
     expect(lookup.body.room_id).toBe(roomId);
     const state = await stateOf(alice, roomId);
     expect(state.get('m.room.canonical_alias|')?.content).toEqual({ alias: '#lobby:test.local' });
@@ -113,7 +101,7 @@ describe('name, topic, alias, invites, is_direct', () => {
   });
 
   test('invite sends invites; is_direct marks them; the invitee sees the invite in /sync', async () => {
-    const roomId = await create(alice, { invite: [bob.userId, carol.userId], is_direct: true, preset: 'trusted_private_chat' });
+    const roomId = await createRoom(alice, { invite: [bob.userId, carol.userId], is_direct: true, preset: 'trusted_private_chat' });
     const rows = await t.hs.sql<{ stateKey: string; content: Record<string, unknown> }[]>`
       SELECT state_key, content FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' ORDER BY stream_pos`;
     expect(rows.map((x) => [x.stateKey, x.content.membership])).toEqual([
@@ -141,7 +129,7 @@ describe('name, topic, alias, invites, is_direct', () => {
 
 describe('initial_state, overrides, creation_content', () => {
   test('initial_state overrides the preset state', async () => {
-    const roomId = await create(alice, {
+    const roomId = await createRoom(alice, {
       preset: 'public_chat',
       initial_state: [
         { type: 'm.room.history_visibility', content: { history_visibility: 'joined' } },
@@ -157,8 +145,8 @@ describe('initial_state, overrides, creation_content', () => {
   });
 
   test('initial_state may set Megolm encryption with its own rotation settings', async () => {
-    const content = { algorithm: MEGOLM, rotation_period_ms: 604800000, rotation_period_msgs: 100 };
-    const roomId = await create(alice, { initial_state: [{ type: 'm.room.encryption', state_key: '', content }] });
+    const content = { algorithm: MEGOLM_ALGORITHM, rotation_period_ms: 604800000, rotation_period_msgs: 100 };
+    const roomId = await createRoom(alice, { initial_state: [{ type: 'm.room.encryption', state_key: '', content }] });
     const state = await stateOf(alice, roomId);
     expect(state.get('m.room.encryption|')?.content).toEqual(content);
     const n = await t.hs.sql`SELECT count(*)::int AS n FROM events WHERE room_id = ${roomId} AND type = 'm.room.encryption'`;
@@ -184,13 +172,13 @@ describe('initial_state, overrides, creation_content', () => {
   });
 
   test('power_level_content_override is applied on top of the defaults', async () => {
-    const roomId = await create(alice, { power_level_content_override: { events_default: 10, kick: 75, users: { [alice.userId]: 100, [bob.userId]: 60 } } });
+    const roomId = await createRoom(alice, { power_level_content_override: { events_default: 10, kick: 75, users: { [alice.userId]: 100, [bob.userId]: 60 } } });
     const pl = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content;
     expect(pl).toMatchObject({ events_default: 10, kick: 75, ban: 50, users: { [alice.userId]: 100, [bob.userId]: 60 } });
   });
 
   test('creation_content is kept; room_version cannot be overridden through it', async () => {
-    const roomId = await create(alice, { room_version: '11', creation_content: { 'm.federate': false, type: 'org.example.space', room_version: '1' } });
+    const roomId = await createRoom(alice, { room_version: '11', creation_content: { 'm.federate': false, type: 'org.example.space', room_version: '1' } });
     const create11 = (await stateOf(alice, roomId)).get('m.room.create|');
     expect(create11?.content).toEqual({ 'm.federate': false, type: 'org.example.space', room_version: '11' });
     expect(create11?.sender).toBe(alice.userId);
@@ -199,16 +187,16 @@ describe('initial_state, overrides, creation_content', () => {
 
 describe('room versions', () => {
   test('version 10 names the creator in m.room.create; version 11 does not', async () => {
-    const v10 = (await stateOf(alice, await create(alice, { room_version: '10' }))).get('m.room.create|');
+    const v10 = (await stateOf(alice, await createRoom(alice, { room_version: '10' }))).get('m.room.create|');
     expect(v10?.content).toEqual({ room_version: '10', creator: alice.userId });
-    const v11 = (await stateOf(alice, await create(alice, { room_version: '11' }))).get('m.room.create|');
+    const v11 = (await stateOf(alice, await createRoom(alice, { room_version: '11' }))).get('m.room.create|');
     expect(v11?.content).toEqual({ room_version: '11' });
   });
 
   test('the default version is one the server supports, with Megolm', async () => {
-    const state = await stateOf(alice, await create(alice, {}));
+    const state = await stateOf(alice, await createRoom(alice, {}));
     expect(['10', '11']).toContain(state.get('m.room.create|')?.content.room_version);
-    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM });
+    expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM_ALGORITHM });
   });
 
   test('an unsupported version is 400 M_UNSUPPORTED_ROOM_VERSION and creates nothing', async () => {
@@ -265,10 +253,10 @@ describe('joined_rooms', () => {
     expect(empty.status).toBe(200);
     expectValidResponseById('getJoinedRooms', 200, empty.body);
     expect(empty.body.joined_rooms).toEqual([]);
-    const mine = await create(dave, {});
-    const invitedTo = await create(alice, { invite: [dave.userId] });
-    const left = await create(dave, {});
-    expect((await t.http.post(`${V3}/rooms/${r(left)}/leave`).set(dave.auth).send({})).status).toBe(200);
+    const mine = await createRoom(dave, {});
+    const invitedTo = await createRoom(alice, { invite: [dave.userId] });
+    const left = await createRoom(dave, {});
+    expect((await t.http.post(`${V3}/rooms/${enc(left)}/leave`).set(dave.auth).send({})).status).toBe(200);
     const res = await t.http.get(`${V3}/joined_rooms`).set(dave.auth);
     expectValidResponseById('getJoinedRooms', 200, res.body);
     expect(res.body.joined_rooms).toEqual([mine]);

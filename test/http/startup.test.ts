@@ -14,10 +14,10 @@ import { knownMigrations } from '../../src/db/migrate.js';
 import { createEmptyDatabase } from '../support/db.js';
 import { killAll, logLines, spawnServer, type ServerProcess } from '../support/process.js';
 import { freePort } from '../support/ports.js';
+import { PASSWORD } from '../support/server.js';
 
 const LISTENING = /SecureComm listening on/;
 const EMBEDDED_NOTICE = /embedded database \(PGlite\): for trying out and small installs/;
-const PASSWORD = 'correct horse battery staple';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

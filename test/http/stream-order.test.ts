@@ -18,9 +18,8 @@ import { appendEvent, writeRoom } from '../../src/relay/rooms/append.js';
 import type { EventRow } from '../../src/db/events.js';
 import { parseStreamToken } from '../../src/relay/sync/token.js';
 import { expectValidResponseById } from '../support/spec.js';
+import { megolm, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const megolm = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
 
 interface Ev {
   event_id: string;

@@ -3,16 +3,12 @@
  * push rules, transaction ids, and long-polling (what wakes a poll and what must not). Responses match the spec.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Response } from 'supertest';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { login } from '../support/accounts.js';
-import { expectValidResponseById } from '../support/spec.js';
+import { enc, megolm, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-let carol: TestUser;
+let alice: TestUser, bob: TestUser, carol: TestUser;
 
 interface Ev {
   event_id: string;
@@ -23,55 +19,19 @@ interface Ev {
   unsigned?: Record<string, unknown>;
 }
 
-const megolm = (n: number | string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
-const enc = (roomId: string) => encodeURIComponent(roomId);
-let txn = 0;
-
-async function sync(u: TestUser, query: Record<string, string | number> = {}): Promise<Response> {
-  const res = await t.http.get(`${V3}/sync`).query(query).set(u.auth);
-  if (res.status !== 200) throw new Error(`sync: ${res.status} ${JSON.stringify(res.body)}`);
-  expectValidResponseById('sync', 200, res.body);
-  return res;
-}
-
-async function send(u: TestUser, roomId: string, n: number | string = txn): Promise<string> {
-  const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/tx${++txn}`).set(u.auth).send(megolm(n));
-  if (res.status !== 200) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.event_id;
-}
-
-async function setState(u: TestUser, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {
-  const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/${type}/${encodeURIComponent(stateKey)}`).set(u.auth).send(content);
-  if (res.status !== 200) throw new Error(`state: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.event_id;
-}
-
-async function createRoom(u: TestUser, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(u.auth).send(body);
-  if (res.status !== 200) throw new Error(`createRoom: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.room_id;
-}
+const { createRoom, join, invite, leave, send, setState, sync } = roomHelpers(() => t.http);
 
 async function post(u: TestUser, path: string, body: Record<string, unknown> = {}): Promise<void> {
   const res = await t.http.post(`${V3}${path}`).set(u.auth).send(body);
   if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-const join = (u: TestUser, roomId: string) => post(u, `/join/${enc(roomId)}`);
-const invite = (u: TestUser, roomId: string, who: TestUser) => post(u, `/rooms/${enc(roomId)}/invite`, { user_id: who.userId });
-const leave = (u: TestUser, roomId: string) => post(u, `/rooms/${enc(roomId)}/leave`);
-
 const ids = (events: Ev[]) => events.map((e) => e.event_id);
 const timelineOf = (body: { rooms: { join: Record<string, { timeline: { events: Ev[] } }> } }, roomId: string): Ev[] => body.rooms.join[roomId]?.timeline.events ?? [];
 const isEmptySync = (body: Record<string, any>) =>
   ['join', 'invite', 'leave', 'knock'].every((k) => Object.keys(body.rooms?.[k] ?? {}).length === 0) && (body.account_data?.events ?? []).length === 0;
 
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice');
-  bob = await registerUser(t, 'bob');
-  carol = await registerUser(t, 'carol');
-});
+beforeAll(async () => ([t, [alice, bob, carol]] = await startWithUsers(['alice', 'bob', 'carol'])));
 afterAll(() => t.close());
 
 describe('initial sync', () => {
@@ -86,7 +46,7 @@ describe('initial sync', () => {
   });
 
   test('a joined room: limited timeline with prev_batch, the state before it, summary with heroes, unread counts', async () => {
-    const { body } = await sync(bob);
+    const body = await sync(bob);
     const room = body.rooms.join[roomId];
     expect(room).toBeDefined();
     // Default limit 10 of the 12 messages: the newest ten, oldest first.
@@ -112,7 +72,7 @@ describe('initial sync', () => {
   test('a room the user was invited to: stripped invite_state including the invite event', async () => {
     const invRoom = await createRoom(alice, { preset: 'private_chat', name: 'Secret plans' });
     await invite(alice, invRoom, carol);
-    const { body } = await sync(carol);
+    const body = await sync(carol);
     const inv = body.rooms.invite[invRoom];
     expect(inv).toBeDefined();
     const events: Array<Record<string, unknown>> = inv.invite_state.events;
@@ -136,29 +96,29 @@ describe('initial sync', () => {
     const msg = await send(alice, left, 'before-leave');
     await leave(carol, left);
     const plain = await sync(carol);
-    expect(plain.body.rooms.leave[left]).toBeUndefined();
-    expect(plain.body.rooms.join[left]).toBeUndefined();
+    expect(plain.rooms.leave[left]).toBeUndefined();
+    expect(plain.rooms.join[left]).toBeUndefined();
 
     const withLeave = await sync(carol, { filter: JSON.stringify({ room: { include_leave: true } }) });
-    const room = withLeave.body.rooms.leave[left];
+    const room = withLeave.rooms.leave[left];
     expect(room).toBeDefined();
     const tl: Ev[] = room.timeline.events;
     expect(ids(tl)).toContain(msg);
     expect(tl.at(-1)).toMatchObject({ type: 'm.room.member', state_key: carol.userId, content: { membership: 'leave' } });
     // A left room, new to the client, comes with the state at the start of its timeline (as a joined room would).
     const short = await sync(carol, { filter: JSON.stringify({ room: { include_leave: true, timeline: { limit: 2 } } }) });
-    expect(ids(short.body.rooms.leave[left].timeline.events)).toEqual(ids(tl.slice(-2)));
-    expect(short.body.rooms.leave[left].state.events.map((e: Ev) => e.type)).toEqual(expect.arrayContaining(['m.room.create', 'm.room.power_levels']));
+    expect(ids(short.rooms.leave[left].timeline.events)).toEqual(ids(tl.slice(-2)));
+    expect(short.rooms.leave[left].state.events.map((e: Ev) => e.type)).toEqual(expect.arrayContaining(['m.room.create', 'm.room.power_levels']));
 
     await post(carol, `/rooms/${enc(left)}/forget`);
     const forgotten = await sync(carol, { filter: JSON.stringify({ room: { include_leave: true } }) });
-    expect(forgotten.body.rooms.leave[left]).toBeUndefined();
+    expect(forgotten.rooms.leave[left]).toBeUndefined();
   });
 
   test('summary counts invited members; heroes are absent from a named room', async () => {
     const r = await createRoom(alice, { preset: 'private_chat', invite: [carol.userId] });
     const named = await createRoom(alice, { preset: 'private_chat', name: 'Named', invite: [carol.userId] });
-    const { body } = await sync(alice);
+    const body = await sync(alice);
     expect(body.rooms.join[r].summary).toEqual({ 'm.heroes': [carol.userId], 'm.joined_member_count': 1, 'm.invited_member_count': 1 });
     expect(body.rooms.join[named].summary['m.heroes'] ?? []).toEqual([]);
   });
@@ -171,13 +131,13 @@ describe('incremental sync', () => {
   beforeAll(async () => {
     roomId = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, roomId);
-    since = (await sync(bob)).body.next_batch;
+    since = (await sync(bob)).next_batch;
   });
 
   test('returns only what is new, with an unlimited timeline and no state', async () => {
     const a = await send(alice, roomId, 'n1');
     const b = await send(alice, roomId, 'n2');
-    const { body } = await sync(bob, { since });
+    const body = await sync(bob, { since });
     const room = body.rooms.join[roomId];
     expect(ids(room.timeline.events)).toEqual([a, b]);
     expect(room.timeline.limited).toBe(false);
@@ -185,15 +145,15 @@ describe('incremental sync', () => {
     since = body.next_batch;
     // Nothing new: an empty answer, with a usable next_batch.
     const again = await sync(bob, { since });
-    expect(isEmptySync(again.body)).toBe(true);
-    expect(again.body.next_batch).toBe(since);
+    expect(isEmptySync(again)).toBe(true);
+    expect(again.next_batch).toBe(since);
   });
 
   test('a room joined after since comes with its full state', async () => {
     const other = await createRoom(alice, { preset: 'public_chat' });
     await setState(alice, other, 'm.room.topic', '', { topic: 'for newcomers' });
     await join(bob, other);
-    const { body } = await sync(bob, { since });
+    const body = await sync(bob, { since });
     const room = body.rooms.join[other];
     const all: Ev[] = [...room.state.events, ...room.timeline.events];
     const keys = all.map((e) => `${e.type}|${e.state_key}`);
@@ -205,26 +165,26 @@ describe('incremental sync', () => {
   test('a profile change (a new join event) does not make a room look newly joined', async () => {
     const put = await t.http.put(`${V3}/profile/${encodeURIComponent(bob.userId)}/displayname`).set(bob.auth).send({ displayname: 'Bobby' });
     expect(put.status).toBe(200);
-    const { body } = await sync(bob, { since });
+    const body = await sync(bob, { since });
     const room = body.rooms.join[roomId];
     expect(room.timeline.events).toEqual([expect.objectContaining({ type: 'm.room.member', state_key: bob.userId, content: expect.objectContaining({ displayname: 'Bobby' }) })]);
     expect(room.timeline.limited).toBe(false);
     expect(room.state.events).toEqual([]);
-    since = (await sync(bob)).body.next_batch;
+    since = (await sync(bob)).next_batch;
   });
 
   test('a limited timeline carries the state that changed in the gap', async () => {
     const topic = await setState(alice, roomId, 'm.room.topic', '', { topic: 'changed in the gap' });
     const sent: string[] = [];
     for (let i = 0; i < 5; i++) sent.push(await send(alice, roomId, `gap${i}`));
-    const { body } = await sync(bob, { since, filter: JSON.stringify({ room: { timeline: { limit: 3 } } }) });
+    const body = await sync(bob, { since, filter: JSON.stringify({ room: { timeline: { limit: 3 } } }) });
     const room = body.rooms.join[roomId];
     expect(ids(room.timeline.events)).toEqual(sent.slice(2));
     expect(room.timeline.limited).toBe(true);
     expect(ids(room.state.events)).toEqual([topic]);
     // full_state=true: the whole state at the timeline's start, even for an incremental sync.
     const full = await sync(bob, { since, full_state: 'true', filter: JSON.stringify({ room: { timeline: { limit: 3 } } }) });
-    const fullRoom = full.body.rooms.join[roomId];
+    const fullRoom = full.rooms.join[roomId];
     expect(ids(fullRoom.timeline.events)).toEqual(sent.slice(2));
     const keys = fullRoom.state.events.map((e: Ev) => `${e.type}|${e.state_key}`);
     expect(keys).toEqual(expect.arrayContaining(['m.room.create|', 'm.room.topic|', `m.room.member|${alice.userId}`, `m.room.member|${bob.userId}`]));
@@ -235,26 +195,26 @@ describe('incremental sync', () => {
     const r = await createRoom(alice, { preset: 'private_chat' });
     await invite(alice, r, bob);
     const inv = await sync(bob, { since });
-    expect(inv.body.rooms.invite[r]).toBeDefined();
-    since = inv.body.next_batch;
+    expect(inv.rooms.invite[r]).toBeDefined();
+    since = inv.next_batch;
     await join(bob, r);
     const msg = await send(alice, r, 'while-joined');
     const joined = await sync(bob, { since });
-    expect(ids(joined.body.rooms.join[r].timeline.events)).toContain(msg);
-    since = joined.body.next_batch;
+    expect(ids(joined.rooms.join[r].timeline.events)).toContain(msg);
+    since = joined.next_batch;
     const last = await send(alice, r, 'just-before-leave');
     await leave(bob, r);
     const left = await sync(bob, { since });
-    expect(left.body.rooms.join[r]).toBeUndefined();
-    const tl: Ev[] = left.body.rooms.leave[r].timeline.events;
+    expect(left.rooms.join[r]).toBeUndefined();
+    const tl: Ev[] = left.rooms.leave[r].timeline.events;
     expect(ids(tl)[0]).toBe(last);
     expect(tl.at(-1)).toMatchObject({ type: 'm.room.member', state_key: bob.userId, content: { membership: 'leave' } });
-    since = left.body.next_batch;
+    since = left.next_batch;
     // Events after the leave are not delivered.
     await send(alice, r, 'after-leave');
     const after = await sync(bob, { since });
-    expect(after.body.rooms.leave[r]).toBeUndefined();
-    expect(after.body.rooms.join[r]).toBeUndefined();
+    expect(after.rooms.leave[r]).toBeUndefined();
+    expect(after.rooms.join[r]).toBeUndefined();
   });
 });
 
@@ -278,7 +238,7 @@ describe('filters', () => {
     expect(up.status).toBe(200);
     const stored = await sync(carol, { filter: up.body.filter_id });
     const inline = await sync(carol, { filter: JSON.stringify(filter) });
-    for (const body of [stored.body, inline.body]) {
+    for (const body of [stored, inline]) {
       for (const r of [r1, r2]) {
         expect(body.rooms.join[r].timeline.events).toHaveLength(1);
         expect(body.rooms.join[r].timeline.limited).toBe(true);
@@ -295,14 +255,14 @@ describe('filters', () => {
 
   test('timeline types and not_types', async () => {
     const onlyMembers = await sync(carol, { filter: JSON.stringify({ room: { timeline: { types: ['m.room.member'], limit: 50 } } }) });
-    const tl: Ev[] = onlyMembers.body.rooms.join[r1].timeline.events;
+    const tl: Ev[] = onlyMembers.rooms.join[r1].timeline.events;
     expect(tl.length).toBeGreaterThan(0);
     expect(tl.every((e) => e.type === 'm.room.member')).toBe(true);
     const wildcard = await sync(carol, { filter: JSON.stringify({ room: { timeline: { not_types: ['m.room.*'], limit: 50 } } }) });
-    const tl2: Ev[] = wildcard.body.rooms.join[r1].timeline.events;
+    const tl2: Ev[] = wildcard.rooms.join[r1].timeline.events;
     expect(tl2.map((e) => e.type)).toEqual([]);
     const noEnc = await sync(carol, { filter: JSON.stringify({ room: { timeline: { not_types: ['m.room.encrypted'], limit: 50 } } }) });
-    const tl3: Ev[] = noEnc.body.rooms.join[r1].timeline.events;
+    const tl3: Ev[] = noEnc.rooms.join[r1].timeline.events;
     expect(tl3.some((e) => e.type === 'm.room.encrypted')).toBe(false);
     expect(tl3.some((e) => e.type === 'm.room.create')).toBe(true);
   });
@@ -311,27 +271,27 @@ describe('filters', () => {
     const r = await createRoom(alice, { preset: 'public_chat' });
     await join(bob, r);
     const filter = JSON.stringify({ room: { rooms: [r], timeline: { types: ['m.room.encrypted'], limit: 2 } } });
-    const since = (await sync(bob, { filter })).body.next_batch;
+    const since = (await sync(bob, { filter })).next_batch;
     const first = await send(alice, r, 'older');
     const second = await send(alice, r, 'newer');
     for (let i = 0; i < 5; i++) await setState(alice, r, 'm.room.topic', '', { topic: `topic ${i}` });
-    const { body } = await sync(bob, { since, filter });
+    const body = await sync(bob, { since, filter });
     const room = body.rooms.join[r];
     expect(room.timeline.events.map((e: Ev) => e.event_id)).toEqual([first, second]);
     expect(room.timeline.limited).toBe(false);
     // With a third message in range, the filter's limit of 2 leaves the oldest out: the timeline is limited.
     const third = await send(alice, r, 'newest');
     const again = await sync(bob, { since, filter });
-    expect(again.body.rooms.join[r].timeline.events.map((e: Ev) => e.event_id)).toEqual([second, third]);
-    expect(again.body.rooms.join[r].timeline.limited).toBe(true);
+    expect(again.rooms.join[r].timeline.events.map((e: Ev) => e.event_id)).toEqual([second, third]);
+    expect(again.rooms.join[r].timeline.limited).toBe(true);
   });
 
   test('rooms and not_rooms', async () => {
     const only = await sync(carol, { filter: JSON.stringify({ room: { rooms: [r1] } }) });
-    expect(Object.keys(only.body.rooms.join)).toEqual([r1]);
+    expect(Object.keys(only.rooms.join)).toEqual([r1]);
     const not = await sync(carol, { filter: JSON.stringify({ room: { not_rooms: [r1] } }) });
-    expect(not.body.rooms.join[r1]).toBeUndefined();
-    expect(not.body.rooms.join[r2]).toBeDefined();
+    expect(not.rooms.join[r1]).toBeUndefined();
+    expect(not.rooms.join[r2]).toBeDefined();
   });
 
   test('lazy_load_members keeps only the members of the timeline senders (and the user) in state', async () => {
@@ -340,13 +300,13 @@ describe('filters', () => {
     await join(carol, r);
     // Bob's join and everything before it fall outside a timeline of one event sent by alice.
     await send(alice, r, 'lazy');
-    const { body } = await sync(carol, { filter: JSON.stringify({ room: { rooms: [r], timeline: { limit: 1 }, state: { lazy_load_members: true } } }) });
+    const body = await sync(carol, { filter: JSON.stringify({ room: { rooms: [r], timeline: { limit: 1 }, state: { lazy_load_members: true } } }) });
     const room = body.rooms.join[r];
     expect(room.timeline.events.map((e: Ev) => e.sender)).toEqual([alice.userId]);
     const members = room.state.events.filter((e: Ev) => e.type === 'm.room.member').map((e: Ev) => e.state_key).sort();
     expect(members).toEqual([alice.userId, carol.userId].sort());
     const eager = await sync(carol, { filter: JSON.stringify({ room: { rooms: [r], timeline: { limit: 1 } } }) });
-    const all = eager.body.rooms.join[r].state.events.filter((e: Ev) => e.type === 'm.room.member').map((e: Ev) => e.state_key);
+    const all = eager.rooms.join[r].state.events.filter((e: Ev) => e.type === 'm.room.member').map((e: Ev) => e.state_key);
     expect(all).toContain(bob.userId);
   });
 
@@ -355,10 +315,10 @@ describe('filters', () => {
       const res = await t.http.put(`${V3}/user/${encodeURIComponent(carol.userId)}/account_data/${type}`).set(carol.auth).send({ v: type });
       expect(res.status).toBe(200);
     }
-    const { body } = await sync(carol, { filter: JSON.stringify({ account_data: { types: ['org.example.one'] } }) });
+    const body = await sync(carol, { filter: JSON.stringify({ account_data: { types: ['org.example.one'] } }) });
     expect(body.account_data.events).toEqual([{ type: 'org.example.one', content: { v: 'org.example.one' } }]);
     const unfiltered = await sync(carol);
-    const types = unfiltered.body.account_data.events.map((e: { type: string }) => e.type);
+    const types = unfiltered.account_data.events.map((e: { type: string }) => e.type);
     expect(types).toEqual(expect.arrayContaining(['org.example.one', 'org.example.two', 'm.push_rules']));
   });
 });
@@ -367,25 +327,25 @@ describe('account data and push rules', () => {
   test('initial sync has m.push_rules; incremental sync has account data and push rules only when changed', async () => {
     const u = await registerUser(t);
     const initial = await sync(u);
-    const pr = initial.body.account_data.events.find((e: { type: string }) => e.type === 'm.push_rules');
+    const pr = initial.account_data.events.find((e: { type: string }) => e.type === 'm.push_rules');
     expect(pr.content.global.override.length).toBeGreaterThan(0);
-    let since = initial.body.next_batch;
-    expect(isEmptySync((await sync(u, { since })).body)).toBe(true);
+    let since = initial.next_batch;
+    expect(isEmptySync(await sync(u, { since }))).toBe(true);
 
     const put = await t.http.put(`${V3}/user/${encodeURIComponent(u.userId)}/account_data/org.example.x`).set(u.auth).send({ a: 1 });
     expect(put.status).toBe(200);
     const ad = await sync(u, { since });
-    expect(ad.body.account_data.events).toEqual([{ type: 'org.example.x', content: { a: 1 } }]);
-    since = ad.body.next_batch;
+    expect(ad.account_data.events).toEqual([{ type: 'org.example.x', content: { a: 1 } }]);
+    since = ad.next_batch;
 
     const off = await t.http.put(`${V3}/pushrules/global/override/.m.rule.master/enabled`).set(u.auth).send({ enabled: true });
     expect(off.status).toBe(200);
     const rules = await sync(u, { since });
-    expect(rules.body.account_data.events.map((e: { type: string }) => e.type)).toEqual(['m.push_rules']);
-    const master = rules.body.account_data.events[0].content.global.override.find((r: { rule_id: string }) => r.rule_id === '.m.rule.master');
+    expect(rules.account_data.events.map((e: { type: string }) => e.type)).toEqual(['m.push_rules']);
+    const master = rules.account_data.events[0].content.global.override.find((r: { rule_id: string }) => r.rule_id === '.m.rule.master');
     expect(master.enabled).toBe(true);
-    since = rules.body.next_batch;
-    expect(isEmptySync((await sync(u, { since })).body)).toBe(true);
+    since = rules.next_batch;
+    expect(isEmptySync(await sync(u, { since }))).toBe(true);
   });
 });
 
@@ -399,9 +359,9 @@ describe('transaction ids', () => {
     const res = await t.http.put(`${V3}/rooms/${enc(r)}/send/m.room.encrypted/my-txn-1`).set(alice.auth).send(megolm('txn'));
     expect(res.status).toBe(200);
     const find = (body: any) => timelineOf(body, r).find((e) => e.event_id === res.body.event_id)!;
-    expect(find((await sync(alice)).body).unsigned?.transaction_id).toBe('my-txn-1');
-    expect(find((await sync(aliceTwo)).body).unsigned?.transaction_id).toBeUndefined();
-    expect(find((await sync(bob)).body).unsigned?.transaction_id).toBeUndefined();
+    expect(find(await sync(alice)).unsigned?.transaction_id).toBe('my-txn-1');
+    expect(find(await sync(aliceTwo)).unsigned?.transaction_id).toBeUndefined();
+    expect(find(await sync(bob)).unsigned?.transaction_id).toBeUndefined();
   });
 });
 
@@ -423,56 +383,56 @@ describe('long-polling', () => {
   }
 
   test('a poll with a timeout returns, empty, when nothing happens', async () => {
-    const since = (await sync(bob)).body.next_batch;
-    const { body } = await sync(bob, { since, timeout: 300 });
+    const since = (await sync(bob)).next_batch;
+    const body = await sync(bob, { since, timeout: 300 });
     expect(isEmptySync(body)).toBe(true);
     expect(body.next_batch).toBe(since);
   });
 
   test('wakes when an event is sent to a joined room', async () => {
-    const since = (await sync(bob)).body.next_batch;
+    const since = (await sync(bob)).next_batch;
     const before = t.hs.notifier.waiting();
     const pending = sync(bob, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const id = await send(alice, roomId, 'wake');
-    const { body } = await pending;
+    const body = await pending;
     expect(ids(timelineOf(body, roomId))).toEqual([id]);
   });
 
   test('wakes for an invite', async () => {
-    const since = (await sync(carol)).body.next_batch;
+    const since = (await sync(carol)).next_batch;
     const r = await createRoom(alice, { preset: 'private_chat' });
     const before = t.hs.notifier.waiting();
     const pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     await invite(alice, r, carol);
-    const { body } = await pending;
+    const body = await pending;
     expect(Object.keys(body.rooms.invite)).toEqual([r]);
   });
 
   test("wakes for the user's own account data and push rule changes", async () => {
-    let since = (await sync(carol)).body.next_batch;
+    let since = (await sync(carol)).next_batch;
     let before = t.hs.notifier.waiting();
     let pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const put = await t.http.put(`${V3}/user/${encodeURIComponent(carol.userId)}/account_data/org.example.poll`).set(carol.auth).send({ woke: true });
     expect(put.status).toBe(200);
     let res = await pending;
-    expect(res.body.account_data.events).toEqual([{ type: 'org.example.poll', content: { woke: true } }]);
+    expect(res.account_data.events).toEqual([{ type: 'org.example.poll', content: { woke: true } }]);
 
-    since = res.body.next_batch;
+    since = res.next_batch;
     before = t.hs.notifier.waiting();
     pending = sync(carol, { since, timeout: 20_000 });
     await waitForListeners(before + 1);
     const rule = await t.http.put(`${V3}/pushrules/global/override/.m.rule.suppress_notices/enabled`).set(carol.auth).send({ enabled: false });
     expect(rule.status).toBe(200);
     res = await pending;
-    expect(res.body.account_data.events.map((e: { type: string }) => e.type)).toEqual(['m.push_rules']);
+    expect(res.account_data.events.map((e: { type: string }) => e.type)).toEqual(['m.push_rules']);
   });
 
   test('does not return early for a write that does not concern the user', async () => {
     const elsewhere = await createRoom(alice, { preset: 'public_chat' });
-    const since = (await sync(bob)).body.next_batch;
+    const since = (await sync(bob)).next_batch;
     const before = t.hs.notifier.waiting();
     const pending = sync(bob, { since, timeout: 1500 });
     await waitForListeners(before + 1);
@@ -480,10 +440,10 @@ describe('long-polling', () => {
     await send(alice, elsewhere, 'not-for-bob');
     const put = await t.http.put(`${V3}/user/${encodeURIComponent(alice.userId)}/account_data/org.example.alice`).set(alice.auth).send({ x: 1 });
     expect(put.status).toBe(200);
-    const { body } = await pending;
+    const body = await pending;
     expect(isEmptySync(body)).toBe(true);
     // Nothing was skipped either: the next sync from that token still holds nothing for bob.
-    expect(isEmptySync((await sync(bob, { since: body.next_batch })).body)).toBe(true);
+    expect(isEmptySync(await sync(bob, { since: body.next_batch }))).toBe(true);
   });
 });
 

@@ -3,23 +3,16 @@
  * what, private and threaded receipts, unread counts, long-polls woken by both; and typing across two processes.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Response } from 'supertest';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { registerUser, startTestServer, testConfig, type TestServer, type TestUser } from '../support/server.js';
-import { expectValidResponseById } from '../support/spec.js';
+import { enc, roomHelpers, V3, type Agent } from '../support/rooms.js';
 import { buildApp } from '../../src/app.js';
 import { createHs, type Hs } from '../../src/hs.js';
 import { connectPostgres, type Database } from '../../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { parseSyncToken } from '../../src/relay/sync/token.js';
 
-const V3 = '/_matrix/client/v3';
-const megolm = (n: number | string, extra: Record<string, unknown> = {}) => ({
-  algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV', ...extra,
-});
-const enc = encodeURIComponent;
-let txn = 0;
 
 type Body = Record<string, any>;
 interface Eph {
@@ -37,14 +30,10 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 }
 
 /** Helpers over one server (an agent and the server's Hs). */
-function client(agent: () => ReturnType<typeof request>, hs: () => Hs) {
+function client(agent: () => Agent, hs: () => Hs) {
+  const rooms = roomHelpers(agent);
   const h = {
-    async sync(u: TestUser, query: Record<string, string | number> = {}): Promise<Body> {
-      const res: Response = await agent().get(`${V3}/sync`).query(query).set(u.auth);
-      if (res.status !== 200) throw new Error(`sync: ${res.status} ${JSON.stringify(res.body)}`);
-      expectValidResponseById('sync', 200, res.body);
-      return res.body;
-    },
+    sync: rooms.sync,
     /** A long-poll that has registered its listener (so it has read and found nothing new) before this resolves. */
     async longPoll(u: TestUser, since: string, timeout = 20_000): Promise<{ result: Promise<Body> }> {
       const before = hs().notifier.waiting();
@@ -52,24 +41,16 @@ function client(agent: () => ReturnType<typeof request>, hs: () => Hs) {
       await until('the long-poll to register', () => hs().notifier.waiting() > before);
       return { result };
     },
-    async send(u: TestUser, roomId: string, extra: Record<string, unknown> = {}): Promise<string> {
-      const res = await agent().put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/tx${++txn}`).set(u.auth).send(megolm(txn, extra));
-      if (res.status !== 200) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body.event_id;
-    },
+    send: (u: TestUser, roomId: string, extra: Record<string, unknown> = {}) => rooms.send(u, roomId, '', extra),
     typing: (u: TestUser, roomId: string, body: Record<string, unknown>, userId = u.userId) =>
       agent().put(`${V3}/rooms/${enc(roomId)}/typing/${enc(userId)}`).set(u.auth).send(body),
     receipt: (u: TestUser, roomId: string, type: string, eventId: string, body: Record<string, unknown> = {}) =>
       agent().post(`${V3}/rooms/${enc(roomId)}/receipt/${type}/${enc(eventId)}`).set(u.auth).send(body),
     markers: (u: TestUser, roomId: string, body: Record<string, unknown>) => agent().post(`${V3}/rooms/${enc(roomId)}/read_markers`).set(u.auth).send(body),
     async room(u: TestUser, others: TestUser[]): Promise<string> {
-      const res = await agent().post(`${V3}/createRoom`).set(u.auth).send({ preset: 'public_chat' });
-      if (res.status !== 200) throw new Error(`createRoom: ${res.status}`);
-      for (const o of others) {
-        const join = await agent().post(`${V3}/join/${enc(res.body.room_id)}`).set(o.auth).send({});
-        if (join.status !== 200) throw new Error(`join: ${join.status}`);
-      }
-      return res.body.room_id;
+      const roomId = await rooms.createRoom(u, { preset: 'public_chat' });
+      for (const o of others) await rooms.join(o, roomId);
+      return roomId;
     },
   };
   return h;
@@ -263,7 +244,7 @@ describe('one process', () => {
 
 describe('typing across two processes on one database', () => {
   let database: TestDatabase;
-  const apps: { db: Database; hs: Hs; server: Server; agent: ReturnType<typeof request> }[] = [];
+  const apps: { db: Database; hs: Hs; server: Server; agent: Agent }[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();

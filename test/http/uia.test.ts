@@ -1,19 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectValidResponse } from '../support/spec.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { V3, bearer, dbCounts, login, passwordAuth, whoamiStatus } from '../support/accounts.js';
+import { PASSWORD, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { ALICE_AND_BOB, bearer, dbCounts, login, passwordAuth, whoamiStatus } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const PASSWORD = 'correct horse battery staple';
 const DEVICE = `${V3}/devices/{deviceId}`;
 
 let t: TestServer;
-let alice: TestUser;
-let bob: TestUser;
-beforeAll(async () => {
-  t = await startTestServer();
-  alice = await registerUser(t, 'alice', PASSWORD);
-  bob = await registerUser(t, 'bob', 'bob has another password');
-});
+let alice: TestUser, bob: TestUser;
+beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(ALICE_AND_BOB)));
 afterAll(() => t.close());
 
 /** A second device of Alice's, to be deleted under UIA. */

@@ -11,11 +11,9 @@ import { registerUser, startSecondServer, startTestServer, type SecondServer, ty
 import type { Hs } from '../../src/hs.js';
 import { appendEvent, currentStateOf, writeRoom } from '../../src/relay/rooms/append.js';
 import { getFilter } from '../../src/relay/stored-filters.js';
+import { enc, megolm, MEGOLM_ALGORITHM, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 const ADMIN = '/_securecomm/admin/v1';
-const enc = encodeURIComponent;
-const megolm = (n: string) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
 
 type Http = ReturnType<typeof request>;
 let t: TestServer;
@@ -41,11 +39,7 @@ afterAll(async () => {
   await t.close();
 });
 
-async function createRoom(http: Http, user: TestUser, body: Record<string, unknown> = { preset: 'public_chat' }): Promise<string> {
-  const res = await http.post(`${V3}/createRoom`).set(user.auth).send(body);
-  expect(res.status).toBe(200);
-  return res.body.room_id;
-}
+const createRoom = (http: Http, user: TestUser, body: Record<string, unknown> = { preset: 'public_chat' }) => roomHelpers(() => http).createRoom(user, body);
 const send = (http: Http, user: TestUser, roomId: string, id = `t${++txn}`) =>
   http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/${enc(id)}`).set(user.auth).send(megolm(id));
 const putState = (http: Http, user: TestUser, roomId: string, type: string, content: Record<string, unknown>, stateKey = '') =>
@@ -177,9 +171,9 @@ describe('the room state cache and failed or unusual writes', () => {
     expect(event.body.unsigned.prev_content).toEqual({});
 
     // The encryption event, once redacted, has empty content: setting it again is a change, refused alike on both.
-    await expectStatus(putState(httpA, alice, roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }), 200);
+    await expectStatus(putState(httpA, alice, roomId, 'm.room.encryption', { algorithm: MEGOLM_ALGORITHM }), 200);
     await expectStatus(redact(httpA, alice, roomId, await stateEventId(roomId, 'm.room.encryption')), 200);
-    for (const http of [httpA, httpB]) await expectStatus(putState(http, alice, roomId, 'm.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }), 403);
+    for (const http of [httpA, httpB]) await expectStatus(putState(http, alice, roomId, 'm.room.encryption', { algorithm: MEGOLM_ALGORITHM }), 403);
   });
 });
 

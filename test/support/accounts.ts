@@ -3,10 +3,11 @@
  * checks, and row counts that prove a refused request changed nothing in the database.
  */
 import type { Response } from 'supertest';
-import type { TestServer, TestUser } from './server.js';
+import { PASSWORD, type NewUser, type TestServer, type TestUser } from './server.js';
+import { V3 } from './rooms.js';
 
-export const V3 = '/_matrix/client/v3';
-export const V1 = '/_matrix/client/v1';
+/** Alice and Bob for the account tests: with different passwords, so that one's password never opens the other's account. */
+export const ALICE_AND_BOB: NewUser[] = [{ localpart: 'alice', password: PASSWORD }, { localpart: 'bob', password: 'bob has another password' }];
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 

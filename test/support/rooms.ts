@@ -32,8 +32,17 @@ export const nextTxnId = () => `txn${++txnCounter}`;
 
 export type Agent = ReturnType<typeof request>;
 
-/** A /sync response body: the fields tests read, loosely typed (the schema checks the shape). */
-export type SyncBody = Record<string, any>;
+/** A /sync response body: its sections typed, what is inside them loosely (the schema checks the shape). */
+export type SyncBody = {
+  next_batch: string;
+  rooms: Record<'join' | 'invite' | 'leave' | 'knock', Record<string, any>>;
+  account_data: { events: any[] };
+  presence: { events: unknown[] };
+  to_device: { events: any[] };
+  device_lists: { changed?: string[]; left?: string[] };
+  device_one_time_keys_count: Record<string, number>;
+  device_unused_fallback_key_types: string[];
+};
 
 function ok(what: string, res: Response): Response {
   if (res.status !== 200) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -74,6 +83,11 @@ export function roomHelpers(http: () => Agent) {
     /** Sends megolm(tag, extra) as m.room.encrypted; the event id. */
     send(u: TestUser, roomId: string, tag: number | string = '', extra: Record<string, unknown> = {}): Promise<string> {
       return helpers.sendEvent(u, roomId, 'm.room.encrypted', megolm(tag, extra));
+    },
+    /** PUT /rooms/{roomId}/redact/{eventId}/{txnId}; the redaction's event id. */
+    async redact(u: TestUser, roomId: string, eventId: string, body: Record<string, unknown> = {}): Promise<string> {
+      const res = ok('redact', await http().put(`${V3}/rooms/${enc(roomId)}/redact/${enc(eventId)}/${nextTxnId()}`).set(u.auth).send(body));
+      return res.body.event_id as string;
     },
     /** PUT /rooms/{roomId}/state/{type}/{stateKey}; the event id. */
     async setState(u: TestUser, roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<string> {

@@ -81,6 +81,22 @@ export async function startSecondServer(databaseUrl: string, overrides: Partial<
   };
 }
 
+/** A user to register: a localpart, or a localpart and a password. */
+export type NewUser = string | { localpart: string; password: string };
+
+/**
+ * A test file's server and users: a test server with `users` newly registered users (a count, with generated
+ * localparts and the default password, or each one's localpart and password), registered one after the other.
+ * For beforeAll: `beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(2)));`
+ */
+export async function startWithUsers(users: number | NewUser[], overrides: Partial<Config> = {}): Promise<[TestServer, TestUser[]]> {
+  const t = await startTestServer(overrides);
+  const wanted: (NewUser | undefined)[] = typeof users === 'number' ? Array.from({ length: users }, () => undefined) : users;
+  const registered: TestUser[] = [];
+  for (const u of wanted) registered.push(await (typeof u === 'object' ? registerUser(t, u.localpart, u.password) : registerUser(t, u)));
+  return [t, registered];
+}
+
 export interface TestUser {
   userId: string;
   deviceId: string;
@@ -91,8 +107,11 @@ export interface TestUser {
 
 let counter = 0;
 
+/** The password test users get unless a test gives another. */
+export const PASSWORD = 'correct horse battery staple';
+
 /** Registers a user through the real UIA flow (dummy stage). */
-export async function registerUser(t: TestServer, localpart = `user${++counter}_${Date.now() % 100000}`, password = 'correct horse battery staple'): Promise<TestUser> {
+export async function registerUser(t: TestServer, localpart = `user${++counter}_${Date.now() % 100000}`, password = PASSWORD): Promise<TestUser> {
   const first = await t.http.post('/_matrix/client/v3/register').send({ username: localpart, password });
   if (first.status !== 401) throw new Error(`register challenge: ${first.status} ${JSON.stringify(first.body)}`);
   const res = await t.http
