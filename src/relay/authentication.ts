@@ -16,13 +16,13 @@ import { updateDeviceLastSeen } from '../db/devices.js';
 import { hashToken } from '../lib/tokens.js';
 
 /** Devices are marked as seen at most this often; a cached session older than that goes through the full check. */
-export const LAST_SEEN_GRANULARITY_MS = 5 * 60_000;
+const LAST_SEEN_GRANULARITY_MS = 5 * 60_000;
 
 /** What a token's row says about it: gone (undefined), or its expiry and whether its user is deactivated. */
 export type TokenFacts = { expiresTs: number | null; deactivated: boolean } | undefined;
 
 /** Whether a token stands: the one rule, for the full check and for reads that confirm the token themselves. */
-export function tokenState(facts: TokenFacts, now = Date.now()): 'valid' | 'expired' | 'unknown' {
+function tokenState(facts: TokenFacts, now = Date.now()): 'valid' | 'expired' | 'unknown' {
   if (!facts || facts.deactivated) return 'unknown';
   return facts.expiresTs !== null && facts.expiresTs <= now ? 'expired' : 'valid';
 }
