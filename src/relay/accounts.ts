@@ -17,6 +17,8 @@ import { issueTokens, type IssuedTokens } from './sessions.js';
 import { randomId } from '../lib/tokens.js';
 import { userIdOf, validateNewLocalpart } from './user-ids.js';
 import { transaction } from '../db/database.js';
+import { eraseKeyBackups } from '../db/erasure.js';
+import { eraseEventsOf } from './rooms/redaction.js';
 
 export interface SessionRequest {
   deviceId?: string;
@@ -139,13 +141,18 @@ export async function changePassword(hs: Hs, userId: string, keepDeviceId: strin
   if (gone.length > 0) await wakeDeviceListWatchers(hs, userId);
 }
 
-/** Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room. */
+/**
+ * Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room.
+ * With `erase`, its profile, account data and key backup go too, and then every message and membership profile copy
+ * it left in any room loses its content (rooms/redaction.ts).
+ */
 export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
   await transaction(hs.sql, async (tx) => {
     await users.updateDeactivated(tx, userId);
     if (erase) {
       await users.clearProfile(tx, userId);
       await deleteAllAccountData(tx, userId);
+      await eraseKeyBackups(tx, userId);
     }
     const all = (await selectDevices(tx, userId)).map((d) => d.deviceId);
     await deleteDevices(tx, userId, all);
@@ -155,6 +162,8 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
   for (const membership of ['join', 'invite', 'knock']) {
     for (const roomId of await selectRoomsWithMembership(hs.sql, userId, membership)) await leaveRoom(hs, userId, roomId);
   }
+  // After the leaves: their membership events (and what they replaced) are erased too.
+  if (erase) await eraseEventsOf(hs, userId);
 }
 
 /** Logout: ends the session and deletes its device (spec: the device and its keys go with the token). */

@@ -96,8 +96,12 @@ export function check(shape: Shape, value: unknown, at: string, why: string): vo
 }
 
 // Identifiers, as this server issues them or the spec defines them.
-/** Event ids of room versions 4+ (and this server's): `$` and 43 characters of unpadded base64url. */
-export const eventId = text(44, /^\$[A-Za-z0-9_-]{43}$/, 'an event id');
+/**
+ * Event ids as this server makes them (rooms/events.ts newEventId): `$` and 43 characters of unpadded base64 (url-safe
+ * from room version 4, standard in v3), or `$` and 18 characters then `:server` (v1 and v2). No spaces or punctuation,
+ * and a fixed length: an id cannot carry a sentence.
+ */
+export const eventId = text(300, /^\$(?:[A-Za-z0-9+/_-]{43}|[A-Za-z0-9_-]{18}:[A-Za-z0-9.:[\]-]{1,255})$/, 'an event id');
 /** A user id: `@localpart:server` of printable ASCII. */
 export const userId = text(255, /^@[\x21-\x39\x3b-\x7e]+:[A-Za-z0-9.:[\]-]+$/, 'a user id');
 /** A device id: printable ASCII without spaces. */

@@ -16,8 +16,9 @@ import { checkRetentionContent } from '../retention.js';
 import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
-import { authEventOf, clientEvent, newEventId, redactedContent } from './events.js';
-import { indexRelationAtPositionJustTaken, unindexRelation } from './relations.js';
+import { authEventOf, clientEvent, newEventId } from './events.js';
+import { removeContent } from './redaction.js';
+import { indexRelationAtPositionJustTaken } from './relations.js';
 import { membershipOf } from './access.js';
 import { roomVersionOf } from './room-versions.js';
 import { deepFreeze } from '../../lib/deep-freeze.js';
@@ -103,6 +104,13 @@ export async function stateRewritten(room: OpenRoom): Promise<void> {
 /** A state row as the database would return it (a JSON copy, not shared with the caller), frozen for the cache. */
 const stateRow = (row: EventRow): EventRow => deepFreeze(JSON.parse(JSON.stringify(row)) as EventRow);
 
+/** When `row` (rewritten in place: redacted, or its unsigned changed) is current state, the room's state gets it. */
+export function replaceStateRowIfCurrent(room: OpenRoom, row: EventRow): void {
+  if (row.stateKey === null) return;
+  const key = stateKeyOf(row.type, row.stateKey);
+  if (room.state.get(key)?.eventId === row.eventId) room.state.set(key, stateRow(row));
+}
+
 
 /**
  * Checks and appends one event from `sender`. `trusted` skips the encrypted-only policy for events the server
@@ -171,14 +179,9 @@ export async function appendEvent(
   // transaction's last taken, so positions commit in order.
   const tx = room.tx;
   const before: Promise<unknown>[] = [];
-  let redactedRow: EventRow | undefined;
-  if (redactedTarget) {
-    const content = redactedContent(room.roomVersion, redactedTarget.type, redactedTarget.content);
-    const redactedUnsigned = { ...redactedTarget.unsigned, redacted_because: clientEvent(row) };
-    before.push(eventsDb.updateEventRedacted(tx, redactedTarget.eventId, content, redactedUnsigned));
-    redactedRow = { ...redactedTarget, content, unsigned: redactedUnsigned };
-    before.push(unindexRelation(tx, redactedTarget));
-  }
+  // A redaction removes the content from every copy (redaction.ts) before the event is appended: a rare path, so the
+  // few extra round trips it takes are not pipelined.
+  if (redactedTarget) await removeContent(room, redactedTarget, clientEvent(row));
   before.push(roomsDb.updateRoomHead(tx, room.roomId, row.eventId, row.depth));
   if (opts.txn) before.push(eventsDb.insertEventTxn(tx, { ...opts.txn, eventId: row.eventId }));
   const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
@@ -193,11 +196,6 @@ export async function appendEvent(
     room.state.delete(key);
     room.state.set(key, stateRow(row));
     if (draft.type === 'm.room.member') onMembershipChange(room.wakes, draft.state_key!);
-  }
-  if (redactedRow && redactedRow.stateKey !== null) {
-    // A redacted state event that is current changes the state's content (prev_content, and some auth keys in v10).
-    const key = stateKeyOf(redactedRow.type, redactedRow.stateKey);
-    if (room.state.get(key)?.eventId === redactedRow.eventId) room.state.set(key, stateRow(redactedRow));
   }
   room.lastEventId = row.eventId;
   room.lastDepth = row.depth;

@@ -1,0 +1,179 @@
+/**
+ * Redaction and erasure remove content from every copy the server keeps: the event row, the prev_content of the state
+ * event that replaced it, the redacted_because that carries a redaction's reason, the edits of a message, what a
+ * second server process has cached, and, for an account deactivated with erase: true, every message and membership
+ * profile copy of the user, their profile and their key backup. Each test ends with a scan of the whole database.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
+import { withPasswordUia } from '../support/accounts.js';
+import { plaintextTracker } from '../support/e2e-clients.js';
+import { expectNoPlaintextInDatabase, scanDatabase } from '../support/db-scan.js';
+
+const V3 = '/_matrix/client/v3';
+const r = encodeURIComponent;
+const { plain } = plaintextTracker();
+/** A marker that fits in base64 (no spaces): for ciphertext fields. */
+const word = (what: string) => plain(what).replaceAll(' ', '');
+
+const MEGOLM = 'm.megolm.v1.aes-sha2';
+const KEY = 'JTWoryJ81+GpnByV4Sa36ZsU2w2TVNN78LtgBtt9igk';
+const megolm = (ciphertext: string, extra: Record<string, unknown> = {}) => ({ algorithm: MEGOLM, ciphertext, session_id: KEY, sender_key: KEY, device_id: 'DEVICE', ...extra });
+
+let t: TestServer;
+let b: SecondServer;
+let alice: TestUser;
+let bob: TestUser;
+let txn = 0;
+
+beforeAll(async () => {
+  t = await startTestServer();
+  b = await startSecondServer(t.database.url);
+  [alice, bob] = [await registerUser(t), await registerUser(t)];
+});
+afterAll(async () => {
+  await b?.close();
+  await t?.close();
+});
+
+async function createRoom(user: TestUser): Promise<string> {
+  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send({ preset: 'public_chat' });
+  expect(res.status).toBe(200);
+  return res.body.room_id;
+}
+async function send(user: TestUser, roomId: string, type: string, content: unknown, via: { http: TestServer['http'] } = t): Promise<string> {
+  const res = await via.http.put(`${V3}/rooms/${r(roomId)}/send/${r(type)}/e${++txn}`).set(user.auth).send(content as object);
+  expect(res.status).toBe(200);
+  return res.body.event_id;
+}
+async function setState(user: TestUser, roomId: string, type: string, content: unknown, via: { http: TestServer['http'] } = t): Promise<string> {
+  const res = await via.http.put(`${V3}/rooms/${r(roomId)}/state/${r(type)}`).set(user.auth).send(content as object);
+  expect(res.status).toBe(200);
+  return res.body.event_id;
+}
+async function redact(user: TestUser, roomId: string, eventId: string, body: Record<string, unknown> = {}): Promise<string> {
+  const res = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(eventId)}/x${++txn}`).set(user.auth).send(body);
+  expect(res.status).toBe(200);
+  return res.body.event_id;
+}
+/** Everything a member can read about the room: full state, the timeline (with bundles) and an initial sync. */
+async function everythingServed(user: TestUser, roomId: string, via: { http: TestServer['http'] } = t): Promise<string> {
+  const state = await via.http.get(`${V3}/rooms/${r(roomId)}/state`).set(user.auth);
+  const messages = await via.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', limit: 100 }).set(user.auth);
+  const sync = await via.http.get(`${V3}/sync`).set(user.auth);
+  for (const res of [state, messages, sync]) expect(res.status).toBe(200);
+  return JSON.stringify([state.body, messages.body, sync.body]);
+}
+
+describe('redaction removes content from every copy', () => {
+  test("a redacted state event's content leaves the next state event's prev_content", async () => {
+    const roomId = await createRoom(alice);
+    const secret = plain('old topic');
+    const first = await setState(alice, roomId, 'm.room.topic', { topic: secret });
+    await setState(alice, roomId, 'm.room.topic', { topic: 'a newer topic' });
+    expect(await everythingServed(alice, roomId)).toContain(secret);
+    await redact(alice, roomId, first);
+    expect(await everythingServed(alice, roomId)).not.toContain(secret);
+    // The next writer's cached state (this process) does not bring it back either.
+    await setState(alice, roomId, 'm.room.topic', { topic: 'the newest topic' });
+    await expectNoPlaintextInDatabase(t.hs.sql, [secret]);
+  });
+
+  test('a redacted current state event is not copied into the prev_content of the next one', async () => {
+    const roomId = await createRoom(alice);
+    const secret = plain('current topic');
+    const current = await setState(alice, roomId, 'm.room.topic', { topic: secret });
+    await redact(alice, roomId, current);
+    await setState(alice, roomId, 'm.room.topic', { topic: 'after the redaction' });
+    expect(await everythingServed(alice, roomId)).not.toContain(secret);
+    await expectNoPlaintextInDatabase(t.hs.sql, [secret]);
+  });
+
+  test("redacting a redaction removes its reason from the redacted event's redacted_because", async () => {
+    const roomId = await createRoom(alice);
+    const message = await send(alice, roomId, 'm.room.encrypted', megolm('AwgAEqABL'));
+    const reason = plain('redaction reason');
+    const redaction = await redact(alice, roomId, message, { reason });
+    expect(await everythingServed(alice, roomId)).toContain(reason);
+    await redact(alice, roomId, redaction);
+    expect(await everythingServed(alice, roomId)).not.toContain(reason);
+    await expectNoPlaintextInDatabase(t.hs.sql, [reason]);
+  });
+
+  test("redacting a message removes its sender's edits (every version of it), not others' replies", async () => {
+    const roomId = await createRoom(alice);
+    await expect(t.http.post(`${V3}/join/${r(roomId)}`).set(bob.auth).send({})).resolves.toMatchObject({ status: 200 });
+    const original = word('original ciphertext');
+    const edited = word('edited ciphertext');
+    const reply = word('reply ciphertext');
+    const message = await send(alice, roomId, 'm.room.encrypted', megolm(original));
+    await send(alice, roomId, 'm.room.encrypted', megolm(edited, { 'm.relates_to': { rel_type: 'm.replace', event_id: message } }));
+    await send(bob, roomId, 'm.room.encrypted', megolm(reply, { 'm.relates_to': { 'm.in_reply_to': { event_id: message } } }));
+    await redact(alice, roomId, message);
+    const served = await everythingServed(alice, roomId);
+    expect(served).not.toContain(original);
+    expect(served).not.toContain(edited);
+    expect(served).toContain(reply);
+    await expectNoPlaintextInDatabase(t.hs.sql, [original, edited]);
+  });
+
+  test('another server process that cached the room state serves and writes none of it', async () => {
+    const roomId = await createRoom(alice);
+    // Process B writes to the room first: it caches the room's state at that head.
+    await setState(alice, roomId, 'm.room.name', { name: 'cached by B' }, b);
+    const secret = plain('topic seen by B');
+    const first = await setState(alice, roomId, 'm.room.topic', { topic: secret }, b);
+    await setState(alice, roomId, 'm.room.topic', { topic: 'replaced on B' }, b);
+    // Process A redacts it; B's cached state is at an older head.
+    await redact(alice, roomId, first);
+    await setState(alice, roomId, 'm.room.topic', { topic: 'written by B afterwards' }, b);
+    await send(alice, roomId, 'm.room.encrypted', megolm('AwgAEqABL'), b);
+    expect(await everythingServed(alice, roomId, b)).not.toContain(secret);
+    await expectNoPlaintextInDatabase(t.hs.sql, [secret]);
+  });
+});
+
+describe('POST /account/deactivate with erase: true', () => {
+  test("removes the ciphertext of all the user's events, their profile copies, their profile and their key backup", async () => {
+    const carol = await registerUser(t);
+    const displayName = plain('carol display name');
+    expect((await t.http.put(`${V3}/profile/${r(carol.userId)}/displayname`).set(carol.auth).send({ displayname: displayName })).status).toBe(200);
+    const stays = await createRoom(alice);
+    const left = await createRoom(alice);
+    for (const roomId of [stays, left]) expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(carol.auth).send({})).status).toBe(200);
+    const markers = [displayName];
+    const ciphertext = (what: string) => {
+      const text = word(what);
+      markers.push(text);
+      return text;
+    };
+    const message = await send(carol, stays, 'm.room.encrypted', megolm(ciphertext('carol message')));
+    await send(carol, stays, 'm.room.encrypted', megolm(ciphertext('carol edit'), { 'm.relates_to': { rel_type: 'm.replace', event_id: message } }));
+    const reactionKey = plain('carol reaction');
+    markers.push(reactionKey.slice(0, 60));
+    await send(carol, stays, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: message, key: reactionKey.slice(0, 60) } });
+    await send(carol, left, 'm.room.encrypted', megolm(ciphertext('carol in the room she left')));
+    expect((await t.http.post(`${V3}/rooms/${r(left)}/leave`).set(carol.auth).send({})).status).toBe(200);
+    const backup = await t.http.post(`${V3}/room_keys/version`).set(carol.auth).send({ algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: KEY } });
+    const sessionData = { ephemeral: KEY, ciphertext: ciphertext('carol backup'), mac: 'C/LlY+JMfyI' };
+    expect((await t.http.put(`${V3}/room_keys/keys/${r(stays)}/${r(KEY)}`).query({ version: backup.body.version }).set(carol.auth)
+      .send({ first_message_index: 0, forwarded_count: 0, is_verified: true, session_data: sessionData })).status).toBe(200);
+    // Before: every marker is somewhere in the database (the scan sees them).
+    const before = (await scanDatabase(t.hs.sql, markers)).found;
+    expect(new Set(before.map((f) => f.slice(f.indexOf(': ') + 2))).size).toBe(markers.length);
+
+    const res = await withPasswordUia(t, 'post', `${V3}/account/deactivate`, carol, { erase: true });
+    expect(res.status).toBe(200);
+
+    await expectNoPlaintextInDatabase(t.hs.sql, markers);
+    for (const roomId of [stays, left]) expect(await everythingServed(alice, roomId)).not.toContain(displayName);
+    // The rooms keep working: alice writes on both processes and reads what she wrote.
+    const after = await send(alice, stays, 'm.room.encrypted', megolm('AwgAEqABLafter'), b);
+    await setState(alice, left, 'm.room.topic', { topic: 'still works' });
+    const read = await t.http.get(`${V3}/rooms/${r(stays)}/event/${r(after)}`).set(alice.auth);
+    expect(read.status).toBe(200);
+    const erased = await t.http.get(`${V3}/rooms/${r(stays)}/event/${r(message)}`).set(alice.auth);
+    expect(erased.body.content).toEqual({});
+    expect(erased.body.unsigned.redacted_because).toMatchObject({ type: 'm.room.redaction', sender: carol.userId });
+  });
+});
