@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startTestServer, type TestServer } from '../support/server.js';
-import { expectMatrixError, expectValidResponse } from '../support/spec.js';
+import { expectMatrixError, expectValidResponse, officialSpecFound, specOperations } from '../support/spec.js';
+import { allRoutes } from '../../src/api/index.js';
+
+/** Spec version strings as comparable numbers: 'v1.10' -> [1, 10]. */
+const versionKey = (v: string) => v.replace(/^v/, '').split('.').map(Number);
+const atMost = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]);
+
+/** Endpoints an advertised version added that clients never call here, and why. */
+const NOT_NEEDED: Record<string, string> = {
+  redirectToSSO: '/login offers no m.login.sso flow',
+  redirectToIdP: '/login offers no m.login.sso flow',
+};
 
 let t: TestServer;
 beforeAll(async () => {
@@ -26,6 +37,26 @@ describe('discovery', () => {
       'io.element.e2ee_forced.private': true,
       'io.element.e2ee_forced.trusted_private': true,
     });
+  });
+
+  test('versions: v1.5 at least (matrix-js-sdk 43), cross-signing advertised, no v1.6+ (timestamp_to_event, media)', async () => {
+    const res = await t.http.get('/_matrix/client/versions');
+    expect(res.body.versions).toEqual(['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5']);
+    expect(res.body.unstable_features['org.matrix.e2e_cross_signing']).toBe(true);
+  });
+
+  // The versions' endpoints come from the official spec (x-addedInMatrixVersion): skipped without it, as on a plain clone.
+  (officialSpecFound() ? test : test.skip)('every client endpoint added by an advertised version is routed', async () => {
+    const versions: string[] = (await t.http.get('/_matrix/client/versions')).body.versions;
+    const highest = versions.map(versionKey).reduce((a, b) => (atMost(a, b) ? b : a));
+    const routed = new Set(allRoutes.map((r) => r.operationId));
+    const needed = specOperations().filter((o) => o.addedIn !== undefined && atMost(versionKey(o.addedIn), highest));
+    expect(needed.length).toBeGreaterThan(10);
+    const missing = needed.filter((o) => !routed.has(String(o.operationId)) && !(String(o.operationId) in NOT_NEEDED));
+    expect(missing.map((o) => `v${o.addedIn} ${o.method} ${o.fullPath} (${o.operationId})`)).toEqual([]);
+    // and the next version is not listed because it needs something unserved
+    const next = specOperations().filter((o) => o.addedIn === '1.6');
+    expect(next.some((o) => !routed.has(String(o.operationId)))).toBe(true);
   });
 
   test('capabilities need a token and list room versions', async () => {

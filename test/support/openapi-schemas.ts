@@ -36,6 +36,8 @@ export interface SchemaOperation {
   file: string;
   /** The response statuses documented for it, e.g. ['200', '404']. */
   statuses: string[];
+  /** The spec version that added it (x-addedInMatrixVersion, e.g. '1.4'); undefined for the r0-era ones and ours. */
+  addedIn: string | undefined;
 }
 
 interface Indexed extends SchemaOperation {
@@ -121,6 +123,7 @@ export class SchemaSet {
             fullPath: base + specPath,
             file,
             statuses: Object.keys((op.responses as object | undefined) ?? {}),
+            addedIn: op['x-addedInMatrixVersion'] === undefined ? undefined : String(op['x-addedInMatrixVersion']),
             url,
             op,
           });
@@ -274,6 +277,6 @@ export class SchemaSet {
 }
 
 function strip(o: Indexed): SchemaOperation {
-  const { operationId, summary, method, specPath, fullPath, file, statuses } = o;
-  return { operationId, summary, method, specPath, fullPath, file, statuses: [...statuses] };
+  const { operationId, summary, method, specPath, fullPath, file, statuses, addedIn } = o;
+  return { operationId, summary, method, specPath, fullPath, file, statuses: [...statuses], addedIn };
 }
