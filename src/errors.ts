@@ -19,6 +19,8 @@ export const Codes = {
   NOT_FOUND: 'M_NOT_FOUND',
   NOT_JSON: 'M_NOT_JSON',
   PROFILE_TOO_LARGE: 'M_PROFILE_TOO_LARGE',
+  THREEPID_DENIED: 'M_THREEPID_DENIED',
+  THREEPID_MEDIUM_NOT_SUPPORTED: 'M_THREEPID_MEDIUM_NOT_SUPPORTED',
   ROOM_IN_USE: 'M_ROOM_IN_USE',
   TOO_LARGE: 'M_TOO_LARGE',
   UNAUTHORIZED: 'M_UNAUTHORIZED',
@@ -72,6 +74,11 @@ export const unsupportedRoomVersion = (msg: string) => new MatrixError(400, Code
 export const roomInUse = (msg: string) => new MatrixError(400, Codes.ROOM_IN_USE, msg);
 export const keyTooLarge = (msg: string) => new MatrixError(400, Codes.KEY_TOO_LARGE, msg);
 export const profileTooLarge = (msg: string) => new MatrixError(400, Codes.PROFILE_TOO_LARGE, msg);
+/** Third-party identifiers (email, phone) are refused: this server keeps none (spec: 403 M_THREEPID_DENIED). */
+export const threepidDenied = () => new MatrixError(403, Codes.THREEPID_DENIED, 'Third-party identifiers (email addresses, phone numbers) are not supported on this server.');
+/** Adding an email address or phone number to an account (spec: 400 M_THREEPID_MEDIUM_NOT_SUPPORTED). */
+export const threepidMediumNotSupported = () =>
+  new MatrixError(400, Codes.THREEPID_MEDIUM_NOT_SUPPORTED, 'Third-party identifiers (email addresses, phone numbers) are not supported on this server.');
 export const limitExceeded = (retryAfterMs: number) =>
   new MatrixError(429, Codes.LIMIT_EXCEEDED, 'Too many requests; try again later.', { retry_after_ms: retryAfterMs }, {
     'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
