@@ -91,6 +91,14 @@ function schemaPointers(value: unknown, at = '', out: string[] = []): string[] {
   return out;
 }
 
+/**
+ * The server-server spec's operations served here (the shared spec copy holds only the client-server API), with the
+ * method, path and summary of data/api/server-server in matrix-spec.
+ */
+const FEDERATION_OPERATIONS: Record<string, { method: string; path: string; summary: string }> = {
+  exchangeOpenIdToken: { method: 'GET', path: '/_matrix/federation/v1/openid/userinfo', summary: 'Exchange an OpenID token for user information' },
+};
+
 function routeFor(id: unknown): Route | undefined {
   return allRoutes.find((r) => r.operationId === id);
 }
@@ -218,6 +226,12 @@ describe('openapi.yaml documents exactly what is routed', () => {
       // SecureComm's own API (the admin API) is not in the Matrix spec; its operations carry the Admin tag.
       if (o.path.startsWith('/_securecomm/')) {
         if (!(o.op.tags as unknown[] | undefined)?.includes('Admin')) problems.push(`${at}: /_securecomm/ operations are tagged Admin`);
+        continue;
+      }
+      if (o.path.startsWith('/_matrix/federation/')) {
+        const fed = FEDERATION_OPERATIONS[String(o.operationId)];
+        if (!fed) problems.push(`${at}: not a server-server operation SecureComm serves`);
+        else if (fed.method !== o.method || fed.path !== o.path || fed.summary !== o.op.summary) problems.push(`${at}: the spec has ${fed.method} ${fed.path} "${fed.summary}"`);
         continue;
       }
       let spec;
