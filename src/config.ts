@@ -39,6 +39,11 @@ export interface Config {
   allowInRoomVerification: boolean;
   allowPlaintextToDevice: boolean;
   refusePlaintextRoomMetadata: boolean;
+  /** TURN (relay/turn.ts): coturn's use-auth-secret scheme; no URIs = no TURN server offered. */
+  turnUris: string[];
+  turnSharedSecret: string | undefined;
+  turnTtlMs: number;
+  turnAllowGuests: boolean;
 }
 
 interface Setting {
@@ -88,6 +93,17 @@ export function parseDuration(v: string, env: string): number {
   const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v.trim());
   if (!m) throw new ConfigError(`${env} must be a duration such as 30000, 90s, 10m, 12h or 7d, got "${v}"`);
   return Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms'];
+}
+/** A comma-separated list of TURN/STUN URIs (turn:host:port?transport=udp, turns:..., stun:...). */
+function turnUris(v: string, env: string): string[] {
+  const uris = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of uris) if (!/^(turns?|stun):\S+$/.test(u)) throw new ConfigError(`${env}: "${u}" is not a turn:, turns: or stun: URI`);
+  return uris;
+}
+function atLeastOneSecond(v: string, env: string): number {
+  const ms = parseDuration(v, env);
+  if (ms < 1000) throw new ConfigError(`${env} must be at least 1s, got "${v}"`);
+  return ms;
 }
 const optionalDuration = (v: string, env: string) => (v === '' ? undefined : parseDuration(v, env));
 
@@ -167,7 +183,21 @@ export const SETTINGS: Setting[] = [
     key: 'refusePlaintextRoomMetadata', env: 'REFUSE_PLAINTEXT_ROOM_METADATA', help: 'Refuse room names, topics and avatars (state events are sent in the clear).',
     default: fixed('off'), parse: bool,
   },
+  {
+    key: 'turnUris', env: 'TURN_URIS', help: 'TURN server URIs handed to clients for calls, comma-separated (turn:turn.example.org:3478?transport=udp,...). Empty: no TURN server.',
+    default: fixed(''), parse: turnUris,
+  },
+  { key: 'turnSharedSecret', env: 'TURN_SHARED_SECRET', help: "The secret shared with coturn (its static-auth-secret, with use-auth-secret). Needed with TURN_URIS.", default: fixed(''), parse: optionalText },
+  { key: 'turnTtlMs', env: 'TURN_TTL', help: 'How long TURN credentials are valid (coturn refuses them afterwards).', default: fixed('1d'), parse: atLeastOneSecond },
+  { key: 'turnAllowGuests', env: 'TURN_ALLOW_GUESTS', help: 'Hand TURN credentials to guest accounts too (off: guests get 403).', default: fixed('off'), parse: bool },
 ];
+
+/** Settings that only make sense together. */
+function checkCombinations(config: Config): void {
+  if ((config.turnUris.length > 0) !== (config.turnSharedSecret !== undefined)) {
+    throw new ConfigError('TURN_URIS and TURN_SHARED_SECRET go together: set both (TURN for calls) or neither');
+  }
+}
 
 /** Reads the YAML file named by SECURECOMM_CONFIG; its keys are the setting names (PORT or port). */
 function readConfigFile(path: string): Record<string, string> {
@@ -200,7 +230,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const value = raw[s.env] ?? s.default(raw);
     config[s.key] = value === undefined ? undefined : s.parse(value, s.env);
   }
-  return { ...(config as unknown as Config), ...overrides };
+  const result = { ...(config as unknown as Config), ...overrides };
+  checkCombinations(result);
+  return result;
 }
 
 export function isConfigError(err: unknown): err is Error {

@@ -63,6 +63,10 @@ describe('defaults', () => {
       allowInRoomVerification: true,
       allowPlaintextToDevice: false,
       refusePlaintextRoomMetadata: false,
+      turnUris: [],
+      turnSharedSecret: undefined,
+      turnTtlMs: 86_400_000,
+      turnAllowGuests: false,
     });
   });
 
@@ -133,6 +137,10 @@ describe('environment', () => {
       ALLOW_IN_ROOM_VERIFICATION: 'off',
       ALLOW_PLAINTEXT_TO_DEVICE: 'on',
       REFUSE_PLAINTEXT_ROOM_METADATA: 'on',
+      TURN_URIS: 'turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349',
+      TURN_SHARED_SECRET: 'coturn secret',
+      TURN_TTL: '12h',
+      TURN_ALLOW_GUESTS: 'on',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -162,6 +170,10 @@ describe('environment', () => {
       allowInRoomVerification: false,
       allowPlaintextToDevice: true,
       refusePlaintextRoomMetadata: true,
+      turnUris: ['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:5349'],
+      turnSharedSecret: 'coturn secret',
+      turnTtlMs: 43_200_000,
+      turnAllowGuests: true,
     });
   });
 
