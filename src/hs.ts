@@ -11,7 +11,7 @@ import { Lru } from './lib/lru.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
 import { createNotifier, type Notifier } from './relay/notifier.js';
 import { createTypingManager, type TypingManager } from './relay/ephemeral/typing.js';
-import { createRoomStateCache, type RoomStateCache } from './relay/rooms/state-cache.js';
+import { createRoomStateCache, forgetRoomsWrittenElsewhere, type RoomStateCache } from './relay/rooms/state-cache.js';
 import { createFilterCache, type FilterCache } from './relay/filters.js';
 import { PollMemory } from './relay/sync/poll-memory.js';
 
@@ -68,8 +68,10 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
   const notifier = await createNotifier(db.embedded ? undefined : db.sql);
   const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
+  const roomStates = createRoomStateCache();
+  notifier.onRemoteWake((keys) => forgetRoomsWrittenElsewhere(roomStates, keys));
   return {
     config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing,
-    roomStates: createRoomStateCache(), filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
+    roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
   };
 }

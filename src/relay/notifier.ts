@@ -23,6 +23,8 @@ export interface Notifier {
   listen(keys: Iterable<string>): Listener;
   /** Wakes the listeners of these keys here and in every other process sharing the database. */
   wake(keys: Iterable<string>): void;
+  /** Calls `observer` with the keys each wake from another process names (e.g. to drop what it made stale here). */
+  onRemoteWake(observer: (keys: string[]) => void): void;
   close(): Promise<void>;
   /** Listeners now registered (for tests and metrics). */
   size(): number;
@@ -79,6 +81,7 @@ class LocalListener implements Listener {
 /** An in-process notifier; with `sql`, wakes are also published to and received from other processes. */
 export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const byKey = new Map<string, Set<LocalListener>>();
+  const remoteObservers: ((keys: string[]) => void)[] = [];
   const origin = randomUUID();
   let waiting = 0;
   const onWait = (delta: number) => {
@@ -106,7 +109,10 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     const sub = await sql.listen(CHANNEL, (payload) => {
       try {
         const msg = JSON.parse(payload) as { o: string; k: string[] };
-        if (msg.o !== origin) wakeLocal(msg.k);
+        if (msg.o !== origin) {
+          for (const observe of remoteObservers) observe(msg.k);
+          wakeLocal(msg.k);
+        }
       } catch {
         /* a payload we did not write: ignore */
       }
@@ -147,6 +153,9 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
       const list = [...new Set(keys)];
       wakeLocal(list);
       publish(list);
+    },
+    onRemoteWake(observer) {
+      remoteObservers.push(observer);
     },
     async close() {
       for (const set of byKey.values()) for (const l of [...set]) l.close();

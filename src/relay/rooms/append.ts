@@ -97,6 +97,8 @@ export function newOpenRoom(tx: Tx, roomId: string, roomVersion: string): OpenRo
  */
 export async function stateRewritten(room: OpenRoom): Promise<void> {
   await roomsDb.clearRoomHead(room.tx, room.roomId);
+  // Other processes drop what they cached of the room as soon as they hear of it (state-cache.ts).
+  onNewRoomEvent(room.wakes, room.roomId);
   room.lastEventId = null;
   room.stateRewritten = true;
 }

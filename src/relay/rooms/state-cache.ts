@@ -12,12 +12,24 @@
 import type { EventRow } from '../../db/events.js';
 import { Lru } from '../../lib/lru.js';
 import { deepFreeze } from '../../lib/deep-freeze.js';
+import { roomKey } from '../notifier.js';
+
+const ROOM_KEY_PREFIX = roomKey('');
 
 /** Rooms kept, and state events kept over all rooms (a bound on memory whatever the rooms' sizes). */
 export const STATE_CACHE_ROOMS = 2000;
 export const STATE_CACHE_EVENTS = 200_000;
 
 export type StateMap = Map<string, EventRow>;
+
+/**
+ * Another process wrote to these rooms (its wake names them): their heads moved, so what this process cached of them
+ * can never be used again. It is dropped at once rather than left to eviction, as it may hold content redacted or
+ * erased there since.
+ */
+export function forgetRoomsWrittenElsewhere(cache: RoomStateCache, keys: string[]): void {
+  for (const key of keys) if (key.startsWith(ROOM_KEY_PREFIX)) cache.forget(key.slice(ROOM_KEY_PREFIX.length));
+}
 
 export interface RoomStateCache {
   /** A copy of the room's state at `head`, for one writer to own; undefined when not cached at that head. */
