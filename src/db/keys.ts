@@ -88,15 +88,16 @@ export async function upsertCrossSigningKey(db: Db, userId: string, keyType: str
     ON CONFLICT (user_id, key_type) DO UPDATE SET key_json = EXCLUDED.key_json`;
 }
 
-export async function insertDeviceListChange(tx: Tx, userId: string, streamPos: number): Promise<void> {
-  await tx`INSERT INTO device_list_changes (user_id, stream_pos) VALUES (${userId}, ${streamPos}) ON CONFLICT DO NOTHING`;
+/** `onlyFor`: the change is seen by that user alone (see migration 0010). */
+export async function insertDeviceListChange(tx: Tx, userId: string, streamPos: number, onlyFor?: string): Promise<void> {
+  await tx`INSERT INTO device_list_changes (user_id, stream_pos, only_for) VALUES (${userId}, ${streamPos}, ${onlyFor ?? null}) ON CONFLICT DO NOTHING`;
 }
 
-/** Users among `userIds` whose devices changed in (from, to]. */
-export async function selectDeviceListChanges(db: Db, userIds: string[], from: number, to: number): Promise<string[]> {
-  if (userIds.length === 0) return [];
+/** Users whose devices changed in (from, to] as `viewer` sees it: public changes of `userIds`, and changes only for the viewer. */
+export async function selectDeviceListChanges(db: Db, viewer: string, userIds: string[], from: number, to: number): Promise<string[]> {
   const rows = await db<{ userId: string }[]>`
-    SELECT DISTINCT user_id FROM device_list_changes WHERE user_id = ANY(${userIds}) AND stream_pos > ${from} AND stream_pos <= ${to}`;
+    SELECT DISTINCT user_id FROM device_list_changes
+    WHERE stream_pos > ${from} AND stream_pos <= ${to} AND ((only_for IS NULL AND user_id = ANY(${userIds})) OR only_for = ${viewer})`;
   return rows.map((r) => r.userId);
 }
 

@@ -6,6 +6,8 @@ import { transaction, type Db, type Tx } from '../db/database.js';
 import type { Hs } from '../hs.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
 import { deleteDeviceRows, selectDevice, selectDevices, updateDeviceDisplayName, upsertDevice, type DeviceRow } from '../db/devices.js';
+import { selectCrossSigningKeys } from '../db/keys.js';
+import { crossSigningPublicKey } from './keys/cross-signing.js';
 import { deleteDeviceTokens } from '../db/tokens.js';
 import { invalidParam, notFound } from '../errors.js';
 import { randomId } from '../lib/tokens.js';
@@ -23,6 +25,10 @@ function newDeviceId(): string {
 export async function openDevice(db: Db, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<string> {
   if (deviceId !== undefined && (deviceId.length === 0 || deviceId.length > DEVICE_ID_MAX)) {
     throw invalidParam(`device_id must be 1 to ${DEVICE_ID_MAX} characters.`);
+  }
+  // Device ids and cross-signing public keys share one key-id namespace (ed25519:<id>): the spec has servers keep them apart.
+  if (deviceId !== undefined && (await selectCrossSigningKeys(db, [userId])).some((k) => crossSigningPublicKey(k.keyJson)?.publicKey === deviceId)) {
+    throw invalidParam('device_id must not be one of your cross-signing public keys.');
   }
   const id = deviceId ?? newDeviceId();
   if (!(await upsertDevice(db, userId, id, displayName ?? null))) await deleteDeviceTokens(db, userId, id);

@@ -1,39 +1,11 @@
 /** Cross-signing over HTTP: key upload (first without UIA), master-signed sub-keys, signature upload, query. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
-import { makeDeviceKeys } from '../support/device-keys.js';
-import { canonicalJson } from '../../src/relay/keys/signatures.js';
+import { crossSigning, keyPair, makeDeviceKeys, signWith } from '../support/device-keys.js';
 import { V3 } from '../support/rooms.js';
 
 let t: TestServer;
 let alice: TestUser, bob: TestUser;
-
-const unpadded = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
-function keyPair() {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return { pub: unpadded(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)), priv: privateKey };
-}
-function signWith(obj: Record<string, unknown>, userId: string, keyId: string, priv: KeyObject) {
-  const { signatures, unsigned: _u, ...rest } = obj as { signatures?: Record<string, Record<string, string>>; unsigned?: unknown };
-  const sig = unpadded(sign(null, Buffer.from(canonicalJson(rest)), priv));
-  return { ...rest, signatures: { ...(signatures ?? {}), [userId]: { ...(signatures?.[userId] ?? {}), [keyId]: sig } } };
-}
-function crossSigning(userId: string) {
-  const master = keyPair();
-  const ssk = keyPair();
-  const usk = keyPair();
-  const key = (usage: string, pub: string) => ({ user_id: userId, usage: [usage], keys: { [`ed25519:${pub}`]: pub } });
-  const masterKey = key('master', master.pub);
-  return {
-    master, ssk, usk,
-    body: {
-      master_key: masterKey,
-      self_signing_key: signWith(key('self_signing', ssk.pub), userId, `ed25519:${master.pub}`, master.priv),
-      user_signing_key: signWith(key('user_signing', usk.pub), userId, `ed25519:${master.pub}`, master.priv),
-    },
-  };
-}
 
 beforeAll(async () => ([t, [alice, bob]] = await startWithUsers(['alice', 'bob'])));
 afterAll(() => t.close());

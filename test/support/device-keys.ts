@@ -34,3 +34,34 @@ export function oneTimeKeys(k: TestDeviceKeys, n: number, prefix = 'AAAA'): Reco
   for (let i = 0; i < n; i++) out[`signed_curve25519:${prefix}${i}`] = k.sign({ key: unpadded(randomBytes(32)) });
   return out;
 }
+
+/** An ed25519 key pair: the unpadded-base64 public key and the private key. */
+export function keyPair(): { pub: string; priv: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { pub: unpadded(publicKey.export({ format: 'der', type: 'spki' }).subarray(12)), priv: privateKey };
+}
+
+/** `obj` with one more signature, by `keyId` of `userId`, over its canonical JSON (without signatures and unsigned). */
+export function signWith(obj: Record<string, unknown>, userId: string, keyId: string, priv: KeyObject): Record<string, unknown> {
+  const { signatures, unsigned: _u, ...rest } = obj as { signatures?: Record<string, Record<string, string>>; unsigned?: unknown };
+  const sig = unpadded(sign(null, Buffer.from(canonicalJson(rest)), priv));
+  return { ...rest, signatures: { ...(signatures ?? {}), [userId]: { ...(signatures?.[userId] ?? {}), [keyId]: sig } } };
+}
+
+/** A user's three cross-signing key pairs and the /keys/device_signing/upload body (sub-keys signed by the master). */
+export function crossSigning(userId: string) {
+  const master = keyPair();
+  const ssk = keyPair();
+  const usk = keyPair();
+  const key = (usage: string, pub: string) => ({ user_id: userId, usage: [usage], keys: { [`ed25519:${pub}`]: pub } });
+  return {
+    master,
+    ssk,
+    usk,
+    body: {
+      master_key: key('master', master.pub) as Record<string, unknown>,
+      self_signing_key: signWith(key('self_signing', ssk.pub), userId, `ed25519:${master.pub}`, master.priv),
+      user_signing_key: signWith(key('user_signing', usk.pub), userId, `ed25519:${master.pub}`, master.priv),
+    },
+  };
+}

@@ -10,9 +10,12 @@ import { selectMembersOfRoom, selectMembershipChanges, selectMembershipsOfUser, 
 import { selectStreamHead, takeStreamPosition } from '../../db/stream.js';
 import { onDeviceListChange } from '../wakes.js';
 
-/** Records that the user's device list changed; call it last in the writing transaction. */
-export async function recordDeviceListChange(tx: Tx, userId: string): Promise<void> {
-  await insertDeviceListChange(tx, userId, await takeStreamPosition(tx));
+/**
+ * Records that the user's device list changed; call it last in the writing transaction. `onlyFor`: a change
+ * only that user may see (their signature on another user's master key), not the user's room sharers.
+ */
+export async function recordDeviceListChange(tx: Tx, userId: string, onlyFor?: string): Promise<void> {
+  await insertDeviceListChange(tx, userId, await takeStreamPosition(tx), onlyFor);
 }
 
 /** After commit: wakes everyone who tracks the user's devices (room sharers and the user's own devices). */
@@ -20,6 +23,11 @@ export async function wakeDeviceListWatchers(hs: Hs, userId: string): Promise<vo
   const users = new Set(await selectUsersSharingRooms(hs.sql, userId));
   users.add(userId);
   onDeviceListChange(hs.notifier, users);
+}
+
+/** After commit: wakes the user's own devices (a change only they see). */
+export function wakeUser(hs: Hs, userId: string): void {
+  hs.notifier.wake([userKey(userId)]);
 }
 
 export interface DeviceLists {
@@ -36,7 +44,7 @@ export async function deviceListsBetween(db: Db, userId: string, from: number, t
   if (!knownActivity && !(await selectDeviceListActivity(db, from, to))) return { changed: [], left: [] };
   const sharers = new Set(await selectUsersSharingRooms(db, userId));
   sharers.add(userId);
-  const changed = new Set(await selectDeviceListChanges(db, [...sharers], from, to));
+  const changed = new Set(await selectDeviceListChanges(db, userId, [...sharers], from, to));
   const left = new Set<string>();
   // Rooms the user is or was in: membership changes there start or end sharing.
   const rooms = (await selectMembershipsOfUser(db, userId)).map((m) => m.roomId);

@@ -95,6 +95,17 @@ export interface KeysQueryResult {
   failures: Record<string, unknown>;
 }
 
+/**
+ * What a key's signatures show to `viewer`: the owner's own (devices, master, self-signing key) and the viewer's.
+ * Other users' user-signing signatures stay hidden: who verified whom is private (spec: cross-signing).
+ */
+function visibleTo(viewer: string, owner: string, key: KeyJson): KeyJson {
+  const signatures = key.signatures as Record<string, unknown> | undefined;
+  if (!signatures || Object.keys(signatures).every((u) => u === owner || u === viewer)) return key;
+  const shown = Object.fromEntries(Object.entries(signatures).filter(([u]) => u === owner || u === viewer));
+  return { ...key, signatures: shown };
+}
+
 /** Public keys of the requested users (all devices, or the listed ones); user-signing keys only for oneself. */
 export async function queryKeys(hs: Hs, requester: Requester, request: Record<string, string[]>): Promise<KeysQueryResult> {
   const userIds = Object.keys(request);
@@ -104,11 +115,12 @@ export async function queryKeys(hs: Hs, requester: Requester, request: Record<st
     const wanted = request[row.userId];
     if (wanted.length > 0 && !wanted.includes(row.deviceId)) continue;
     const unsigned = row.displayName !== null ? { device_display_name: row.displayName } : {};
-    result.device_keys[row.userId][row.deviceId] = { ...row.keyJson, unsigned };
+    result.device_keys[row.userId][row.deviceId] = { ...visibleTo(requester.userId, row.userId, row.keyJson), unsigned };
   }
   for (const row of await keysDb.selectCrossSigningKeys(hs.sql, userIds)) {
-    if (row.keyType === 'master') result.master_keys[row.userId] = row.keyJson;
-    else if (row.keyType === 'self_signing') result.self_signing_keys[row.userId] = row.keyJson;
+    const key = visibleTo(requester.userId, row.userId, row.keyJson);
+    if (row.keyType === 'master') result.master_keys[row.userId] = key;
+    else if (row.keyType === 'self_signing') result.self_signing_keys[row.userId] = key;
     else if (row.keyType === 'user_signing' && row.userId === requester.userId) result.user_signing_keys[row.userId] = row.keyJson;
   }
   return result;
