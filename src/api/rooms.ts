@@ -55,7 +55,7 @@ export const roomRoutes = [
     handler: async ({ hs, requester, params, body }) => {
       if (body.third_party_signed !== undefined) throw badJson('Third-party invites are not supported.');
       const roomId = await resolveRoomIdOrAlias(hs, params.roomIdOrAlias);
-      return { room_id: await joinRoom(hs, requester.userId, roomId, body.reason, { isGuest: requester.isGuest }) };
+      return { room_id: await joinRoom(hs, requester.userId, roomId, body.reason) };
     },
   }),
   /** POST /_matrix/client/v3/rooms/{roomId}/join */
@@ -68,7 +68,7 @@ export const roomRoutes = [
     body: reasonBody.extend({ third_party_signed: z.unknown().optional() }),
     handler: async ({ hs, requester, params, body }) => {
       if (body.third_party_signed !== undefined) throw badJson('Third-party invites are not supported.');
-      return { room_id: await joinRoom(hs, requester.userId, params.roomId, body.reason, { isGuest: requester.isGuest }) };
+      return { room_id: await joinRoom(hs, requester.userId, params.roomId, body.reason) };
     },
   }),
   /** POST /_matrix/client/v3/knock/{roomIdOrAlias} */

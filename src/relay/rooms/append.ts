@@ -11,6 +11,7 @@ import { notFound, tooLarge, badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
+import { selectUser } from '../../db/users.js';
 import { checkMessageEvent, checkStateEvent } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
 import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
@@ -148,6 +149,7 @@ export async function appendEvent(
   await checkEventAuth(room.roomVersion, authEvent, roomStateView(room), {
     redactedEventSender: redactedTarget?.sender,
     isJoinedToRoom: async (userId, roomId) => (await membershipOf(room.tx, userId, roomId)) === 'join',
+    isGuest: async (userId) => (await selectUser(room.tx, userId))?.isGuest === true,
   });
 
   const previous = isState ? currentStateOf(room, draft.type, draft.state_key) : undefined;

@@ -35,6 +35,8 @@ export interface AuthOptions {
   isJoinedToRoom?(userId: string, roomId: string): boolean | Promise<boolean>;
   /** m.room.redaction: the sender of the event being redacted; unknown means the redact level is needed. */
   redactedEventSender?: string;
+  /** Whether the user has a guest account (a server-local notion, so it is asked, not read from the room). */
+  isGuest?(userId: string): boolean | Promise<boolean>;
 }
 
 /**
@@ -99,6 +101,8 @@ async function checkMembership(rules: RoomVersion, event: AuthEvent, state: Room
   // 4.2 (join_authorised_via_users_server must be signed by that user's server): we are that server; the allow
   // conditions it vouches for are checked in 4.3.5 instead.
   const ctx: MemberCtx = { event, state, target, senderMembership: membershipOf(state, event.sender), targetMembership: membershipOf(state, target) };
+  const entering = (membership === 'join' && ctx.targetMembership !== 'join') || membership === 'knock';
+  if (entering && event.sender === target) await checkGuestAccess(event, state, opts);
   switch (membership) {
     case 'join':
       return checkJoin(rules, ctx, create, opts); // 4.3
@@ -113,6 +117,18 @@ async function checkMembership(rules: RoomVersion, event: AuthEvent, state: Room
       return checkKnock(rules, ctx); // 4.7
   }
   throw forbidden(`Unknown membership ${JSON.stringify(membership)}.`); // 4.8
+}
+
+/**
+ * Guests join (or knock on) only rooms whose m.room.guest_access is can_join, by whichever endpoint, also when
+ * invited (spec: "Guest access"); a guest already joined may still update its member event. Not a rule of the
+ * room versions: guests are local to a server.
+ */
+async function checkGuestAccess(event: AuthEvent, state: RoomState, opts: AuthOptions): Promise<void> {
+  if (state.get('m.room.guest_access', '')?.content.guest_access === 'can_join') return;
+  if (opts.isGuest && (await opts.isGuest(event.sender))) {
+    throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests cannot join this room (its m.room.guest_access is not can_join); register a full account.');
+  }
 }
 
 interface MemberCtx {
