@@ -22,6 +22,15 @@ export interface Config {
   rateLimits: boolean;
   loginRatePerMinute: number;
   registerRatePerMinute: number;
+  roomSendRatePerMinute: number;
+  roomCreateRatePerMinute: number;
+  inviteRatePerMinute: number;
+  toDeviceRatePerMinute: number;
+  keyClaimRatePerMinute: number;
+  oneTimeKeysPerClaimerPerHour: number;
+  oneTimeKeysPerDevicePerHour: number;
+  directorySearchRatePerMinute: number;
+  mediaUploadRatePerMinute: number;
   maxBodyBytes: number;
   accessTokenLifetimeMs: number;
   logLevel: string;
@@ -140,6 +149,27 @@ export const SETTINGS: Setting[] = [
   { key: 'rateLimits', env: 'RATE_LIMITS', help: 'on | off. off switches every rate limit off (benchmarks, conformance suites).', default: fixed('on'), parse: bool },
   { key: 'loginRatePerMinute', env: 'RATE_LIMIT_LOGIN_PER_MINUTE', help: 'Login attempts allowed per minute, per client address and per account.', default: fixed('10'), parse: int(1, 1_000_000) },
   { key: 'registerRatePerMinute', env: 'RATE_LIMIT_REGISTER_PER_MINUTE', help: 'Registration attempts allowed per minute, per client address.', default: fixed('10'), parse: int(1, 1_000_000) },
+  { key: 'roomSendRatePerMinute', env: 'RATE_LIMIT_ROOM_SENDS_PER_MINUTE', help: 'Room events (messages, state, redactions) per minute, per user.', default: fixed('600'), parse: int(1, 1_000_000) },
+  { key: 'roomCreateRatePerMinute', env: 'RATE_LIMIT_ROOM_CREATION_PER_MINUTE', help: 'Rooms created per minute, per user.', default: fixed('20'), parse: int(1, 1_000_000) },
+  { key: 'inviteRatePerMinute', env: 'RATE_LIMIT_INVITES_PER_MINUTE', help: 'Invites per minute, per user (those in createRoom\'s invite list count too).', default: fixed('100'), parse: int(1, 1_000_000) },
+  {
+    key: 'toDeviceRatePerMinute', env: 'RATE_LIMIT_TO_DEVICE_PER_MINUTE',
+    help: 'To-device messages per minute, per user (one per recipient device; "*" counts once per user).', default: fixed('10000'), parse: int(1, 10_000_000),
+  },
+  { key: 'keyClaimRatePerMinute', env: 'RATE_LIMIT_KEY_CLAIMS_PER_MINUTE', help: 'Devices whose keys a user claims per minute (POST /keys/claim).', default: fixed('5000'), parse: int(1, 10_000_000) },
+  {
+    key: 'oneTimeKeysPerClaimerPerHour', env: 'RATE_LIMIT_ONE_TIME_KEYS_PER_CLAIMER_PER_HOUR',
+    help: "One-time keys one user may take from one device per hour; beyond it the device's fallback key is handed out.", default: fixed('10'), parse: int(1, 1_000_000),
+  },
+  {
+    key: 'oneTimeKeysPerDevicePerHour', env: 'RATE_LIMIT_ONE_TIME_KEYS_PER_DEVICE_PER_HOUR',
+    help: "One-time keys all users together may take from one device per hour; beyond it the device's fallback key is handed out.", default: fixed('200'), parse: int(1, 1_000_000),
+  },
+  {
+    key: 'directorySearchRatePerMinute', env: 'RATE_LIMIT_DIRECTORY_SEARCHES_PER_MINUTE',
+    help: 'Room directory and user directory searches per minute, per user (per client address without a token).', default: fixed('120'), parse: int(1, 1_000_000),
+  },
+  { key: 'mediaUploadRatePerMinute', env: 'RATE_LIMIT_MEDIA_UPLOADS_PER_MINUTE', help: 'Media uploads per minute, per user (for the media API, not served yet).', default: fixed('30'), parse: int(1, 1_000_000) },
   { key: 'maxBodyBytes', env: 'MAX_BODY_BYTES', help: 'Largest accepted request body, in bytes (larger: 413 M_TOO_LARGE).', default: fixed('1048576'), parse: int(1024, 100 * 1024 * 1024) },
   {
     key: 'accessTokenLifetimeMs', env: 'ACCESS_TOKEN_LIFETIME_MS', help: 'Lifetime of access tokens issued with a refresh token (clients that ask for refresh_token).',

@@ -63,6 +63,7 @@ export const directoryRoutes = [
     method: 'GET',
     path: `${CLIENT_V3}/publicRooms`,
     access: 'none',
+    limits: [{ name: 'directory_search' }],
     query: z.object({
       limit: queryCount.pipe(z.number().min(1, 'must be at least 1')).optional(),
       since: z.string().max(100).optional(),
@@ -77,6 +78,7 @@ export const directoryRoutes = [
     path: `${CLIENT_V3}/publicRooms`,
     access: 'user',
     body: publicRoomsBody,
+    limits: [{ name: 'directory_search' }],
     query: z.object({ server: z.string().max(255).optional() }),
     handler: async ({ hs, query, body }) => listPublicRooms(hs, { ...body, server: query.server }),
   }),
@@ -101,6 +103,7 @@ export const directoryRoutes = [
     path: `${CLIENT_V3}/user_directory/search`,
     access: 'user',
     body: z.object({ search_term: z.string().max(1000), limit: z.number().int().min(1).optional() }),
+    limits: [{ name: 'directory_search' }],
     handler: async ({ hs, requester, body }) => searchUserDirectory(hs, requester.userId, body),
   }),
 ];

@@ -96,7 +96,9 @@ export const keyRoutes = [
     access: 'user',
     guests: true,
     body: z.object({ one_time_keys: z.record(userId, z.record(z.string(), z.string())), timeout: z.number().int().min(0).optional() }),
-    handler: async ({ hs, body }) => claimKeys(hs, body.one_time_keys),
+    // One point per device claimed for; how many one-time keys of one device a user gets is claimKeys' business.
+    limits: [{ name: 'key_claim', cost: ({ body }) => Object.values(body.one_time_keys).reduce((n, devices) => n + Object.keys(devices).length, 0) }],
+    handler: async ({ hs, requester, body }) => claimKeys(hs, requester, body.one_time_keys),
   }),
   /** GET /_matrix/client/v3/keys/changes */
   route({

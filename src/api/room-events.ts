@@ -30,6 +30,7 @@ export const roomEventRoutes = [
     access: 'user',
     guests: true,
     body: content,
+    limits: [{ name: 'room_send' }],
     handler: async ({ hs, requester, params, body }) => {
       const draft = { type: eventType(params.eventType), content: body };
       const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
@@ -44,6 +45,7 @@ export const roomEventRoutes = [
     access: 'user',
     guests: true,
     body: content,
+    limits: [{ name: 'room_send' }, { name: 'invite', cost: ({ params, body }) => (params.eventType === 'm.room.member' && body.membership === 'invite' ? 1 : 0) }],
     handler: async ({ hs, requester, params, body }) => {
       const draft = { type: eventType(params.eventType), state_key: params.stateKey ?? '', content: body };
       return { event_id: await sendEvent(hs, requester.userId, params.roomId, draft) };
@@ -80,6 +82,7 @@ export const roomEventRoutes = [
     access: 'user',
     // The body is the redaction's content (a reason, if any): the policy checks its shape like any clear event's.
     body: content,
+    limits: [{ name: 'room_send' }],
     handler: async ({ hs, requester, params, body }) => {
       const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
       return { event_id: await redactEvent(hs, requester.userId, params.roomId, params.eventId, body, txn) };

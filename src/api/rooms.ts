@@ -34,6 +34,7 @@ export const roomRoutes = [
     path: `${CLIENT_V3}/createRoom`,
     access: 'user',
     body: createRoomBody,
+    limits: [{ name: 'room_create' }, { name: 'invite', cost: ({ body }) => body.invite?.length ?? 0 }],
     handler: async ({ hs, requester, body }) => createRoom(hs, requester.userId, body),
   }),
   /** GET /_matrix/client/v3/joined_rooms */
@@ -91,6 +92,7 @@ export const roomRoutes = [
     path: `${CLIENT_V3}/rooms/:roomId/invite`,
     access: 'user',
     body: targetBody,
+    limits: [{ name: 'invite' }],
     handler: async ({ hs, requester, params, body }) => {
       await changeMembership(hs, requester.userId, params.roomId, body.user_id, 'invite', { reason: body.reason });
       return {};

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MatrixError, badJson, forbidden, guestForbidden, invalidParam, missingParam, notJson } from '../errors.js';
 import type { Hs, Requester } from '../hs.js';
 import { authenticate } from './authenticate.js';
+import type { LimitName } from '../relay/rate-limits.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -25,6 +26,15 @@ export interface Call<B, Q, R = Requester | undefined> {
 
 type RequesterFor<A extends Access> = A extends 'user' | 'admin' ? Requester : Requester | undefined;
 
+/**
+ * A rate limit a route is charged against, per requester (the user; the client address without a token), after
+ * validation and before the handler. `cost`: points the request takes (default 1; 0 charges nothing).
+ */
+export interface RouteLimit<B = unknown, Q = unknown> {
+  name: LimitName;
+  cost?: (call: Call<B, Q>) => number;
+}
+
 export interface Route<B = unknown, Q = unknown> {
   operationId: string;
   method: Method;
@@ -37,6 +47,7 @@ export interface Route<B = unknown, Q = unknown> {
   confirmsToken?: boolean;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
+  limits?: RouteLimit<B, Q>[];
   handler: (call: Call<B, Q>) => Promise<unknown>;
 }
 
@@ -52,6 +63,7 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
   confirmsToken?: boolean;
   body?: BS;
   query?: QS;
+  limits?: { name: LimitName; cost?: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => number }[];
   handler: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => Promise<unknown>;
 }): Route {
   return r as unknown as Route;
@@ -107,6 +119,10 @@ export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<st
   }
   const query = r.query ? parseInput(r.query, { ...ctx.query }, 'query') : {};
   const call: AnyCall = { hs, ctx, body, query, params, requester };
+  for (const limit of r.limits ?? []) {
+    const cost = limit.cost ? limit.cost(call) : 1;
+    if (cost > 0) await hs.limits.charge(limit.name, requester ? `user:${requester.userId}` : `ip:${ctx.request.ip}`, cost);
+  }
   const result = await r.handler(call);
   ctx.status = 200;
   ctx.body = result ?? {};

@@ -15,6 +15,8 @@ export const toDeviceRoutes = [
     body: z.object({
       messages: z.record(z.string().regex(/^@[^:]+:.+$/, 'must be a user id'), z.record(z.string(), z.record(z.string(), z.unknown()))),
     }),
+    // One point per recipient device named ("*" is one).
+    limits: [{ name: 'to_device', cost: ({ body }) => Object.values(body.messages).reduce((n, devices) => n + Object.keys(devices).length, 0) }],
     handler: async ({ hs, requester, params, body }) => {
       if (params.eventType.length === 0 || Buffer.byteLength(params.eventType) > 255) throw invalidParam('Event types are 1 to 255 bytes.');
       if (params.txnId.length === 0 || params.txnId.length > 255) throw invalidParam('Transaction ids are 1 to 255 characters.');

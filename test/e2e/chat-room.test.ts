@@ -1,6 +1,7 @@
 /**
  * A chat room with real matrix-js-sdk clients (Rust crypto): Bob sees Alice typing and stop typing, Alice sees
- * Bob's read receipt, and a threaded reply arrives encrypted and decrypts inside its thread.
+ * Bob's read receipt, and a threaded reply arrives encrypted and decrypts inside its thread; all under the default
+ * rate limits.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { RoomEvent, RoomMemberEvent } from 'matrix-js-sdk';
@@ -15,7 +16,9 @@ let bob: E2eClient;
 let roomId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // The default rate limits stay on (only login and registration, which the test does many of from one address,
+  // are raised): real clients' bursts at login and while chatting must never meet them.
+  t = await startTestServer({ rateLimits: true, loginRatePerMinute: 1000, registerRatePerMinute: 1000 });
   alice = await cryptoClient(t, await registerUser(t, 'alice_chat'), 'alice');
   bob = await cryptoClient(t, await registerUser(t, 'bob_chat'), 'bob');
   await Promise.all([startSyncing(alice), startSyncing(bob)]);

@@ -201,6 +201,16 @@ describe('openapi.yaml documents exactly what is routed', () => {
     expect(missing).toEqual([]);
   });
 
+  test('every rate-limited route documents its 429', () => {
+    const problems: string[] = [];
+    for (const o of operations) {
+      const r = routeFor(o.operationId);
+      if (!r?.limits?.length) continue;
+      if (!(o.op.responses as Obj | undefined)?.['429']) problems.push(`${label(o.method, o.path, o.operationId)}: rate-limited, so it documents 429`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   test('security and guest access match how each route authenticates', () => {
     const problems: string[] = [];
     for (const o of operations) {

@@ -24,7 +24,7 @@ export interface CrossSigningKey {
 }
 
 /** The single ed25519 public key of a cross-signing key, and its key id. */
-function crossSigningPublicKey(key: { keys?: unknown }): { keyId: string; publicKey: string } | undefined {
+export function crossSigningPublicKey(key: { keys?: unknown }): { keyId: string; publicKey: string } | undefined {
   const entries = Object.entries((key.keys ?? {}) as Record<string, unknown>);
   if (entries.length !== 1) return undefined;
   const [keyId, publicKey] = entries[0];

@@ -126,16 +126,30 @@ export async function queryKeys(hs: Hs, requester: Requester, request: Record<st
   return result;
 }
 
-/** One key per requested device: its oldest one-time key, else its fallback key. Unknown devices get nothing. */
-export async function claimKeys(hs: Hs, request: Record<string, Record<string, string>>) {
+/**
+ * Whether `claimer` may take a one-time key of the device now: one user takes only a few from one device per hour,
+ * and all users together a bounded number, so that no one drains a device's one-time keys. Beyond that the device's
+ * fallback key is handed out, which is what it is for: sessions still start, and the one-time keys stay for others.
+ */
+async function mayTakeOneTimeKey(hs: Hs, claimer: string, userId: string, deviceId: string): Promise<boolean> {
+  const device = JSON.stringify([userId, deviceId]);
+  return (await hs.limits.allows('one_time_key_per_claimer', JSON.stringify([claimer, userId, deviceId]))) && (await hs.limits.allows('one_time_key_per_device', device));
+}
+
+/** One key per requested device: its oldest one-time key (within the limits above), else its fallback key. Unknown devices get nothing. */
+export async function claimKeys(hs: Hs, requester: Requester, request: Record<string, Record<string, string>>) {
+  const claims: { userId: string; deviceId: string; algorithm: string; oneTimeKey: boolean }[] = [];
+  for (const [userId, devices] of Object.entries(request)) {
+    for (const [deviceId, algorithm] of Object.entries(devices)) {
+      claims.push({ userId, deviceId, algorithm, oneTimeKey: await mayTakeOneTimeKey(hs, requester.userId, userId, deviceId) });
+    }
+  }
   const one_time_keys: Record<string, Record<string, Record<string, KeyJson>>> = {};
   await transaction(hs.sql, async (tx) => {
-    for (const [userId, devices] of Object.entries(request)) {
-      for (const [deviceId, algorithm] of Object.entries(devices)) {
-        const key = (await keysDb.claimOneTimeKey(tx, userId, deviceId, algorithm)) ?? (await keysDb.claimFallbackKey(tx, userId, deviceId, algorithm));
-        if (!key) continue;
-        ((one_time_keys[userId] ??= {})[deviceId] ??= {})[key.keyId] = key.keyJson;
-      }
+    for (const { userId, deviceId, algorithm, oneTimeKey } of claims) {
+      const key = (oneTimeKey ? await keysDb.claimOneTimeKey(tx, userId, deviceId, algorithm) : undefined) ?? (await keysDb.claimFallbackKey(tx, userId, deviceId, algorithm));
+      if (!key) continue;
+      ((one_time_keys[userId] ??= {})[deviceId] ??= {})[key.keyId] = key.keyJson;
     }
   });
   return { one_time_keys, failures: {} };
