@@ -25,11 +25,6 @@ export async function wakeDeviceListWatchers(hs: Hs, userId: string): Promise<vo
   onDeviceListChange(hs.notifier, users);
 }
 
-/** After commit: wakes the user's own devices (a change only they see). */
-export function wakeUser(hs: Hs, userId: string): void {
-  hs.notifier.wake([userKey(userId)]);
-}
-
 export interface DeviceLists {
   changed: string[];
   left: string[];

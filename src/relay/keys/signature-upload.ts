@@ -7,19 +7,21 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Hs } from '../../hs.js';
+import { Codes, type Errcode } from '../../errors.js';
 import * as keysDb from '../../db/keys.js';
 import type { KeyJson } from '../../db/keys.js';
 import { transaction, type Db } from '../../db/database.js';
 import type { Requester } from '../sessions.js';
 import { hasValidSignature } from './signatures.js';
 import { crossSigningPublicKey } from './cross-signing.js';
-import { recordDeviceListChange, wakeDeviceListWatchers, wakeUser } from './device-lists.js';
+import { recordDeviceListChange, wakeDeviceListWatchers } from './device-lists.js';
+import { onDeviceListChange } from '../wakes.js';
 
-type Failure = { errcode: string; error: string };
+type Failure = { errcode: Errcode; error: string };
 type Signatures = Record<string, Record<string, string>>;
 
-const failure = (errcode: string, error: string): Failure => ({ errcode, error });
-const invalidSignature = (error: string) => failure('M_INVALID_SIGNATURE', error);
+const failure = (errcode: Errcode, error: string): Failure => ({ errcode, error });
+const invalidSignature = (error: string) => failure(Codes.INVALID_SIGNATURE, error);
 
 /** What an uploaded object names: one of the target user's devices, or their master key. */
 type Target = { kind: 'device'; deviceId: string; stored: KeyJson } | { kind: 'master'; stored: KeyJson };
@@ -48,7 +50,7 @@ async function findTarget(db: Db, requester: Requester, userId: string, keyName:
   }
   const device = await keysDb.selectDeviceKeys(db, userId, keyName);
   if (device) return { kind: 'device', deviceId: keyName, stored: device };
-  return failure('M_NOT_FOUND', `You have no device ${keyName} with keys, and it is not your master key.`);
+  return failure(Codes.NOT_FOUND, `You have no device ${keyName} with keys, and it is not your master key.`);
 }
 
 /**
@@ -59,13 +61,13 @@ async function findTarget(db: Db, requester: Requester, userId: string, keyName:
 async function allowedSigner(db: Db, requester: Requester, userId: string, target: Target, keyId: string): Promise<string | Failure> {
   if (userId !== requester.userId) {
     const usk = await crossSigningKey(db, requester.userId, 'user_signing');
-    if (!usk) return failure('M_NOT_FOUND', 'You have no user-signing key to sign other users with.');
+    if (!usk) return failure(Codes.NOT_FOUND, 'You have no user-signing key to sign other users with.');
     if (keyId !== usk.keyId) return invalidSignature(`Another user's master key is signed only by your user-signing key (${usk.keyId}), not ${keyId}.`);
     return usk.publicKey;
   }
   if (target.kind === 'device') {
     const ssk = await crossSigningKey(db, requester.userId, 'self_signing');
-    if (!ssk) return failure('M_NOT_FOUND', 'You have no self-signing key to sign your devices with.');
+    if (!ssk) return failure(Codes.NOT_FOUND, 'You have no self-signing key to sign your devices with.');
     if (keyId !== ssk.keyId) return invalidSignature(`Your devices are signed only by your self-signing key (${ssk.keyId}), not ${keyId}.`);
     return ssk.publicKey;
   }
@@ -101,7 +103,7 @@ async function checkObject(db: Db, requester: Requester, userId: string, keyName
   const target = await findTarget(db, requester, userId, keyName);
   if (isFailure(target)) return target;
   if (!isDeepStrictEqual(withoutSignatures(target.stored), withoutSignatures(uploaded))) {
-    return failure('M_INVALID_PARAM', `The signed object does not match the stored ${target.kind === 'master' ? 'master key' : 'device keys'} of ${userId}.`);
+    return failure(Codes.INVALID_PARAM, `The signed object does not match the stored ${target.kind === 'master' ? 'master key' : 'device keys'} of ${userId}.`);
   }
   const add = newSignatures(requester, uploaded, target.stored);
   if (isFailure(add)) return add;
@@ -120,7 +122,7 @@ async function storeSignatures(hs: Hs, requester: Requester, userId: string, key
     const target = await findTarget(tx, requester, userId, keyName);
     // The key was replaced since it was checked: the signatures were over the old one.
     if (isFailure(target) || target.kind !== expected.kind || !isDeepStrictEqual(withoutSignatures(target.stored), withoutSignatures(expected.stored))) {
-      return failure('M_INVALID_PARAM', `The ${expected.kind === 'master' ? 'master key' : 'device keys'} of ${userId} changed while signing.`);
+      return failure(Codes.INVALID_PARAM, `The ${expected.kind === 'master' ? 'master key' : 'device keys'} of ${userId} changed while signing.`);
     }
     const merged = structuredClone(target.stored);
     const signatures = (merged.signatures = structuredClone(signaturesOf(merged)));
@@ -146,7 +148,7 @@ export async function uploadSignatures(hs: Hs, requester: Requester, body: Recor
   }
   for (const userId of changed) {
     if (userId === requester.userId) await wakeDeviceListWatchers(hs, userId);
-    else wakeUser(hs, requester.userId);
+    else onDeviceListChange(hs.notifier, [requester.userId]);
   }
   return { failures };
 }

@@ -5,7 +5,7 @@
 // Out of scope because this server builds and signs every event itself and does not federate: signatures, hashes,
 // auth_events selection (rules 2.1-2.3, 2.5), room_id domains (1.2), m.federate (3). Third-party invites (4.4.1)
 // are refused. Event size limits are checked elsewhere.
-import { forbidden, unsupportedRoomVersion } from '../../errors.js';
+import { forbidden, guestForbidden, unsupportedRoomVersion } from '../../errors.js';
 import { actionPowerLevel, checkPowerLevelsEvent, formatLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import {
   allowedRoomIds,
@@ -127,7 +127,7 @@ async function checkMembership(rules: RoomVersion, event: AuthEvent, state: Room
 async function checkGuestAccess(event: AuthEvent, state: RoomState, opts: AuthOptions): Promise<void> {
   if (state.get('m.room.guest_access', '')?.content.guest_access === 'can_join') return;
   if (opts.isGuest && (await opts.isGuest(event.sender))) {
-    throw new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guests cannot join this room (its m.room.guest_access is not can_join); register a full account.');
+    throw guestForbidden('Guests cannot join this room (its m.room.guest_access is not can_join); register a full account.');
   }
 }
 
