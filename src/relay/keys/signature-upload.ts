@@ -11,7 +11,7 @@ import { Codes, type Errcode } from '../../errors.js';
 import * as keysDb from '../../db/keys.js';
 import type { KeyJson } from '../../db/keys.js';
 import { transaction, type Db } from '../../db/database.js';
-import type { Requester } from '../sessions.js';
+import type { Requester } from '../../hs.js';
 import { hasValidSignature } from './signatures.js';
 import { crossSigningPublicKey } from './cross-signing.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './device-lists.js';
