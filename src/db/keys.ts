@@ -88,7 +88,7 @@ export async function upsertCrossSigningKey(db: Db, userId: string, keyType: str
     ON CONFLICT (user_id, key_type) DO UPDATE SET key_json = EXCLUDED.key_json`;
 }
 
-/** `onlyFor`: the change is seen by that user alone (see migration 0010). */
+/** `onlyFor`: the change is seen by that user alone (see migration 0012). */
 export async function insertDeviceListChange(tx: Tx, userId: string, streamPos: number, onlyFor?: string): Promise<void> {
   await tx`INSERT INTO device_list_changes (user_id, stream_pos, only_for) VALUES (${userId}, ${streamPos}, ${onlyFor ?? null}) ON CONFLICT DO NOTHING`;
 }
