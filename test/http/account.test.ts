@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { expectValidResponse } from '../support/spec.js';
 import { PASSWORD, registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { asUser, dbCounts, login, passwordAuth, whoamiStatus, withPasswordUia } from '../support/accounts.js';
-import { V3 } from '../support/rooms.js';
+import { roomHelpers, V3 } from '../support/rooms.js';
 
 const NEW_PASSWORD = 'a brand new password';
 const CHANGE = `${V3}/account/password`;
@@ -15,6 +15,8 @@ beforeAll(async () => {
   bob = await registerUser(t, 'bob', 'bob has another password');
 });
 afterAll(() => t.close());
+
+const { createRoom } = roomHelpers(() => t.http);
 
 async function passwordHash(userId: string): Promise<string | null> {
   const [row] = await t.hs.sql`SELECT password_hash FROM users WHERE user_id = ${userId}`;
@@ -136,8 +138,8 @@ describe('POST /account/deactivate', () => {
   test('a deactivated account leaves its rooms and rejects its invites', async () => {
     const owner = await registerUser(t, 'roomowner', PASSWORD);
     const leaver = await registerUser(t, 'leaver', PASSWORD);
-    const joined = (await t.http.post(`${V3}/createRoom`).set(leaver.auth).send({})).body.room_id;
-    const invitedTo = (await t.http.post(`${V3}/createRoom`).set(owner.auth).send({ invite: [leaver.userId] })).body.room_id;
+    const joined = await createRoom(leaver);
+    const invitedTo = await createRoom(owner, { invite: [leaver.userId] });
     const res = await withPasswordUia(t, 'post', DEACTIVATE, leaver, {});
     expect(res.status).toBe(200);
     const rows = await t.hs.sql`SELECT room_id, membership FROM current_state WHERE type = 'm.room.member' AND state_key = ${leaver.userId} ORDER BY room_id`;

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const { createRoom, join } = roomHelpers(() => t.http);
+const { createRoom, join, leave } = roomHelpers(() => t.http);
 
 const dir = (alias: string) => `${V3}/directory/room/${enc(alias)}`;
 const aliasRows = async () => (await t.hs.sql<{ roomAlias: string }[]>`SELECT room_alias FROM room_aliases ORDER BY room_alias`).map((x) => x.roomAlias);
@@ -104,10 +104,10 @@ describe('delete', () => {
   });
 
   test('a creator who left the room can still delete their own alias; an unknown alias is 404', async () => {
-    const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    await t.http.post(`${V3}/join/${enc(room)}`).set(carol.auth).send({});
+    const room = await createRoom(alice, { preset: 'public_chat' });
+    await join(carol, room);
     expect((await t.http.put(dir('#carols:test.local')).set(carol.auth).send({ room_id: room })).status).toBe(200);
-    await t.http.post(`${V3}/rooms/${enc(room)}/leave`).set(carol.auth).send({});
+    await leave(carol, room);
     expect((await t.http.delete(dir('#carols:test.local')).set(carol.auth)).status).toBe(200);
     const unknown = await t.http.delete(dir('#carols:test.local')).set(carol.auth);
     expect(unknown.status).toBe(404);

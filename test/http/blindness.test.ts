@@ -8,17 +8,15 @@ import { registerUser, startTestServer, type TestServer, type TestUser } from '.
 import { plaintextTracker } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 import { makeDeviceKeys, oneTimeKeys } from '../support/device-keys.js';
+import { enc, MEGOLM_ALGORITHM, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 const { all: markers, plain } = plaintextTracker();
 /** Markers that are base64-shaped words (no spaces): they can only be refused for where they are, not how they look. */
 const word = (what: string) => plain(what).replaceAll(' ', '');
 
-const MEGOLM = 'm.megolm.v1.aes-sha2';
 const OLM = 'm.olm.v1.curve25519-aes-sha2';
 const KEY = 'JTWoryJ81+GpnByV4Sa36ZsU2w2TVNN78LtgBtt9igk';
-const megolm = (extra: Record<string, unknown> = {}) => ({ algorithm: MEGOLM, ciphertext: 'AwgAEqABL/vfTYMpop0gp', session_id: KEY, sender_key: KEY, device_id: 'DEVICE', ...extra });
+const megolm = (extra: Record<string, unknown> = {}) => ({ algorithm: MEGOLM_ALGORITHM, ciphertext: 'AwgAEqABL/vfTYMpop0gp', session_id: KEY, sender_key: KEY, device_id: 'DEVICE', ...extra });
 const olm = (extra: Record<string, unknown> = {}) => ({ algorithm: OLM, sender_key: KEY, ciphertext: { [KEY]: { type: 0, body: 'AwogOlmBody' } }, ...extra });
 
 let t: TestServer;
@@ -32,8 +30,8 @@ beforeAll(async () => {
   t = await startTestServer();
   [alice, bob] = [await registerUser(t), await registerUser(t)];
   roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-  expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(bob.auth).send({})).status).toBe(200);
-  target = (await t.http.put(`${V3}/rooms/${r(roomId)}/send/m.room.encrypted/t0`).set(alice.auth).send(megolm())).body.event_id;
+  expect((await t.http.post(`${V3}/join/${enc(roomId)}`).set(bob.auth).send({})).status).toBe(200);
+  target = (await t.http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/t0`).set(alice.auth).send(megolm())).body.event_id;
 });
 afterAll(() => t.close());
 
@@ -53,9 +51,9 @@ async function expectRefused(request: () => PromiseLike<{ status: number; body: 
   expect(await tableCounts()).toEqual(before);
 }
 
-const send = (user: TestUser, type: string, content: unknown) => t.http.put(`${V3}/rooms/${r(roomId)}/send/${r(type)}/b${++txn}`).set(user.auth).send(content as object);
+const send = (user: TestUser, type: string, content: unknown) => t.http.put(`${V3}/rooms/${enc(roomId)}/send/${enc(type)}/b${++txn}`).set(user.auth).send(content as object);
 const toDevice = (type: string, content: unknown) =>
-  t.http.put(`${V3}/sendToDevice/${r(type)}/d${++txn}`).set(alice.auth).send({ messages: { [bob.userId]: { [bob.deviceId]: content } } });
+  t.http.put(`${V3}/sendToDevice/${enc(type)}/d${++txn}`).set(alice.auth).send({ messages: { [bob.userId]: { [bob.deviceId]: content } } });
 
 describe('room events', () => {
   test.each([
@@ -83,8 +81,8 @@ describe('room events', () => {
   });
 
   test('a redaction carries only the redacted id and a short reason, through /redact and through /send', async () => {
-    await expectRefused(() => t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(target)}/x${++txn}`).set(alice.auth).send({ reason: 'spam', note: plain('redact note') }), 'content.note');
-    await expectRefused(() => t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(target)}/x${++txn}`).set(alice.auth).send({ reason: `${plain('long reason')} ${'x'.repeat(600)}` }), 'content.reason');
+    await expectRefused(() => t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(target)}/x${++txn}`).set(alice.auth).send({ reason: 'spam', note: plain('redact note') }), 'content.note');
+    await expectRefused(() => t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(target)}/x${++txn}`).set(alice.auth).send({ reason: `${plain('long reason')} ${'x'.repeat(600)}` }), 'content.reason');
     await expectRefused(() => send(alice, 'm.room.redaction', { redacts: target, body: plain('redaction body') }), 'content.body');
   });
 
@@ -103,7 +101,7 @@ describe('to-device', () => {
     expect((await toDevice('m.room.encrypted', olm())).status).toBe(200);
     await expectRefused(() => toDevice('m.room.encrypted', olm({ body: plain('olm body') })), `messages.${bob.userId}.${bob.deviceId}.body`);
     await expectRefused(() => toDevice('m.room.encrypted', olm({ ciphertext: { [KEY]: { type: 0, body: plain('olm text') } } })), `ciphertext.${KEY}.body`);
-    await expectRefused(() => toDevice('m.room.encrypted', olm({ algorithm: MEGOLM })), '.algorithm');
+    await expectRefused(() => toDevice('m.room.encrypted', olm({ algorithm: MEGOLM_ALGORITHM })), '.algorithm');
   });
 
   test('clear types from the allow-list keep their exact shape; unknown clear types are refused', async () => {
@@ -145,7 +143,7 @@ describe('keys and key backup', () => {
     const created = await post({ algorithm: ALG, auth_data: { public_key: KEY } });
     expect(created.status).toBe(200);
     const version = created.body.version;
-    const put = (data: unknown) => t.http.put(`${V3}/room_keys/keys/${r(roomId)}/${r(KEY)}`).query({ version }).set(alice.auth).send(data as object);
+    const put = (data: unknown) => t.http.put(`${V3}/room_keys/keys/${enc(roomId)}/${enc(KEY)}`).query({ version }).set(alice.auth).send(data as object);
     const session = { ephemeral: KEY, ciphertext: 'AwgAEqABL', mac: 'C/LlY+JMfyI' };
     const backup = (session_data: unknown) => ({ first_message_index: 0, forwarded_count: 0, is_verified: true, session_data });
     const refusedPut = async (data: unknown, field: string) => {

@@ -9,16 +9,14 @@ import { registerUser, startSecondServer, startTestServer, type SecondServer, ty
 import { withPasswordUia } from '../support/accounts.js';
 import { plaintextTracker } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase, scanDatabase } from '../support/db-scan.js';
+import { enc, MEGOLM_ALGORITHM, roomHelpers, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 const { plain } = plaintextTracker();
 /** A marker that fits in base64 (no spaces): for ciphertext fields. */
 const word = (what: string) => plain(what).replaceAll(' ', '');
 
-const MEGOLM = 'm.megolm.v1.aes-sha2';
 const KEY = 'JTWoryJ81+GpnByV4Sa36ZsU2w2TVNN78LtgBtt9igk';
-const megolm = (ciphertext: string, extra: Record<string, unknown> = {}) => ({ algorithm: MEGOLM, ciphertext, session_id: KEY, sender_key: KEY, device_id: 'DEVICE', ...extra });
+const megolm = (ciphertext: string, extra: Record<string, unknown> = {}) => ({ algorithm: MEGOLM_ALGORITHM, ciphertext, session_id: KEY, sender_key: KEY, device_id: 'DEVICE', ...extra });
 
 let t: TestServer;
 let b: SecondServer;
@@ -45,30 +43,26 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-async function createRoom(user: TestUser): Promise<string> {
-  const res = await t.http.post(`${V3}/createRoom`).set(user.auth).send({ preset: 'public_chat' });
-  expect(res.status).toBe(200);
-  return res.body.room_id;
-}
+const createRoom = (user: TestUser) => roomHelpers(() => t.http).createRoom(user, { preset: 'public_chat' });
 async function send(user: TestUser, roomId: string, type: string, content: unknown, via: { http: TestServer['http'] } = t): Promise<string> {
-  const res = await via.http.put(`${V3}/rooms/${r(roomId)}/send/${r(type)}/e${++txn}`).set(user.auth).send(content as object);
+  const res = await via.http.put(`${V3}/rooms/${enc(roomId)}/send/${enc(type)}/e${++txn}`).set(user.auth).send(content as object);
   expect(res.status).toBe(200);
   return res.body.event_id;
 }
 async function setState(user: TestUser, roomId: string, type: string, content: unknown, via: { http: TestServer['http'] } = t): Promise<string> {
-  const res = await via.http.put(`${V3}/rooms/${r(roomId)}/state/${r(type)}`).set(user.auth).send(content as object);
+  const res = await via.http.put(`${V3}/rooms/${enc(roomId)}/state/${enc(type)}`).set(user.auth).send(content as object);
   expect(res.status).toBe(200);
   return res.body.event_id;
 }
 async function redact(user: TestUser, roomId: string, eventId: string, body: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.http.put(`${V3}/rooms/${r(roomId)}/redact/${r(eventId)}/x${++txn}`).set(user.auth).send(body);
+  const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(eventId)}/x${++txn}`).set(user.auth).send(body);
   expect(res.status).toBe(200);
   return res.body.event_id;
 }
 /** Everything a member can read about the room: full state, the timeline (with bundles) and an initial sync. */
 async function everythingServed(user: TestUser, roomId: string, via: { http: TestServer['http'] } = t): Promise<string> {
-  const state = await via.http.get(`${V3}/rooms/${r(roomId)}/state`).set(user.auth);
-  const messages = await via.http.get(`${V3}/rooms/${r(roomId)}/messages`).query({ dir: 'b', limit: 100 }).set(user.auth);
+  const state = await via.http.get(`${V3}/rooms/${enc(roomId)}/state`).set(user.auth);
+  const messages = await via.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 100 }).set(user.auth);
   const sync = await via.http.get(`${V3}/sync`).set(user.auth);
   for (const res of [state, messages, sync]) expect(res.status).toBe(200);
   return JSON.stringify([state.body, messages.body, sync.body]);
@@ -111,7 +105,7 @@ describe('redaction removes content from every copy', () => {
 
   test("redacting a message removes its sender's edits (every version of it), not others' replies", async () => {
     const roomId = await createRoom(alice);
-    await expect(t.http.post(`${V3}/join/${r(roomId)}`).set(bob.auth).send({})).resolves.toMatchObject({ status: 200 });
+    await expect(t.http.post(`${V3}/join/${enc(roomId)}`).set(bob.auth).send({})).resolves.toMatchObject({ status: 200 });
     const original = word('original ciphertext');
     const edited = word('edited ciphertext');
     const reply = word('reply ciphertext');
@@ -149,10 +143,10 @@ describe('POST /account/deactivate with erase: true', () => {
   test("removes the ciphertext of all the user's events, their profile copies, their profile and their key backup", async () => {
     const carol = await registerUser(t);
     const displayName = plain('carol display name');
-    expect((await t.http.put(`${V3}/profile/${r(carol.userId)}/displayname`).set(carol.auth).send({ displayname: displayName })).status).toBe(200);
+    expect((await t.http.put(`${V3}/profile/${enc(carol.userId)}/displayname`).set(carol.auth).send({ displayname: displayName })).status).toBe(200);
     const stays = await createRoom(alice);
     const left = await createRoom(alice);
-    for (const roomId of [stays, left]) expect((await t.http.post(`${V3}/join/${r(roomId)}`).set(carol.auth).send({})).status).toBe(200);
+    for (const roomId of [stays, left]) expect((await t.http.post(`${V3}/join/${enc(roomId)}`).set(carol.auth).send({})).status).toBe(200);
     const markers = [displayName];
     const ciphertext = (what: string) => {
       const text = word(what);
@@ -165,10 +159,10 @@ describe('POST /account/deactivate with erase: true', () => {
     markers.push(reactionKey.slice(0, 60));
     await send(carol, stays, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: message, key: reactionKey.slice(0, 60) } });
     await send(carol, left, 'm.room.encrypted', megolm(ciphertext('carol in the room she left')));
-    expect((await t.http.post(`${V3}/rooms/${r(left)}/leave`).set(carol.auth).send({})).status).toBe(200);
+    expect((await t.http.post(`${V3}/rooms/${enc(left)}/leave`).set(carol.auth).send({})).status).toBe(200);
     const backup = await t.http.post(`${V3}/room_keys/version`).set(carol.auth).send({ algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: KEY } });
     const sessionData = { ephemeral: KEY, ciphertext: ciphertext('carol backup'), mac: 'C/LlY+JMfyI' };
-    expect((await t.http.put(`${V3}/room_keys/keys/${r(stays)}/${r(KEY)}`).query({ version: backup.body.version }).set(carol.auth)
+    expect((await t.http.put(`${V3}/room_keys/keys/${enc(stays)}/${enc(KEY)}`).query({ version: backup.body.version }).set(carol.auth)
       .send({ first_message_index: 0, forwarded_count: 0, is_verified: true, session_data: sessionData })).status).toBe(200);
     // Before: every marker is somewhere in the database (the scan sees them).
     const before = (await scanDatabase(t.hs.sql, markers)).found;
@@ -182,9 +176,9 @@ describe('POST /account/deactivate with erase: true', () => {
     // The rooms keep working: alice writes on both processes and reads what she wrote.
     const after = await send(alice, stays, 'm.room.encrypted', megolm('AwgAEqABLafter'), b);
     await setState(alice, left, 'm.room.topic', { topic: 'still works' });
-    const read = await t.http.get(`${V3}/rooms/${r(stays)}/event/${r(after)}`).set(alice.auth);
+    const read = await t.http.get(`${V3}/rooms/${enc(stays)}/event/${enc(after)}`).set(alice.auth);
     expect(read.status).toBe(200);
-    const erased = await t.http.get(`${V3}/rooms/${r(stays)}/event/${r(message)}`).set(alice.auth);
+    const erased = await t.http.get(`${V3}/rooms/${enc(stays)}/event/${enc(message)}`).set(alice.auth);
     expect(erased.body.content).toEqual({});
     expect(erased.body.unsigned.redacted_because).toMatchObject({ type: 'm.room.redaction', sender: carol.userId });
   });

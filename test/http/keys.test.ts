@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { makeDeviceKeys, oneTimeKeys, type TestDeviceKeys } from '../support/device-keys.js';
 import { expectValidResponseById } from '../support/spec.js';
-import { V3 } from '../support/rooms.js';
+import { roomHelpers, V3 } from '../support/rooms.js';
 
 let t: TestServer;
 let alice: TestUser, bob: TestUser;
@@ -14,6 +14,8 @@ beforeAll(async () => {
   aliceKeys = makeDeviceKeys(alice.userId, alice.deviceId);
 });
 afterAll(() => t.close());
+
+const rooms = roomHelpers(() => t.http);
 
 const upload = (u: TestUser, body: unknown) => t.http.post(`${V3}/keys/upload`).set(u.auth).send(body as object);
 const countKeys = async () => (await t.hs.sql`SELECT count(*)::int AS n FROM one_time_keys`)[0].n as number;
@@ -96,8 +98,8 @@ describe('query and claim', () => {
 describe('device list changes', () => {
   test('/keys/changes names a user who shares a room and uploaded or deleted a device', async () => {
     const carol = await registerUser(t, 'carol');
-    const room = (await t.http.post(`${V3}/createRoom`).set(carol.auth).send({ preset: 'public_chat' })).body.room_id;
-    await t.http.post(`${V3}/join/${encodeURIComponent(room)}`).set(bob.auth).send({});
+    const room = await rooms.createRoom(carol, { preset: 'public_chat' });
+    await rooms.join(bob, room);
     const from = `s${(await t.hs.sql`SELECT pos FROM stream_head`)[0].pos}`;
     const carolKeys = makeDeviceKeys(carol.userId, carol.deviceId);
     expect((await upload(carol, { device_keys: carolKeys.deviceKeys })).status).toBe(200);

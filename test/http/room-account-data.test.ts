@@ -110,7 +110,7 @@ describe('room tags', () => {
   });
 
   test('a room without tags lists none; concurrent tag writes all land', async () => {
-    const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({})).body.room_id;
+    const room = await createRoom(alice);
     expect((await t.http.get(tagsPath(alice.userId, room)).set(alice.auth)).body).toEqual({ tags: {} });
     const names = Array.from({ length: 8 }, (_, i) => `u.t${i}`);
     const results = await Promise.all(names.map((n) => t.http.put(tagPath(alice.userId, room, n)).set(alice.auth).send({ order: 0.1 })));
@@ -143,10 +143,10 @@ describe('room tags', () => {
   });
 
   test('a user who left the room keeps access to their tags', async () => {
-    const room = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
-    await t.http.post(`${V3}/join/${enc(room)}`).set(bob.auth).send({});
+    const room = await createRoom(alice, { preset: 'public_chat' });
+    await rooms.join(bob, room);
     expect((await t.http.put(tagPath(bob.userId, room, 'm.lowpriority')).set(bob.auth).send({})).status).toBe(200);
-    await t.http.post(`${V3}/rooms/${enc(room)}/leave`).set(bob.auth).send({});
+    await rooms.leave(bob, room);
     expect((await t.http.get(tagsPath(bob.userId, room)).set(bob.auth)).body).toEqual({ tags: { 'm.lowpriority': {} } });
   });
 });
