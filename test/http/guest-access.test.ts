@@ -6,9 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { bearer } from '../support/accounts.js';
+import { enc, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 let t: TestServer;
 let alice: TestUser;
 
@@ -37,11 +36,11 @@ const membership = async (roomId: string, userId: string) =>
 
 /** Every way a guest might enter a room, as (name, request). */
 const entries: [string, (g: Guest, roomId: string) => Promise<{ status: number; body: { errcode?: string } }>][] = [
-  ['POST /rooms/{roomId}/join', (g, roomId) => t.http.post(`${V3}/rooms/${r(roomId)}/join`).set(g.auth).send({})],
-  ['POST /join/{roomIdOrAlias}', (g, roomId) => t.http.post(`${V3}/join/${r(roomId)}`).set(g.auth).send({})],
-  ['PUT /state/m.room.member/{self} join', (g, roomId) => t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.member/${r(g.userId)}`).set(g.auth).send({ membership: 'join' })],
-  ['PUT /state/m.room.member/{self} knock', (g, roomId) => t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.member/${r(g.userId)}`).set(g.auth).send({ membership: 'knock' })],
-  ['POST /knock/{roomIdOrAlias}', (g, roomId) => t.http.post(`${V3}/knock/${r(roomId)}`).set(g.auth).send({})],
+  ['POST /rooms/{roomId}/join', (g, roomId) => t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g.auth).send({})],
+  ['POST /join/{roomIdOrAlias}', (g, roomId) => t.http.post(`${V3}/join/${enc(roomId)}`).set(g.auth).send({})],
+  ['PUT /state/m.room.member/{self} join', (g, roomId) => t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.member/${enc(g.userId)}`).set(g.auth).send({ membership: 'join' })],
+  ['PUT /state/m.room.member/{self} knock', (g, roomId) => t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.member/${enc(g.userId)}`).set(g.auth).send({ membership: 'knock' })],
+  ['POST /knock/{roomIdOrAlias}', (g, roomId) => t.http.post(`${V3}/knock/${enc(roomId)}`).set(g.auth).send({})],
 ];
 
 beforeAll(async () => {
@@ -74,7 +73,7 @@ describe('a guest cannot enter a room that does not allow guests, by any way', (
   test('an invited guest still cannot join (accepting the invite) by any endpoint', async () => {
     const g = await guest();
     const roomId = await room({ guest_access: 'forbidden' }, 'invite');
-    expect((await t.http.post(`${V3}/rooms/${r(roomId)}/invite`).set(alice.auth).send({ user_id: g.userId })).status).toBe(200);
+    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/invite`).set(alice.auth).send({ user_id: g.userId })).status).toBe(200);
     const before = await eventCount(roomId);
     for (const [, enter] of entries.slice(0, 3)) {
       const res = await enter(g, roomId);
@@ -83,7 +82,7 @@ describe('a guest cannot enter a room that does not allow guests, by any way', (
     expect(await eventCount(roomId)).toBe(before);
     expect(await membership(roomId, g.userId)).toBe('invite');
     // Rejecting the invite is always possible.
-    expect((await t.http.post(`${V3}/rooms/${r(roomId)}/leave`).set(g.auth).send({})).status).toBe(200);
+    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/leave`).set(g.auth).send({})).status).toBe(200);
   });
 });
 
@@ -99,14 +98,14 @@ describe('where guests are welcome', () => {
   test('a guest who is in may change its display name after the room turns guests away, but cannot come back once gone', async () => {
     const g = await guest();
     const roomId = await room({ guest_access: 'can_join' });
-    expect((await t.http.post(`${V3}/rooms/${r(roomId)}/join`).set(g.auth).send({})).status).toBe(200);
-    expect((await t.http.put(`${V3}/rooms/${r(roomId)}/state/m.room.guest_access`).set(alice.auth).send({ guest_access: 'forbidden' })).status).toBe(200);
-    const renamed = await t.http.put(`${V3}/profile/${r(g.userId)}/displayname`).set(g.auth).send({ displayname: 'Visitor' });
+    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g.auth).send({})).status).toBe(200);
+    expect((await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.guest_access`).set(alice.auth).send({ guest_access: 'forbidden' })).status).toBe(200);
+    const renamed = await t.http.put(`${V3}/profile/${enc(g.userId)}/displayname`).set(g.auth).send({ displayname: 'Visitor' });
     expect(renamed.status).toBe(200);
     const [member] = await t.hs.sql`SELECT content FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${g.userId} ORDER BY stream_pos DESC LIMIT 1`;
     expect(member.content).toMatchObject({ membership: 'join', displayname: 'Visitor' });
-    expect((await t.http.post(`${V3}/rooms/${r(roomId)}/leave`).set(g.auth).send({})).status).toBe(200);
-    const back = await t.http.post(`${V3}/rooms/${r(roomId)}/join`).set(g.auth).send({});
+    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/leave`).set(g.auth).send({})).status).toBe(200);
+    const back = await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g.auth).send({});
     expect([back.status, back.body.errcode]).toEqual([403, 'M_GUEST_ACCESS_FORBIDDEN']);
   });
 
@@ -118,7 +117,7 @@ describe('where guests are welcome', () => {
       .send({ password: 'a long enough password', auth: { type: 'm.login.dummy', session: first.body.session } });
     expect(up.status).toBe(200);
     const roomId = await room({ guest_access: 'forbidden' });
-    const res = await t.http.post(`${V3}/rooms/${r(roomId)}/join`).set(bearer(up.body.access_token)).send({});
+    const res = await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(bearer(up.body.access_token)).send({});
     expect(res.status).toBe(200);
   });
 });

@@ -9,9 +9,8 @@ import type { Response } from 'supertest';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { makeDeviceKeys, oneTimeKeys } from '../support/device-keys.js';
 import type { Config } from '../../src/config.js';
+import { enc, megolm, V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
-const r = encodeURIComponent;
 
 /** Small limits, so that each trips after a few requests. */
 const SMALL: Partial<Config> = {
@@ -40,16 +39,16 @@ function expectLimited(res: Response): void {
   expect(Number(res.headers['retry-after'])).toBe(Math.max(1, Math.ceil(res.body.retry_after_ms / 1000)));
 }
 
-const encrypted = { algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgAEnACgAkLmt', session_id: 'c2Vzc2lvbg', sender_key: 'a2V5', device_id: 'DEV' };
+const encrypted = megolm('limits');
 let txn = 0;
 
 /** Each abusable operation, as one request by `u` (in `room` where it needs one; `other` a second user). */
 const operations: Record<string, (t: TestServer, u: TestUser, room: string, other: TestUser) => Promise<Response>> = {
-  'room sends': (t, u, room) => t.http.put(`${V3}/rooms/${r(room)}/send/m.room.encrypted/t${++txn}`).set(u.auth).send(encrypted),
+  'room sends': (t, u, room) => t.http.put(`${V3}/rooms/${enc(room)}/send/m.room.encrypted/t${++txn}`).set(u.auth).send(encrypted),
   'room creation': (t, u) => t.http.post(`${V3}/createRoom`).set(u.auth).send({}),
   invites: async (t, u, room) => {
     const invitee = await registerUser(t);
-    return t.http.post(`${V3}/rooms/${r(room)}/invite`).set(u.auth).send({ user_id: invitee.userId });
+    return t.http.post(`${V3}/rooms/${enc(room)}/invite`).set(u.auth).send({ user_id: invitee.userId });
   },
   'to-device messages': (t, u, _room, other) => t.http.put(`${V3}/sendToDevice/m.dummy/d${++txn}`).set(u.auth).send({ messages: { [other.userId]: { [other.deviceId]: {} } } }),
   'key claims': (t, u, _room, other) => t.http.post(`${V3}/keys/claim`).set(u.auth).send({ one_time_keys: { [other.userId]: { [other.deviceId]: 'signed_curve25519' } } }),
@@ -63,7 +62,7 @@ const LIMIT: Record<string, number> = {
 async function setUp(t: TestServer) {
   const [u, other, bystander] = [await registerUser(t), await registerUser(t), await registerUser(t)];
   const room = (await t.http.post(`${V3}/createRoom`).set(bystander.auth).send({ preset: 'public_chat' })).body.room_id;
-  for (const member of [u, other]) await t.http.post(`${V3}/join/${r(room)}`).set(member.auth).send({});
+  for (const member of [u, other]) await t.http.post(`${V3}/join/${enc(room)}`).set(member.auth).send({});
   return { u, other, bystander, room };
 }
 
@@ -92,7 +91,7 @@ describe('RATE_LIMITS on: each limit trips, per requester', () => {
     for (let i = 0; i < 5; i++) invitees.push(await registerUser(limited));
     const created = await limited.http.post(`${V3}/createRoom`).set(u.auth).send({ invite: invitees.slice(0, 3).map((i) => i.userId) });
     expect(created.status).toBe(200);
-    const putInvite = await limited.http.put(`${V3}/rooms/${r(created.body.room_id)}/state/m.room.member/${r(invitees[3].userId)}`).set(u.auth).send({ membership: 'invite' });
+    const putInvite = await limited.http.put(`${V3}/rooms/${enc(created.body.room_id)}/state/m.room.member/${enc(invitees[3].userId)}`).set(u.auth).send({ membership: 'invite' });
     expectLimited(putInvite);
     const rooms = (await limited.hs.sql`SELECT count(*)::int AS n FROM rooms`)[0].n;
     expectLimited(await limited.http.post(`${V3}/createRoom`).set(u.auth).send({ invite: [invitees[4].userId] }));

@@ -10,8 +10,8 @@ import type { KeyObject } from 'node:crypto';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { crossSigning, keyPair, makeDeviceKeys, signWith, type TestDeviceKeys } from '../support/device-keys.js';
 import { login, asUser } from '../support/accounts.js';
+import { V3 } from '../support/rooms.js';
 
-const V3 = '/_matrix/client/v3';
 type Json = Record<string, unknown>;
 
 interface Person {
