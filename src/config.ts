@@ -53,6 +53,8 @@ export interface Config {
   turnSharedSecret: string | undefined;
   turnTtlMs: number;
   turnAllowGuests: boolean;
+  /** Presence (relay/ephemeral/presence.ts): off = nothing kept, everyone reads as offline. */
+  presence: boolean;
 }
 
 interface Setting {
@@ -219,6 +221,10 @@ export const SETTINGS: Setting[] = [
   },
   { key: 'turnSharedSecret', env: 'TURN_SHARED_SECRET', help: "The secret shared with coturn (its static-auth-secret, with use-auth-secret). Needed with TURN_URIS.", default: fixed(''), parse: optionalText },
   { key: 'turnTtlMs', env: 'TURN_TTL', help: 'How long TURN credentials are valid (coturn refuses them afterwards).', default: fixed('1d'), parse: atLeastOneSecond },
+  {
+    key: 'presence', env: 'PRESENCE', help: 'on: users see who is online, idle or offline, when they were last active and their status message (in memory only). off: nothing is kept; everyone reads as offline.',
+    default: fixed('off'), parse: bool,
+  },
   { key: 'turnAllowGuests', env: 'TURN_ALLOW_GUESTS', help: 'Hand TURN credentials to guest accounts too (off: guests get 403).', default: fixed('off'), parse: bool },
 ];
 

@@ -11,6 +11,8 @@ import { Lru } from './lib/lru.js';
 import { createRateLimits, type RateLimits } from './relay/rate-limits.js';
 import { createNotifier, type Notifier } from './relay/notifier.js';
 import { createTypingManager, type TypingManager } from './relay/ephemeral/typing.js';
+import { createPresenceManager, type PresenceManager } from './relay/ephemeral/presence.js';
+import { wakePresenceWatchers } from './relay/ephemeral/user-presence.js';
 import { createRoomStateCache, forgetRoomsWrittenElsewhere, type RoomStateCache } from './relay/rooms/state-cache.js';
 import { createFilterCache, type FilterCache } from './relay/filters.js';
 import { PollMemory } from './relay/sync/poll-memory.js';
@@ -45,6 +47,8 @@ export interface Hs {
   notifier: Notifier;
   /** Who is typing where: in memory, shared with the other processes (relay/ephemeral/typing.ts). */
   typing: TypingManager;
+  /** Who is online: in memory, shared with the other processes; nothing with PRESENCE=off (relay/ephemeral/presence.ts). */
+  presence: PresenceManager;
   /** The write path's copy of rooms' current state, keyed by each room's head (relay/rooms/state-cache.ts). */
   roomStates: RoomStateCache;
   /** Stored filters, which never change once stored (relay/stored-filters.ts). */
@@ -68,10 +72,11 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
   const notifier = await createNotifier(db.embedded ? undefined : db.sql);
   const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
+  const presence = await createPresenceManager(config.presence, wakePresenceWatchers(notifier, db.sql), db.embedded ? undefined : db.sql);
   const roomStates = createRoomStateCache();
   notifier.onRemoteWake((keys) => forgetRoomsWrittenElsewhere(roomStates, keys));
   return {
-    config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing,
+    config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, presence,
     roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
   };
 }

@@ -26,5 +26,6 @@ import { thirdPartyLookupRoutes } from './third-party-lookup.js';
 import { whoisRoutes } from './whois.js';
 import { openIdRoutes } from './openid.js';
 import { voipRoutes } from './voip.js';
+import { presenceRoutes } from './presence.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes];

@@ -61,3 +61,8 @@ export function onReceipt(to: Waker, receipt: { roomId: string; userId: string; 
 export function onTypingChange(to: Waker, roomId: string): void {
   to.wake([roomKey(roomId)]);
 }
+
+/** A user's presence changed: the user and everyone in the rooms the user is joined to or invited into. */
+export function onPresenceChange(to: Waker, userId: string, roomIds: Iterable<string>): void {
+  to.wake([userKey(userId), ...[...roomIds].map(roomKey)]);
+}

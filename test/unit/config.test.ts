@@ -76,6 +76,7 @@ describe('defaults', () => {
       turnSharedSecret: undefined,
       turnTtlMs: 86_400_000,
       turnAllowGuests: false,
+      presence: false,
     });
   });
 
@@ -159,6 +160,7 @@ describe('environment', () => {
       TURN_SHARED_SECRET: 'coturn secret',
       TURN_TTL: '12h',
       TURN_ALLOW_GUESTS: 'on',
+      PRESENCE: 'on',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -201,6 +203,7 @@ describe('environment', () => {
       turnSharedSecret: 'coturn secret',
       turnTtlMs: 43_200_000,
       turnAllowGuests: true,
+      presence: true,
     });
   });
 

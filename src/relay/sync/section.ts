@@ -20,6 +20,8 @@ export interface SyncRead {
   toDeviceAck: number | undefined;
   /** Typing changes after `since` and up to `upTo` are delivered (the token's and the new token's typing positions). */
   typing: { since: number | undefined; upTo: number };
+  /** Presence changes after `since` and up to `upTo` are delivered (every known one when since is undefined). */
+  presence: { since: number | undefined; upTo: number };
   snapshot: SyncSnapshot;
 }
 

@@ -25,6 +25,10 @@ export interface SyncRequest {
   toDeviceAck?: number;
   /** The typing position the client's token carries. */
   typing?: number;
+  /** The presence position the client's token carries. */
+  presence?: number;
+  /** set_presence: how the sync marks the user (default online; offline leaves presence alone). */
+  setPresence?: 'online' | 'unavailable' | 'offline';
   timeoutMs: number;
   fullState: boolean;
   filter: Filter;
@@ -50,9 +54,11 @@ async function build(read: SyncRead): Promise<{ body: Omit<SyncResponse, 'next_b
 export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Promise<SyncResponse> {
   const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
   const { userId, deviceId } = requester;
+  const setPresence = req.setPresence ?? 'online';
+  let presenceMarked = setPresence === 'offline';
   if (req.since !== undefined && !req.fullState) {
     // The device is back with the token of its last response: wait on that response's listener before any read.
-    const kept = hs.polls.takeListener(userId, deviceId, syncToken({ pos: req.since, toDeviceAck: req.toDeviceAck, typing: req.typing }));
+    const kept = hs.polls.takeListener(userId, deviceId, syncToken({ pos: req.since, toDeviceAck: req.toDeviceAck, typing: req.typing, presence: req.presence }));
     if (kept) {
       try {
         await kept.wait(deadline - Date.now());
@@ -74,6 +80,13 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
         confirmToken: tokenToConfirm(requester),
       });
       confirmToken(hs, requester, snapshot.token);
+      // Only a confirmed token marks its user present (a revoked one may still sit in the session cache).
+      if (!presenceMarked) {
+        presenceMarked = true;
+        await hs.presence.syncing(userId, setPresence as 'online' | 'unavailable', Math.max(0, deadline - Date.now()));
+      }
+      // Read before the presence section reads the states: changes up to it are delivered now, later ones next time.
+      const presence = hs.presence.position();
       const current = snapshot.rooms.memberships.filter((m) => m.membership === 'join' || m.membership === 'invite').map((m) => m.roomId);
       hs.polls.rememberRooms(userId, current);
       const listened = new Set(rooms);
@@ -81,9 +94,10 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       // A token from the future (another server's, or a restored database) is read as the head.
       const since = req.since !== undefined ? Math.min(req.since, snapshot.head) : undefined;
       const { body, empty } = await build({
-        hs, requester, since, fullState: req.fullState, filter: req.filter, toDeviceAck: req.toDeviceAck, typing: { since: req.typing, upTo: typing }, snapshot,
+        hs, requester, since, fullState: req.fullState, filter: req.filter, toDeviceAck: req.toDeviceAck, typing: { since: req.typing, upTo: typing },
+        presence: { since: req.since === undefined ? undefined : (req.presence ?? 0), upTo: presence }, snapshot,
       });
-      const response: SyncResponse = { next_batch: syncToken({ pos: snapshot.head, toDeviceAck: toDeviceAckAfter(snapshot.e2ee, req.toDeviceAck), typing }), ...body };
+      const response: SyncResponse = { next_batch: syncToken({ pos: snapshot.head, toDeviceAck: toDeviceAckAfter(snapshot.e2ee, req.toDeviceAck), typing, presence }), ...body };
       // The listener is kept for the device's next poll if it covered every room and the response holds everything
       // up to its token (a full to-device batch does not).
       const answer = () => {
