@@ -3,8 +3,8 @@
  * on disk, and broadcast to the other processes through PostgreSQL NOTIFY, the way typing is (typing.ts). Every visible
  * change gets a presence position, which /sync tokens carry. With PRESENCE=off nothing is kept: everyone is offline.
  */
-import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/database.js';
+import { openBroadcast } from './broadcast.js';
 
 const CHANNEL = 'securecomm_presence';
 
@@ -38,9 +38,8 @@ interface Entry extends PresenceView {
   broadcastAt: number;
 }
 
-/** One change, as broadcast: origin, user, presence, status message, last active, deadline, position. */
+/** One change, as broadcast: user, presence, status message, last active, deadline, position. */
 interface Message {
-  o: string;
   u: string;
   s: Presence;
   m: string | null;
@@ -78,16 +77,13 @@ export async function createPresenceManager(
   /** Tests shorten the offline timeout. */
   offlineAfterMs = OFFLINE_AFTER_MS,
 ): Promise<PresenceManager> {
-  const origin = randomUUID();
   const users = new Map<string, Entry>();
   let last = 0;
   const stamp = (atLeast: number) => (last = Math.max(atLeast, last + 1));
 
   const publish = async (userId: string, e: Entry) => {
     e.broadcastAt = Date.now();
-    if (!sql) return;
-    const msg: Message = { o: origin, u: userId, s: e.presence, m: e.statusMsg ?? null, a: e.lastActiveTs ?? null, d: e.deadline, p: e.pos };
-    await sql.notify(CHANNEL, JSON.stringify(msg)).catch(() => {});
+    await broadcast.publish({ u: userId, s: e.presence, m: e.statusMsg ?? null, a: e.lastActiveTs ?? null, d: e.deadline, p: e.pos });
   };
 
   const arm = (userId: string, e: Entry) => {
@@ -128,30 +124,21 @@ export async function createPresenceManager(
     if (visible) onChange(userId);
   };
 
-  let unlisten: (() => Promise<void>) | undefined;
-  if (enabled && sql) {
-    const sub = await sql.listen(CHANNEL, (payload) => {
-      let msg: Message;
-      try {
-        msg = JSON.parse(payload) as Message;
-      } catch {
-        return;
-      }
-      if (msg.o === origin || typeof msg.u !== 'string' || !['online', 'unavailable', 'offline'].includes(msg.s)) return;
-      apply(
-        msg.u,
-        {
-          presence: msg.s,
-          statusMsg: typeof msg.m === 'string' ? msg.m : undefined,
-          lastActiveTs: typeof msg.a === 'number' ? msg.a : undefined,
-          deadline: msg.d > 0 ? Number(msg.d) + REMOTE_GRACE_MS : 0,
-        },
-        Number(msg.p) || 0,
-      );
-      // No wake here: the origin wakes the user's rooms after this message, and the wake arrives after it.
-    });
-    unlisten = () => sub.unlisten();
-  }
+  const broadcast = await openBroadcast<Message>(enabled ? sql : undefined, CHANNEL, (msg) => {
+    if (typeof msg.u !== 'string' || (msg.s !== 'online' && msg.s !== 'unavailable' && msg.s !== 'offline')) return;
+    const deadline = Number(msg.d) || 0;
+    // No wake here: the origin wakes the user's rooms after this message, and the wake arrives after it.
+    apply(
+      msg.u,
+      {
+        presence: msg.s,
+        statusMsg: typeof msg.m === 'string' ? msg.m.slice(0, MAX_STATUS_MSG_LENGTH) : undefined,
+        lastActiveTs: typeof msg.a === 'number' ? msg.a : undefined,
+        deadline: deadline > 0 ? deadline + REMOTE_GRACE_MS : 0,
+      },
+      Number(msg.p) || 0,
+    );
+  });
 
   return {
     enabled,
@@ -193,7 +180,7 @@ export async function createPresenceManager(
     async close() {
       for (const e of users.values()) if (e.timer) clearTimeout(e.timer);
       users.clear();
-      await unlisten?.();
+      await broadcast.close();
     },
   };
 }

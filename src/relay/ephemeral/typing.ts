@@ -2,10 +2,10 @@
  * Typing notifications: who is typing in which room, kept in memory in every process (never on disk) and
  * broadcast to the other processes through PostgreSQL NOTIFY; every change gets a typing position that /sync tokens carry.
  */
-import { randomUUID } from 'node:crypto';
 import type { Sql } from '../../db/database.js';
 import type { Notifier } from '../notifier.js';
 import { onTypingChange } from '../wakes.js';
+import { openBroadcast } from './broadcast.js';
 
 const CHANNEL = 'securecomm_typing';
 /** The longest a client may claim to be typing without renewing it. */
@@ -24,9 +24,8 @@ interface RoomTyping {
   pos: number;
 }
 
-/** One change, as broadcast: origin, room, user, typing, deadline (ms since epoch), position. */
+/** One change, as broadcast: room, user, typing, deadline (ms since epoch), position. */
 interface Message {
-  o: string;
   r: string;
   u: string;
   t: boolean;
@@ -53,7 +52,6 @@ export interface TypingManager {
  * before the wake reaches it, so the woken long-poll reads the new state.
  */
 export async function createTypingManager(notifier: Notifier, sql?: Sql): Promise<TypingManager> {
-  const origin = randomUUID();
   const rooms = new Map<string, RoomTyping>();
   let last = 0;
 
@@ -78,40 +76,26 @@ export async function createTypingManager(notifier: Notifier, sql?: Sql): Promis
     return (room.pos = stamp(pos));
   };
 
-  const publish = async (msg: Message) => {
-    if (!sql) return;
-    await sql.notify(CHANNEL, JSON.stringify(msg)).catch(() => {});
-  };
-
   const set = async (roomId: string, userId: string, typing: boolean, timeoutMs: number): Promise<void> => {
     const expiresAt = Date.now() + Math.min(Math.max(0, timeoutMs), MAX_TYPING_TIMEOUT_MS);
     const expire = () => void set(roomId, userId, false, 0);
     const pos = apply(roomId, userId, typing, expiresAt, Date.now(), expire);
     // Renewals are broadcast as well: other processes move their fallback deadline.
     if (pos === undefined && !typing) return;
-    await publish({ o: origin, r: roomId, u: userId, t: typing, e: expiresAt, p: pos ?? last });
+    await broadcast.publish({ r: roomId, u: userId, t: typing, e: expiresAt, p: pos ?? last });
     if (pos !== undefined) onTypingChange(notifier, roomId);
   };
 
-  let unlisten: (() => Promise<void>) | undefined;
-  if (sql) {
-    const sub = await sql.listen(CHANNEL, (payload) => {
-      let msg: Message;
-      try {
-        msg = JSON.parse(payload) as Message;
-      } catch {
-        return;
-      }
-      if (msg.o === origin || typeof msg.r !== 'string' || typeof msg.u !== 'string') return;
-      // Should the origin die before it sends the stop, the user stops typing here a little after the deadline.
-      const fallback = () => {
-        if (apply(msg.r, msg.u, false, 0, Date.now(), () => {}) !== undefined) onTypingChange(notifier, msg.r);
-      };
-      const deadline = msg.t ? Number(msg.e) + REMOTE_GRACE_MS : 0;
-      apply(msg.r, msg.u, msg.t === true, deadline, Number(msg.p) || 0, fallback);
-    });
-    unlisten = () => sub.unlisten();
-  }
+  const broadcast = await openBroadcast<Message>(sql, CHANNEL, (msg) => {
+    const { r: roomId, u: userId } = msg;
+    if (typeof roomId !== 'string' || typeof userId !== 'string') return;
+    // Should the origin die before it sends the stop, the user stops typing here a little after the deadline.
+    const fallback = () => {
+      if (apply(roomId, userId, false, 0, Date.now(), () => {}) !== undefined) onTypingChange(notifier, roomId);
+    };
+    const deadline = msg.t ? Number(msg.e) + REMOTE_GRACE_MS : 0;
+    apply(roomId, userId, msg.t === true, deadline, Number(msg.p) || 0, fallback);
+  });
 
   return {
     set,
@@ -123,7 +107,7 @@ export async function createTypingManager(notifier: Notifier, sql?: Sql): Promis
     async close() {
       for (const room of rooms.values()) for (const t of room.users.values()) clearTimeout(t.timer);
       rooms.clear();
-      await unlisten?.();
+      await broadcast.close();
     },
   };
 }
