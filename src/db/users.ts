@@ -11,6 +11,13 @@ export interface UserRow {
   createdTs: number;
 }
 
+/** Which of `userIds` are guest accounts. */
+export async function selectGuests(db: Db, userIds: string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await db<{ userId: string }[]>`SELECT user_id FROM users WHERE is_guest AND user_id = ANY(${userIds})`;
+  return rows.map((r) => r.userId);
+}
+
 export async function selectUser(db: Db, userId: string): Promise<UserRow | undefined> {
   const [row] = await db<UserRow[]>`SELECT * FROM users WHERE user_id = ${userId}`;
   return row;

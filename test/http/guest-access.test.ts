@@ -1,7 +1,7 @@
 /**
  * Guest access through every way into a room: both join endpoints, PUT of one's own m.room.member (join or knock),
  * an accepted invite and a knock. A guest enters only rooms whose m.room.guest_access is can_join; a refused try
- * writes no event. A guest already in a room may still update its member event; an upgraded guest is a full user.
+ * writes no event. When a room turns guests away, the guests in it leave; an upgraded guest is a full user.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
@@ -95,18 +95,24 @@ describe('where guests are welcome', () => {
     expect(await membership(roomId, g.userId)).toBe('join');
   });
 
-  test('a guest who is in may change its display name after the room turns guests away, but cannot come back once gone', async () => {
-    const g = await guest();
+  test('when the room turns guests away, the guests in it leave (full members stay) and cannot come back', async () => {
+    const [g1, g2] = [await guest(), await guest()];
+    const member = await registerUser(t);
     const roomId = await room({ guest_access: 'can_join' });
-    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g.auth).send({})).status).toBe(200);
-    expect((await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.guest_access`).set(alice.auth).send({ guest_access: 'forbidden' })).status).toBe(200);
-    const renamed = await t.http.put(`${V3}/profile/${enc(g.userId)}/displayname`).set(g.auth).send({ displayname: 'Visitor' });
-    expect(renamed.status).toBe(200);
-    const [member] = await t.hs.sql`SELECT content FROM events WHERE room_id = ${roomId} AND type = 'm.room.member' AND state_key = ${g.userId} ORDER BY stream_pos DESC LIMIT 1`;
-    expect(member.content).toMatchObject({ membership: 'join', displayname: 'Visitor' });
-    expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/leave`).set(g.auth).send({})).status).toBe(200);
-    const back = await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g.auth).send({});
+    for (const u of [g1, g2, member]) expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(u.auth).send({})).status).toBe(200);
+    const since = (await t.http.get(`${V3}/sync`).set(member.auth)).body.next_batch;
+    const turned = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.guest_access`).set(alice.auth).send({ guest_access: 'forbidden' });
+    expect(turned.status).toBe(200);
+    expect([await membership(roomId, g1.userId), await membership(roomId, g2.userId), await membership(roomId, member.userId)]).toEqual(['leave', 'leave', 'join']);
+    // Each guest leaves by its own leave event, right after the change; the other members see it.
+    const timeline = (await t.http.get(`${V3}/sync`).query({ since, timeout: 0 }).set(member.auth)).body.rooms.join[roomId].timeline.events;
+    const tail = timeline.slice(-3).map((e: { type: string; sender: string; state_key: string; content: { membership?: string } }) => [e.type, e.sender, e.state_key, e.content.membership]);
+    expect(tail[0]).toEqual(['m.room.guest_access', alice.userId, '', undefined]);
+    expect(tail.slice(1)).toEqual(expect.arrayContaining([g1, g2].map((g) => ['m.room.member', g.userId, g.userId, 'leave'])));
+    const back = await t.http.post(`${V3}/rooms/${enc(roomId)}/join`).set(g1.auth).send({});
     expect([back.status, back.body.errcode]).toEqual([403, 'M_GUEST_ACCESS_FORBIDDEN']);
+    // Setting it again (no guests left) changes nothing else.
+    expect((await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.guest_access`).set(alice.auth).send({ guest_access: 'forbidden' })).status).toBe(200);
   });
 
   test('an upgraded guest is a full user and joins rooms that turn guests away', async () => {

@@ -216,6 +216,27 @@ describe('hostile uploads', () => {
   });
 });
 
+describe("other users' signatures come only through signature upload, by them", () => {
+  test('a cross-signing upload carrying a signature by another user is refused and stores nothing', async () => {
+    const frank = await registerUser(t, 'frank');
+    const cs = crossSigning(frank.userId);
+    const k = keyPair();
+    const master = signWith(cs.body.master_key, alice.user.userId, `ed25519:${k.pub}`, k.priv);
+    const res = await t.http.post(`${V3}/keys/device_signing/upload`).set(frank.auth).send({ ...cs.body, master_key: master });
+    expect([res.status, res.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+    expect(await t.hs.sql`SELECT 1 FROM cross_signing_keys WHERE user_id = ${frank.userId}`).toHaveLength(0);
+  });
+
+  test('device keys carrying a signature by another user are refused and not stored', async () => {
+    const gina = await registerUser(t, 'gina');
+    const k = keyPair();
+    const keys = signWith(makeDeviceKeys(gina.userId, gina.deviceId).deviceKeys, alice.user.userId, `ed25519:${k.pub}`, k.priv);
+    const res = await t.http.post(`${V3}/keys/upload`).set(gina.auth).send({ device_keys: keys });
+    expect([res.status, res.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
+    expect(await t.hs.sql`SELECT 1 FROM device_keys WHERE user_id = ${gina.userId}`).toHaveLength(0);
+  });
+});
+
 describe('device ids and cross-signing keys never collide', () => {
   test('a login cannot take a cross-signing public key as its device id', async () => {
     const res = await login(t, alice.user.userId, alice.user.password, { device_id: alice.cs.master.pub });

@@ -609,3 +609,30 @@ describe('m.room.redaction', () => {
     });
   });
 });
+
+describe('guests (a server rule beside the room versions: "Guest access")', () => {
+  const isGuest = (userId: string) => userId === DAVE;
+  const guestAccess = (value: unknown) => stateEvent('m.room.guest_access', ALICE, { guest_access: value });
+
+  async function guestRefused(event: AuthEvent, state: RoomState): Promise<void> {
+    const err = await refusal(event, state, '11', { isGuest });
+    expect([err.status, err.errcode]).toEqual([403, 'M_GUEST_ACCESS_FORBIDDEN']);
+  }
+
+  test.each([[undefined], ['forbidden'], ['CAN_JOIN'], [null]])('guest_access %s: a guest neither joins (invited or not) nor knocks', async (value) => {
+    const extra = value === undefined ? [] : [guestAccess(value)];
+    await guestRefused(member(DAVE, 'join'), room({ joinRule: 'public', extra }));
+    await guestRefused(member(DAVE, 'join'), room({ joinRule: 'invite', members: { [DAVE]: 'invite' }, extra }));
+    await guestRefused(member(DAVE, 'knock'), room({ joinRule: 'knock', extra }));
+    // Full users are not affected.
+    await allowed(member(CAROL, 'join', CAROL, { displayname: 'C' }), room({ joinRule: 'public', extra }), '11', { isGuest });
+    await allowed(member('@erin:example.org', 'join'), room({ joinRule: 'public', extra }), '11', { isGuest });
+  });
+
+  test('guest_access can_join lets guests in; a guest already joined may update its member event; leaving is always allowed', async () => {
+    await allowed(member(DAVE, 'join'), room({ joinRule: 'public', extra: [guestAccess('can_join')] }), '11', { isGuest });
+    await allowed(member(DAVE, 'knock'), room({ joinRule: 'knock', extra: [guestAccess('can_join')] }), '11', { isGuest });
+    await allowed(member(DAVE, 'join', DAVE, { displayname: 'D' }), room({ joinRule: 'public', members: { [DAVE]: 'join' }, extra: [guestAccess('forbidden')] }), '11', { isGuest });
+    await allowed(member(DAVE, 'leave'), room({ joinRule: 'public', members: { [DAVE]: 'invite' }, extra: [guestAccess('forbidden')] }), '11', { isGuest });
+  });
+});

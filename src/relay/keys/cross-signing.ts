@@ -36,6 +36,8 @@ function checkShape(userId: string, type: CrossSigningType, key: CrossSigningKey
   if (key.user_id !== userId) throw invalidParam(`The ${type} key must belong to ${userId}.`);
   if (!key.usage.includes(type)) throw invalidParam(`The ${type} key must list "${type}" in usage.`);
   if (!crossSigningPublicKey(key)) throw invalidParam(`The ${type} key must hold exactly one ed25519 key, with id ed25519:<public key>.`);
+  const foreign = Object.keys(key.signatures ?? {}).find((u) => u !== userId);
+  if (foreign) throw invalidParam(`The ${type} key carries a signature by ${foreign}: other users' signatures go through /keys/signatures/upload, by them.`);
 }
 
 /** Whether an upload changes nothing (clients re-upload the same keys; that needs no authentication). */

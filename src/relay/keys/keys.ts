@@ -43,6 +43,8 @@ function checkDeviceKeys(requester: Requester, dk: DeviceKeysUpload): void {
   if (typeof ed !== 'string' || typeof dk.keys[`curve25519:${dk.device_id}`] !== 'string') {
     throw invalidParam(`device_keys.keys must hold ed25519:${dk.device_id} and curve25519:${dk.device_id}.`);
   }
+  const foreign = Object.keys(dk.signatures).find((u) => u !== dk.user_id);
+  if (foreign) throw invalidParam(`device_keys carry a signature by ${foreign}: other users' signatures go through /keys/signatures/upload, by them.`);
   if (!hasValidSignature(dk as unknown as Record<string, unknown>, dk.user_id, `ed25519:${dk.device_id}`, ed)) {
     throw invalidParam('device_keys are not correctly self-signed by the device (ed25519 signature over canonical JSON).');
   }

@@ -11,7 +11,7 @@ import { notFound, tooLarge, badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
-import { selectUser } from '../../db/users.js';
+import { selectGuests, selectUser } from '../../db/users.js';
 import { checkMessageEvent, checkStateEvent } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
 import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
@@ -115,19 +115,41 @@ export function replaceStateRowIfCurrent(room: OpenRoom, row: EventRow): void {
 }
 
 
+type AppendOptions = {
+  /** Skips the encrypted-only policy (events the server itself composes); authorization rules always apply. */
+  trusted?: boolean;
+  /** The client's transaction id, recorded with the event. */
+  txn?: TxnKey;
+  /** Nothing else is written in this transaction: COMMIT goes out in the same round trip as the event. */
+  last?: boolean;
+};
+
 /**
- * Checks and appends one event from `sender`. `trusted` skips the encrypted-only policy for events the server
- * itself composes (room creation); authorization rules always apply. `txn` records the client's transaction id
- * with the event.
+ * Guests joined to the room that an m.room.guest_access event turns away: the spec has the server make them leave
+ * ("Guest access": the server MUST set their membership to leave once guest_access is no longer can_join).
  */
-export async function appendEvent(
-  hs: Hs,
-  room: OpenRoom,
-  sender: string,
-  draft: EventDraft,
-  /** last: nothing else is written in this transaction: COMMIT goes out in the same round trip as the event. */
-  opts: { trusted?: boolean; txn?: TxnKey; last?: boolean } = {},
-): Promise<EventRow> {
+async function guestsTurnedAway(room: OpenRoom, draft: EventDraft): Promise<string[]> {
+  if (draft.type !== 'm.room.guest_access' || draft.state_key !== '' || draft.content.guest_access === 'can_join') return [];
+  const joined = [...room.state.values()].filter((e) => e.type === 'm.room.member' && e.content.membership === 'join').map((e) => e.stateKey!);
+  return selectGuests(room.tx, joined);
+}
+
+/**
+ * Checks and appends one event from `sender`, then what it entails in the same transaction: the guests an
+ * m.room.guest_access change turns away leave.
+ */
+export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions = {}): Promise<EventRow> {
+  const guests = await guestsTurnedAway(room, draft);
+  const row = await appendOne(hs, room, sender, draft, { ...opts, last: opts.last === true && guests.length === 0 });
+  for (const [i, guest] of guests.entries()) {
+    const leave: EventDraft = { type: 'm.room.member', state_key: guest, content: { membership: 'leave' } };
+    await appendOne(hs, room, guest, leave, { trusted: true, last: opts.last === true && i === guests.length - 1 });
+  }
+  return row;
+}
+
+/** Checks and appends one event from `sender`. */
+async function appendOne(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions): Promise<EventRow> {
   const isState = draft.state_key !== undefined;
   if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {
