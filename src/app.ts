@@ -1,12 +1,13 @@
 /**
- * buildApp(hs): the Koa application. Edge middleware first (errors, logging, CORS, body), then every declared
+ * buildApp(hs): the Koa application. Edge middleware first (logging, errors, CORS, the input gate, body), then every declared
  * route; unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Hs } from './hs.js';
 import { unrecognized } from './errors.js';
-import { corsMiddleware, errorMiddleware, jsonBodyMiddleware, requestLogMiddleware } from './api/edge.js';
+import { corsMiddleware, errorMiddleware, requestLogMiddleware } from './api/edge.js';
+import { jsonBodyMiddleware, urlGateMiddleware } from './api/input-gate.js';
 import { allRoutes } from './api/index.js';
 import { runRoute, type Route } from './api/route.js';
 
@@ -26,6 +27,7 @@ export function buildApp(hs: Hs): Koa {
   app.use(requestLogMiddleware(hs));
   app.use(errorMiddleware(hs));
   app.use(corsMiddleware);
+  app.use(urlGateMiddleware);
   app.use(async (ctx, next) => {
     const match = router.match(ctx.path, ctx.method);
     if (!match.route) {

@@ -1,13 +1,12 @@
 /**
  * The HTTP edge, before any route: Matrix error bodies, request ids and one log line per request (never bodies,
- * tokens, query strings or client addresses), CORS for browser clients, and JSON body reading with a size limit.
+ * tokens, query strings or client addresses) and CORS for browser clients. What a request may contain is checked by
+ * the input gate (input-gate.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import getRawBody from 'raw-body';
-import { MatrixError, notJson, tooLarge, unknownError } from '../errors.js';
+import { MatrixError, unknownError } from '../errors.js';
 import type { Hs } from '../hs.js';
-import { checkStorableJson } from '../relay/stored-json.js';
 
 export function errorMiddleware(hs: Hs) {
   return async (ctx: Context, next: Next) => {
@@ -57,34 +56,4 @@ export async function corsMiddleware(ctx: Context, next: Next) {
     return;
   }
   await next();
-}
-
-/** Reads a JSON body (whatever the Content-Type: Matrix bodies are JSON) into ctx.state.rawBody. */
-export function jsonBodyMiddleware(hs: Hs) {
-  return async (ctx: Context, next: Next) => {
-    if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE') {
-      const declared = Number(ctx.get('content-length') || 0);
-      const limit = hs.config.maxBodyBytes;
-      if (declared > limit) throw tooLarge(`The request body is larger than ${limit} bytes.`);
-      let text: string;
-      try {
-        text = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
-      } catch (err) {
-        if ((err as { type?: string }).type === 'entity.too.large') throw tooLarge(`The request body is larger than ${limit} bytes.`);
-        if ((err as { type?: string }).type === 'encoding.unsupported') throw notJson('Unsupported body encoding.');
-        throw err;
-      }
-      if (text.trim().length > 0) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw notJson('The request body is not valid JSON.');
-        }
-        checkStorableJson(parsed, 'The request body');
-        ctx.state.rawBody = parsed;
-      }
-    }
-    await next();
-  };
 }

@@ -2,15 +2,15 @@
 import type { z } from 'zod';
 import { invalidParam } from '../errors.js';
 import { roomEventFilterSchema } from '../relay/filters.js';
+import { parseClientJson } from './input-gate.js';
 import { parseInput } from './route.js';
 
 export function parseJsonParam<T>(schema: z.ZodType<T>, raw: string, name: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw invalidParam(`${name} must be JSON.`);
-  }
+  const json = parseClientJson(
+    raw,
+    () => invalidParam(`${name} must be JSON.`),
+    (reason) => invalidParam(`${name} ${reason}.`),
+  );
   return parseInput(schema, json, 'query');
 }
 

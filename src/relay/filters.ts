@@ -5,12 +5,20 @@
 import { z } from 'zod';
 import { Lru } from '../lib/lru.js';
 
-const strings = z.array(z.string()).optional();
-const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).optional();
-const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).optional();
+/**
+ * Bounds: a filter is applied to every event a request reads, so its lists are bounded. Event types are at most 255
+ * bytes, so a longer pattern matches nothing; 100 type patterns is far more than any client sends.
+ */
+export const MAX_FILTER_TYPES = 100;
+export const MAX_FILTER_IDS = 1000;
+const MAX_PATTERN_LENGTH = 255;
+
+const typePatterns = z.array(z.string().max(MAX_PATTERN_LENGTH)).max(MAX_FILTER_TYPES).optional();
+const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).max(MAX_FILTER_IDS).optional();
+const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).max(MAX_FILTER_IDS).optional();
 const limit = z.number().int().min(0).optional();
 
-export const eventFilterSchema = z.looseObject({ limit, types: strings, not_types: strings, senders: userIds, not_senders: userIds });
+export const eventFilterSchema = z.looseObject({ limit, types: typePatterns, not_types: typePatterns, senders: userIds, not_senders: userIds });
 
 export const roomEventFilterSchema = eventFilterSchema.extend({
   rooms: roomIds,
@@ -22,7 +30,7 @@ export const roomEventFilterSchema = eventFilterSchema.extend({
 });
 
 export const filterSchema = z.looseObject({
-  event_fields: strings,
+  event_fields: z.array(z.string().max(MAX_PATTERN_LENGTH)).max(MAX_FILTER_TYPES).optional(),
   event_format: z.enum(['client', 'federation']).optional(),
   presence: eventFilterSchema.optional(),
   account_data: eventFilterSchema.optional(),
