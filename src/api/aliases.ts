@@ -1,6 +1,7 @@
 /** Room aliases: PUT/GET/DELETE /directory/room/{roomAlias}. */
 import { z } from 'zod';
 import { checkAlias, deleteAlias, resolveAlias, setAlias } from '../relay/rooms/aliases.js';
+import { roomIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 
 export const aliasRoutes = [
@@ -10,7 +11,7 @@ export const aliasRoutes = [
     method: 'PUT',
     path: `${CLIENT_V3}/directory/room/:roomAlias`,
     access: 'user',
-    body: z.object({ room_id: z.string().startsWith('!') }),
+    body: z.object({ room_id: roomIdSchema }),
     handler: async ({ hs, requester, params, body }) => {
       await setAlias(hs, requester.userId, params.roomAlias, body.room_id);
       return {};

@@ -7,9 +7,10 @@ import { hasMasterKey, isSameCrossSigning, uploadCrossSigningKeys } from '../rel
 import { uploadSignatures } from '../relay/keys/signature-upload.js';
 import { endUia, requireUia } from '../relay/uia.js';
 import { checkCrossSigningUpload, checkKeysUpload } from '../relay/policy.js';
+import { userIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 
-const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id');
+const userId = userIdSchema;
 const signatures = z.record(z.string(), z.record(z.string(), z.string()));
 const deviceKeys = z.looseObject({
   user_id: z.string(),

@@ -7,16 +7,17 @@ import { invalidParam } from '../errors.js';
 import { sendEvent, redactEvent } from '../relay/rooms/send.js';
 import { getJoinedMembers, getMembers, getMessages, getRoomEvent, getRoomState, getRoomStateEvent } from '../relay/rooms/read.js';
 import { clientEvent } from '../relay/rooms/events.js';
+import { isEventType, isTxnId } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 import { parseRoomEventFilterParam } from './json-param.js';
 
 const content = z.record(z.string(), z.unknown());
 const eventType = (t: string) => {
-  if (t.length === 0 || Buffer.byteLength(t) > 255) throw invalidParam('Event types are 1 to 255 bytes.');
+  if (!isEventType(t)) throw invalidParam('Event types are 1 to 255 bytes.');
   return t;
 };
 const txnId = (t: string) => {
-  if (t.length === 0 || t.length > 255) throw invalidParam('Transaction ids are 1 to 255 characters.');
+  if (!isTxnId(t)) throw invalidParam('Transaction ids are 1 to 255 bytes.');
   return t;
 };
 

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { badJson } from '../errors.js';
 import { createRoom } from '../relay/rooms/create-room.js';
 import { changeMembership, forgetRoom, joinedRooms, joinRoom, kick, knockRoom, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
+import { eventTypeSchema, stateKeySchema, userIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 
-const userId = z.string().regex(/^@[^:]+:.+$/, 'must be a user id (@name:server)');
-const stateEvent = z.object({ type: z.string().min(1).max(255), state_key: z.string().max(255).optional(), content: z.record(z.string(), z.unknown()) });
+const userId = userIdSchema;
+const stateEvent = z.object({ type: eventTypeSchema, state_key: stateKeySchema.optional(), content: z.record(z.string(), z.unknown()) });
 
 const createRoomBody = z.object({
   preset: z.enum(['private_chat', 'trusted_private_chat', 'public_chat']).optional(),

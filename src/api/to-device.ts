@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { invalidParam } from '../errors.js';
 import { sendToDevice } from '../relay/to-device.js';
+import { isEventType, isTxnId, userIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 
 export const toDeviceRoutes = [
@@ -13,13 +14,13 @@ export const toDeviceRoutes = [
     access: 'user',
     guests: true,
     body: z.object({
-      messages: z.record(z.string().regex(/^@[^:]+:.+$/, 'must be a user id'), z.record(z.string(), z.record(z.string(), z.unknown()))),
+      messages: z.record(userIdSchema, z.record(z.string(), z.record(z.string(), z.unknown()))),
     }),
     // One point per recipient device named ("*" is one).
     limits: [{ name: 'to_device', cost: ({ body }) => Object.values(body.messages).reduce((n, devices) => n + Object.keys(devices).length, 0) }],
     handler: async ({ hs, requester, params, body }) => {
-      if (params.eventType.length === 0 || Buffer.byteLength(params.eventType) > 255) throw invalidParam('Event types are 1 to 255 bytes.');
-      if (params.txnId.length === 0 || params.txnId.length > 255) throw invalidParam('Transaction ids are 1 to 255 characters.');
+      if (!isEventType(params.eventType)) throw invalidParam('Event types are 1 to 255 bytes.');
+      if (!isTxnId(params.txnId)) throw invalidParam('Transaction ids are 1 to 255 bytes.');
       await sendToDevice(hs, requester, params.eventType, params.txnId, body.messages);
       return {};
     },

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Lru } from '../lib/lru.js';
+import { roomIdSchema, userIdSchema } from '../lib/identifiers.js';
 
 /**
  * Bounds: a filter is applied to every event a request reads, so its lists are bounded. Event types are at most 255
@@ -14,8 +15,8 @@ export const MAX_FILTER_IDS = 1000;
 const MAX_PATTERN_LENGTH = 255;
 
 const typePatterns = z.array(z.string().max(MAX_PATTERN_LENGTH)).max(MAX_FILTER_TYPES).optional();
-const userIds = z.array(z.string().regex(/^@/, 'must be a user id (@...)')).max(MAX_FILTER_IDS).optional();
-const roomIds = z.array(z.string().regex(/^!/, 'must be a room id (!...)')).max(MAX_FILTER_IDS).optional();
+const userIds = z.array(userIdSchema).max(MAX_FILTER_IDS).optional();
+const roomIds = z.array(roomIdSchema).max(MAX_FILTER_IDS).optional();
 const limit = z.number().int().min(0).optional();
 
 export const eventFilterSchema = z.looseObject({ limit, types: typePatterns, not_types: typePatterns, senders: userIds, not_senders: userIds });

@@ -5,6 +5,7 @@
 import { badJson, forbidden, notFound, invalidParam, keyTooLarge, missingParam, profileTooLarge } from '../errors.js';
 import type { Hs } from '../hs.js';
 import * as users from '../db/users.js';
+import { isUserId } from '../lib/identifiers.js';
 import { refreshMemberEvents } from './rooms/member-profile.js';
 
 /** Fields that member events carry: a change updates the user's rooms. */
@@ -15,8 +16,6 @@ const KEY_MAX_BYTES = 255;
 const PROFILE_MAX_BYTES = 64 * 1024;
 const DISPLAYNAME_MAX = 256;
 const MXC = /^mxc:\/\/[A-Za-z0-9.:\-[\]]+\/[A-Za-z0-9_-]+$/;
-/** Enough of the user id grammar to tell that the path names a user at all (and holds nothing PostgreSQL refuses). */
-const USER_ID = /^@[^:\u0000]+:[^\u0000]+$/;
 
 function checkKey(key: string): void {
   if (Buffer.byteLength(key) > KEY_MAX_BYTES) throw keyTooLarge(`Profile keys are at most ${KEY_MAX_BYTES} bytes.`);
@@ -33,7 +32,7 @@ function checkValue(key: string, value: unknown): void {
 }
 
 async function profileOf(hs: Hs, userId: string): Promise<Record<string, unknown>> {
-  if (!USER_ID.test(userId)) throw notFound('Profile not found.');
+  if (!isUserId(userId)) throw notFound('Profile not found.');
   const user = await users.selectUser(hs.sql, userId);
   if (!user || user.deactivated) throw notFound('Profile not found.');
   return user.profile;

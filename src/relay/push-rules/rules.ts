@@ -7,6 +7,7 @@ import type { Hs } from '../../hs.js';
 import { transaction, type Tx } from '../../db/database.js';
 import * as db from '../../db/push-rules.js';
 import { takeStreamPosition } from '../../db/stream.js';
+import { isRoomId, isUserId } from '../../lib/identifiers.js';
 import { onAccountData } from '../wakes.js';
 import { KINDS, defaultRules, isDefaultRuleId, type Action, type Condition, type DefaultRule, type Kind, type PushRule } from './defaults.js';
 
@@ -90,8 +91,8 @@ function checkNewRuleId(kind: Kind, ruleId: string): void {
   if (ruleId.length === 0 || ruleId.length > RULE_ID_MAX) throw invalidParam(`A rule id is 1 to ${RULE_ID_MAX} characters.`);
   if (/[/\\]/.test(ruleId)) throw invalidParam('A rule id may not contain slashes or backslashes.');
   // Spec: the rule_id of a room rule is the room's id, of a sender rule the sender's user id.
-  if (kind === 'room' && !ruleId.startsWith('!')) throw invalidParam('The rule id of a room rule must be a room id.');
-  if (kind === 'sender' && !/^@[^:]+:.+$/.test(ruleId)) throw invalidParam('The rule id of a sender rule must be a user id.');
+  if (kind === 'room' && !isRoomId(ruleId)) throw invalidParam('The rule id of a room rule must be a room id.');
+  if (kind === 'sender' && !isUserId(ruleId)) throw invalidParam('The rule id of a sender rule must be a user id.');
 }
 
 function checkRelative(name: 'before' | 'after', relative: string | undefined, ruleId: string): void {

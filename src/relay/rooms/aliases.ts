@@ -7,25 +7,24 @@ import { forbidden, invalidParam, notFound, unknownError } from '../../errors.js
 import * as roomsDb from '../../db/rooms.js';
 import { selectStateAt } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
+import { MAX_ID_BYTES, isRoomAlias } from '../../lib/identifiers.js';
 import { roomStateOfRows } from './events.js';
 import { requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import { requireJoined } from './access.js';
 
-const ALIAS_MAX = 255;
 
 /** The full alias for a local name from createRoom's room_alias_name. */
 export function validateAliasLocalpart(name: string, serverName: string): string {
   if (name.length === 0 || /[\s:#]/.test(name)) throw invalidParam('room_alias_name must be non-empty and contain no whitespace, ":" or "#".');
   const alias = `#${name}:${serverName}`;
-  if (alias.length > ALIAS_MAX) throw invalidParam(`Room aliases are at most ${ALIAS_MAX} characters.`);
+  if (!isRoomAlias(alias)) throw invalidParam(`Room aliases are at most ${MAX_ID_BYTES} bytes.`);
   return alias;
 }
 
 /** Checks a full alias from a path: its grammar, and that it belongs to this server. */
 export function checkAlias(alias: string, serverName: string): void {
-  const colon = alias.indexOf(':');
-  if (!alias.startsWith('#') || colon < 2 || alias.length > ALIAS_MAX || /\s/.test(alias)) throw invalidParam(`${alias} is not a room alias (#name:server).`);
-  if (alias.slice(colon + 1) !== serverName) throw invalidParam(`This server only manages aliases on ${serverName}.`);
+  if (!isRoomAlias(alias)) throw invalidParam(`${alias} is not a room alias (#name:server).`);
+  if (alias.slice(alias.indexOf(':') + 1) !== serverName) throw invalidParam(`This server only manages aliases on ${serverName}.`);
 }
 
 export async function resolveAlias(hs: Hs, alias: string): Promise<string> {

@@ -6,11 +6,11 @@
 // auth_events selection (rules 2.1-2.3, 2.5), room_id domains (1.2), m.federate (3). Third-party invites (4.4.1)
 // are refused. Event size limits are checked elsewhere.
 import { forbidden, guestForbidden, unsupportedRoomVersion } from '../../errors.js';
+import { isEventId, isUserId } from '../../lib/identifiers.js';
 import { actionPowerLevel, checkPowerLevelsEvent, formatLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import {
   allowedRoomIds,
   createEventOf,
-  isValidUserId,
   joinRuleOf,
   membershipOf,
   type AuthEvent,
@@ -86,7 +86,7 @@ function checkCreate(rules: RoomVersion, event: AuthEvent, state: RoomState): vo
     throw forbidden(`In room version ${rules.id}, m.room.create needs content.creator set to its sender (${event.sender}).`);
   }
   const extra = event.content.additional_creators; // v12 1.4
-  if (rules.infiniteCreators && extra !== undefined && !(Array.isArray(extra) && extra.every(isValidUserId))) {
+  if (rules.infiniteCreators && extra !== undefined && !(Array.isArray(extra) && extra.every(isUserId))) {
     throw forbidden('m.room.create: additional_creators must be an array of user ids.');
   }
 }
@@ -248,7 +248,7 @@ function checkKnock(rules: RoomVersion, { event, state, target, targetMembership
  */
 function checkRedaction(rules: RoomVersion, event: AuthEvent, state: RoomState, level: number, opts: AuthOptions): void {
   const redacts = rules.redactsInContent ? event.content.redacts : event.redacts;
-  if (typeof redacts !== 'string' || !redacts.startsWith('$')) {
+  if (!isEventId(redacts)) {
     const where = rules.redactsInContent ? 'content.redacts' : 'the top-level redacts';
     throw forbidden(`In room version ${rules.id}, m.room.redaction must name the redacted event id in ${where}.`);
   }

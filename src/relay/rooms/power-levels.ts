@@ -3,7 +3,8 @@
  * Nobody can give or take what they do not have: no level is raised above, or changed from above, the sender's own.
  */
 import { forbidden } from '../../errors.js';
-import { isValidUserId, roomCreators, type AuthEvent, type RoomState, rulesOfState } from './room-state.js';
+import { isUserId } from '../../lib/identifiers.js';
+import { roomCreators, type AuthEvent, type RoomState, rulesOfState } from './room-state.js';
 import type { RoomVersion } from './room-versions.js';
 
 /** The power level of the room creator(s) when a v10/v11 room has no m.room.power_levels event. */
@@ -72,7 +73,7 @@ function checkPowerLevelsShape(rules: RoomVersion, content: Json, state: RoomSta
     const map = content[key];
     if (!isObject(map)) throw forbidden(`m.room.power_levels: ${key} must be an object.`);
     for (const [name, level] of Object.entries(map)) {
-      if (key === 'users' && !isValidUserId(name)) throw forbidden(`m.room.power_levels: users has a key that is not a user id: ${JSON.stringify(name)}.`);
+      if (key === 'users' && !isUserId(name)) throw forbidden(`m.room.power_levels: users has a key that is not a user id: ${JSON.stringify(name)}.`);
       if (!isPowerLevel(level)) throw forbidden(`m.room.power_levels: ${key}[${JSON.stringify(name)}] must be an integer (got ${JSON.stringify(level)}).`);
     }
   }

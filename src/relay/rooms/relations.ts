@@ -9,6 +9,7 @@ import type { EventRow } from '../../db/events.js';
 import * as relationsDb from '../../db/relations.js';
 import type { RelationChild } from '../../db/relations.js';
 import { selectStreamHead } from '../../db/stream.js';
+import { isEventId } from '../../lib/identifiers.js';
 import { clientEvent, type ClientEvent } from './events.js';
 import { visibilityFor, type VisibilityView } from './visibility.js';
 import { readableUpTo, visibleEvent } from './access.js';
@@ -20,7 +21,7 @@ export function relationOf(content: Record<string, unknown>): { relType: string;
   if (rel === null || typeof rel !== 'object' || Array.isArray(rel)) return undefined;
   const { rel_type: relType, event_id: eventId } = rel as Record<string, unknown>;
   if (typeof relType !== 'string' || relType.length === 0 || relType.length > 255) return undefined;
-  if (typeof eventId !== 'string' || !eventId.startsWith('$') || eventId.length > 255) return undefined;
+  if (!isEventId(eventId)) return undefined;
   return { relType, eventId };
 }
 

@@ -74,14 +74,3 @@ export function allowedRoomIds(state: RoomState): string[] {
     .map((c) => c.room_id as string);
 }
 
-const SERVER_NAME = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9A-Za-z.-]{1,255})(?::[0-9]{1,5})?$/;
-
-/**
- * A user id events may carry (appendix "User Identifiers", with the historical localparts rooms must accept:
- * anything but ':' and NUL): '@' localpart ':' server name, at most 255 bytes.
- */
-export function isValidUserId(value: unknown): value is string {
-  if (typeof value !== 'string' || !value.startsWith('@') || Buffer.byteLength(value, 'utf8') > 255) return false;
-  const colon = value.indexOf(':');
-  return colon > 0 && !value.slice(1, colon).includes('\u0000') && SERVER_NAME.test(value.slice(colon + 1));
-}

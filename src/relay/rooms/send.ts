@@ -5,6 +5,7 @@
 import type { Hs } from '../../hs.js';
 import { badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
+import { isEventId } from '../../lib/identifiers.js';
 import { appendEvent, writeRoom, type EventDraft } from './append.js';
 import { requireRoom } from './access.js';
 import { roomVersionOf } from './room-versions.js';
@@ -43,7 +44,7 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
 /** `body` is what the client sent (its reason, if any); the policy decides what of it a redaction may carry. */
 export async function redactEvent(hs: Hs, sender: string, roomId: string, eventId: string, body: Record<string, unknown>, txn: Txn): Promise<string> {
   const version = roomVersionOf((await requireRoom(hs.sql, roomId)).roomVersion);
-  if (!eventId.startsWith('$')) throw badJson('The event id must start with $.');
+  if (!isEventId(eventId)) throw badJson('Not an event id: event ids start with $ and are at most 255 bytes.');
   const { redacts: _ignored, ...content } = body;
   const draft: EventDraft = { type: 'm.room.redaction', content };
   if (version.redactsInContent) content.redacts = eventId;
