@@ -1,7 +1,8 @@
 /**
  * The input gate: everything a client can put in a request (the path, the query, the headers the server reads, the
  * JSON body) is checked here, before any route, so no handler and no query ever sees a NUL character, an unpaired
- * surrogate, malformed percent-encoding, a body that is not UTF-8, an overlong value or JSON nested past a bound.
+ * surrogate, malformed percent-encoding, a body that is not UTF-8, an overlong value, a number past the range of JSON
+ * integers or JSON nested past a bound.
  * URL and headers: 400 M_INVALID_PARAM (414 M_TOO_LARGE for an overlong URL); body: 400 M_NOT_JSON / M_BAD_JSON.
  */
 import type { Context, Next } from 'koa';
@@ -80,8 +81,8 @@ export async function urlGateMiddleware(ctx: Context, next: Next): Promise<void>
 }
 
 /**
- * Throws `fail(reason)` when `value` has a NUL or an unpaired surrogate in a string or key, or nests deeper than
- * MAX_JSON_DEPTH. Iterative, so the check itself cannot overflow the stack on hostile nesting.
+ * Throws `fail(reason)` when `value` has a NUL or an unpaired surrogate in a string or key, a number beyond the
+ * range of JSON integers, or nests deeper than MAX_JSON_DEPTH. Iterative, so the check itself cannot overflow the stack on hostile nesting.
  */
 export function checkClientJson(value: unknown, fail: (reason: string) => MatrixError): void {
   const pending: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
@@ -90,6 +91,10 @@ export function checkClientJson(value: unknown, fail: (reason: string) => Matrix
     if (typeof v === 'string') {
       const bad = badCharacters(v);
       if (bad) throw fail(`${bad} (in a string)`);
+    } else if (typeof v === 'number') {
+      // Spec appendix "Canonical JSON": numbers are integers in [-(2^53)+1, 2^53-1]. Larger ones (and 1e400, which
+      // parses as Infinity) would overflow the database's integer columns or lose precision.
+      if (!(Math.abs(v) <= Number.MAX_SAFE_INTEGER)) throw fail('must not contain numbers beyond ±(2^53-1)');
     } else if (v !== null && typeof v === 'object') {
       if (depth >= MAX_JSON_DEPTH) throw fail(`is nested more than ${MAX_JSON_DEPTH} levels deep`);
       if (Array.isArray(v)) {

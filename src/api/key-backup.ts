@@ -3,9 +3,11 @@ import { z } from 'zod';
 import * as backup from '../relay/keys/backup.js';
 import { CLIENT_V3, route } from './route.js';
 
+/** Stored in integer columns. */
+const INT32_MAX = 2 ** 31 - 1;
 const keyBackupData = z.object({
-  first_message_index: z.number().int().min(0),
-  forwarded_count: z.number().int().min(0),
+  first_message_index: z.number().int().min(0).max(INT32_MAX),
+  forwarded_count: z.number().int().min(0).max(INT32_MAX),
   is_verified: z.boolean(),
   // Its shape is the blindness policy's (relay/policy/keys.ts): refused there with 403 naming the field.
   session_data: z.unknown(),

@@ -10,14 +10,13 @@ import { isUsernameAvailable, registerGuest, registerUser, upgradeGuest } from '
 import { endUia, isRegistrationTokenUsable, requireUia, type Stage } from '../relay/uia.js';
 import { resolveRequester } from '../relay/authentication.js';
 import { bearerToken } from './authenticate.js';
-import { deviceIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V1, CLIENT_V3, parseInput, route } from './route.js';
 
 const registerBody = z.object({
   // Its length is checked with the rest of the user id grammar (M_INVALID_USERNAME), not here.
   username: z.string().optional(),
   password: z.string().optional(),
-  device_id: deviceIdSchema.optional(),
+  device_id: z.string().optional(),
   initial_device_display_name: z.string().max(1000).optional(),
   inhibit_login: z.boolean().optional(),
   refresh_token: z.boolean().optional(),

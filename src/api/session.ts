@@ -4,7 +4,6 @@ import { missingParam, unknownError } from '../errors.js';
 import { loginWithPassword, logout, logoutAll } from '../relay/accounts.js';
 import { refreshSession } from '../relay/sessions.js';
 import { parseUserIdentifier } from '../relay/user-ids.js';
-import { deviceIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
 
 const loginBody = z.looseObject({
@@ -12,7 +11,7 @@ const loginBody = z.looseObject({
   identifier: z.unknown().optional(),
   user: z.string().optional(),
   password: z.string().optional(),
-  device_id: deviceIdSchema.optional(),
+  device_id: z.string().optional(),
   initial_device_display_name: z.string().max(1000).optional(),
   refresh_token: z.boolean().optional(),
 });

@@ -77,4 +77,3 @@ export const roomAliasSchema = z.string().refine(isRoomAlias, 'must be a room al
 export const eventIdSchema = z.string().refine(isEventId, 'must be an event id ($opaque, at most 255 bytes)');
 export const eventTypeSchema = z.string().refine(isEventType, 'must be an event type (1 to 255 bytes)');
 export const stateKeySchema = z.string().refine(isStateKey, 'must be a state key (at most 255 bytes)');
-export const deviceIdSchema = z.string().refine(isDeviceId, 'must be a device id (1 to 255 bytes, no spaces)');

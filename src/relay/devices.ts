@@ -10,9 +10,8 @@ import { selectCrossSigningKeys } from '../db/keys.js';
 import { crossSigningPublicKey } from './keys/cross-signing.js';
 import { deleteDeviceTokens } from '../db/tokens.js';
 import { invalidParam, notFound } from '../errors.js';
+import { MAX_ID_BYTES, isDeviceId } from '../lib/identifiers.js';
 import { randomId } from '../lib/tokens.js';
-
-const DEVICE_ID_MAX = 255;
 
 function newDeviceId(): string {
   return randomId(10);
@@ -23,9 +22,7 @@ function newDeviceId(): string {
  * and its earlier access and refresh tokens end (spec: "Relationship between access tokens and devices").
  */
 export async function openDevice(db: Db, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<string> {
-  if (deviceId !== undefined && (deviceId.length === 0 || deviceId.length > DEVICE_ID_MAX)) {
-    throw invalidParam(`device_id must be 1 to ${DEVICE_ID_MAX} characters.`);
-  }
+  if (deviceId !== undefined && !isDeviceId(deviceId)) throw invalidParam(`device_id must be 1 to ${MAX_ID_BYTES} bytes, without spaces.`);
   // Device ids and cross-signing public keys share one key-id namespace (ed25519:<id>): the spec has servers keep them apart.
   if (deviceId !== undefined && (await selectCrossSigningKeys(db, [userId])).some((k) => crossSigningPublicKey(k.keyJson)?.publicKey === deviceId)) {
     throw invalidParam('device_id must not be one of your cross-signing public keys.');

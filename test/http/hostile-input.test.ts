@@ -141,6 +141,8 @@ describe('JSON bodies', () => {
     ['a lone surrogate deep inside', `{"topic": "x", "deep": ${'['.repeat(50)}"\\udbff"${']'.repeat(50)}}`],
     ['nesting 101 deep', `{"topic": "x", "deep": ${'['.repeat(101)}${']'.repeat(101)}}`],
     ['nesting 100000 deep', `{"topic": "x", "deep": ${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`],
+    ['an integer past 2^53-1', '{"topic": "x", "n": 9007199254740992}'],
+    ['a number that overflows to Infinity', '{"topic": "x", "n": -1e400}'],
   ])('%s is 400 M_BAD_JSON everywhere', async (_what, text) => {
     await writesNothing(async () => {
       for (const [method, path] of targets()) expectRefused(await raw(method, path, text), 400, 'M_BAD_JSON');
@@ -156,6 +158,15 @@ describe('JSON bodies', () => {
   ])('a body with %s is 400 M_NOT_JSON', async (_what, bytes) => {
     await writesNothing(async () => {
       for (const [method, path] of targets()) expectRefused(await raw(method, path, bytes), 400, 'M_NOT_JSON');
+    });
+  });
+
+  test('numbers within the JSON integer range but past an integer column are 400, not a database error', async () => {
+    const version = (await t.http.post(`${V3}/room_keys/version`).set(alice.auth).send({ algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'k' } })).body.version;
+    await writesNothing(async () => {
+      const session = { first_message_index: 2 ** 31, forwarded_count: 0, is_verified: false, session_data: { ciphertext: 'c', mac: 'm', ephemeral: 'e' } };
+      expectRefused(await t.http.put(`${V3}/room_keys/keys/${room}/S1?version=${version}`).set(alice.auth).send(session), 400, 'M_BAD_JSON');
+      expectRefused(await t.http.put(`${V3}/room_keys/keys/${room}/S1?version=${version}`).set(alice.auth).send({ ...session, first_message_index: 0, forwarded_count: 2 ** 40 }), 400, 'M_BAD_JSON');
     });
   });
 
