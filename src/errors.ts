@@ -62,7 +62,8 @@ export const invalidParam = (msg: string) => new MatrixError(400, Codes.INVALID_
 export const forbidden = (msg: string) => new MatrixError(403, Codes.FORBIDDEN, msg);
 export const notFound = (msg: string) => new MatrixError(404, Codes.NOT_FOUND, msg);
 export const unrecognized = (status: 404 | 405 | 400, msg: string) => new MatrixError(status, Codes.UNRECOGNIZED, msg);
-export const tooLarge = (msg: string) => new MatrixError(413, Codes.TOO_LARGE, msg);
+/** 413 for a body, 414 for a request URL. */
+export const tooLarge = (msg: string, status: 413 | 414 = 413) => new MatrixError(status, Codes.TOO_LARGE, msg);
 export const missingToken = (msg: string) => new MatrixError(401, Codes.MISSING_TOKEN, msg);
 export const unknownToken = (msg: string, softLogout = false) => new MatrixError(401, Codes.UNKNOWN_TOKEN, msg, { soft_logout: softLogout });
 export const userInUse = (msg: string) => new MatrixError(400, Codes.USER_IN_USE, msg);

@@ -70,7 +70,7 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** Path, query and the headers the server reads; runs before routing. */
 export async function urlGateMiddleware(ctx: Context, next: Next): Promise<void> {
-  if (Buffer.byteLength(ctx.url) > MAX_URL_BYTES) throw new MatrixError(414, 'M_TOO_LARGE', `The request URL is longer than ${MAX_URL_BYTES} bytes.`);
+  if (Buffer.byteLength(ctx.url) > MAX_URL_BYTES) throw tooLarge(`The request URL is longer than ${MAX_URL_BYTES} bytes.`, 414);
   checkPath(ctx.path);
   checkQuery(ctx.querystring);
   for (const name of READ_HEADERS) {
