@@ -123,10 +123,16 @@ describe('whois', () => {
   });
 
   test('hostile user ids: never a 500', async () => {
-    for (const id of ['%00', '@a%00b:test.local', '%F0%9F%90%88', 'x'.repeat(5000)]) {
+    for (const id of ['%F0%9F%90%88', '@nobody:test.local']) {
       const res = await t.http.get(`${V3}/admin/whois/${id}`).set(admin.auth);
       expect([id.slice(0, 20), res.status]).toEqual([id.slice(0, 20), 404]);
       expectMatrixError(res.body, 'M_NOT_FOUND');
+    }
+    // A NUL or an overlong segment never reaches the route: the input gate refuses it.
+    for (const id of ['%00', '@a%00b:test.local', 'x'.repeat(5000)]) {
+      const res = await t.http.get(`${V3}/admin/whois/${id}`).set(admin.auth);
+      expect([id.slice(0, 20), res.status]).toEqual([id.slice(0, 20), 400]);
+      expectMatrixError(res.body, 'M_INVALID_PARAM');
     }
   });
 });
