@@ -10,19 +10,19 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { changedTables, dbFingerprint } from '../support/db-state.js';
+import { V3, roomHelpers } from '../support/rooms.js';
 import { documentedOperations, requestsFor, type GeneratedRequest, type Operation, type Targets } from '../support/fuzz-requests.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const CASE_LIMIT_MS = 10_000;
-const V3 = '/_matrix/client/v3';
-const megolm = (n: number) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
 
 let t: TestServer;
 /** The fuzzing user; replaced when a generated request ends its session (logout, deactivation, ...). */
 let fuzzer: TestUser;
 let targets: Targets;
 const casesRun = new Map<string, number>();
+const rooms = roomHelpers(() => t.http);
 /** How many cases got each status class, to see how deep the cases reach (2xx: past every check). */
 const statusClasses = new Map<string, number>();
 
@@ -36,15 +36,11 @@ beforeAll(async () => {
   t = await startTestServer();
   fuzzer = await newFuzzer();
   const bob = await registerUser(t);
-  const enc = encodeURIComponent;
-  const room = async (u: TestUser, body: Record<string, unknown>) => (await t.http.post(`${V3}/createRoom`).set(u.auth).send(body).expect(200)).body.room_id as string;
-  const send = async (u: TestUser, roomId: string, n: number) =>
-    (await t.http.put(`${V3}/rooms/${enc(roomId)}/send/m.room.encrypted/fuzz${n}`).set(u.auth).send(megolm(n)).expect(200)).body.event_id as string;
-  const bobPublic = await room(bob, { preset: 'public_chat', room_alias_name: 'fuzzpublic', visibility: 'public' });
-  const bobPrivate = await room(bob, { preset: 'private_chat' });
-  const own = await room(fuzzer, { preset: 'private_chat' });
-  await t.http.post(`${V3}/join/${enc(bobPublic)}`).set(fuzzer.auth).expect(200);
-  const eventIds = [await send(bob, bobPublic, 1), await send(bob, bobPrivate, 2), await send(fuzzer, own, 3), await send(fuzzer, bobPublic, 4)];
+  const bobPublic = await rooms.createRoom(bob, { preset: 'public_chat', room_alias_name: 'fuzzpublic', visibility: 'public' });
+  const bobPrivate = await rooms.createRoom(bob, { preset: 'private_chat' });
+  const own = await rooms.createRoom(fuzzer, { preset: 'private_chat' });
+  await rooms.join(fuzzer, bobPublic);
+  const eventIds = [await rooms.send(bob, bobPublic, 1), await rooms.send(bob, bobPrivate, 2), await rooms.send(fuzzer, own, 3), await rooms.send(fuzzer, bobPublic, 4)];
   await t.http.post(`${V3}/room_keys/version`).set(bob.auth).send({ algorithm: 'm.megolm_backup.v1.curve25519-aes-sha2', auth_data: { public_key: 'abc' } });
   targets = {
     userIds: [fuzzer.userId, bob.userId, '@nobody:test.local', '@x:other.example'],

@@ -8,9 +8,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { changedTables, dbFingerprint, type DbFingerprint } from '../support/db-state.js';
-
-const V3 = '/_matrix/client/v3';
-const megolm = (n: number) => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: `AwgAEn${n}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV' });
+import { V3, roomHelpers } from '../support/rooms.js';
 
 let t: TestServer;
 let alice: TestUser;
@@ -18,14 +16,15 @@ let bob: TestUser;
 let roomId: string;
 let room: string;
 let before: DbFingerprint;
+const rooms = roomHelpers(() => t.http);
 
 beforeAll(async () => {
   t = await startTestServer();
   alice = await registerUser(t);
   bob = await registerUser(t);
-  roomId = (await t.http.post(`${V3}/createRoom`).set(alice.auth).send({ preset: 'public_chat' })).body.room_id;
+  roomId = await rooms.createRoom(alice, { preset: 'public_chat' });
   room = encodeURIComponent(roomId);
-  for (let i = 0; i < 20; i++) await t.http.put(`${V3}/rooms/${room}/send/m.room.encrypted/seed${i}`).set(alice.auth).send(megolm(i)).expect(200);
+  for (let i = 0; i < 20; i++) await rooms.send(alice, roomId, i);
 });
 afterAll(() => t?.close());
 
