@@ -4,6 +4,10 @@
  * the top of what was sent) and the rule, so that a client developer sees at once what the server will not relay.
  */
 import { forbidden } from '../../errors.js';
+import { MAX_ID_BYTES, isDeviceId, isRoomId, isUserId } from '../../lib/identifiers.js';
+
+/** A rule for a string: a regular expression, or an identifier grammar from lib/identifiers.ts as `{ test: isUserId }`. */
+export type StringRule = { test(s: string): boolean };
 
 /** Checks `value` found at `at` (e.g. `content.m.relates_to.key`); `why` is the rule of the whole shape. */
 export type Shape = (value: unknown, at: string, why: string) => void;
@@ -33,7 +37,7 @@ export function object(required: Record<string, Shape>, optional: Record<string,
 }
 
 /** A string of at most `maxBytes` UTF-8 bytes (at least one character), matching `pattern` if given. */
-export function text(maxBytes: number, pattern?: RegExp, what = 'a short string'): Shape {
+export function text(maxBytes: number, pattern?: StringRule, what = 'a short string'): Shape {
   return (value, at, why) => {
     if (typeof value !== 'string' || value.length === 0) refuse(at, `it must be ${what}`, why);
     if (Buffer.byteLength(value) > maxBytes) refuse(at, `it is longer than ${maxBytes} bytes`, why);
@@ -68,7 +72,7 @@ export function array(item: Shape, max: number, min = 0): Shape {
 }
 
 /** An object used as a map: at most `max` entries (at least `min`), keys matching `key`, values of one shape. */
-export function map(key: RegExp, item: Shape, max: number, min = 0): Shape {
+export function map(key: StringRule, item: Shape, max: number, min = 0): Shape {
   return (value, at, why) => {
     if (!isPlainObject(value)) refuse(at, 'it must be an object', why);
     const keys = Object.keys(value);
@@ -102,15 +106,15 @@ export function check(shape: Shape, value: unknown, at: string, why: string): vo
  * and a fixed length: an id cannot carry a sentence.
  */
 export const eventId = text(300, /^\$(?:[A-Za-z0-9+/_-]{43}|[A-Za-z0-9_-]{18}:[A-Za-z0-9.:[\]-]{1,255})$/, 'an event id');
-/** A user id: `@localpart:server` of printable ASCII. */
-export const userId = text(255, /^@[\x21-\x39\x3b-\x7e]+:[A-Za-z0-9.:[\]-]+$/, 'a user id');
-/** A device id: printable ASCII without spaces. */
-export const deviceId = text(255, /^[\x21-\x7e]+$/, 'a device id');
+/** User, room and device ids: the grammar of lib/identifiers.ts. */
+export const USER_ID: StringRule = { test: isUserId };
+export const ROOM_ID: StringRule = { test: isRoomId };
+export const userId = text(MAX_ID_BYTES, USER_ID, 'a user id');
+export const roomId = text(MAX_ID_BYTES, ROOM_ID, 'a room id');
+export const deviceId = text(MAX_ID_BYTES, { test: isDeviceId }, 'a device id');
 /** A namespaced identifier (an algorithm, a method, a code, a secret name). */
 export const identifier = text(255, /^[A-Za-z0-9._-]+$/, 'an identifier');
 /** A key id: `algorithm:name` (name: a device id or an unpadded base64 public key). */
 export const KEY_ID = /^[A-Za-z0-9._-]{1,64}:[\x21-\x7e]{1,255}$/;
-/** A user id as a map key. */
-export const USER_ID = /^@[\x21-\x39\x3b-\x7e]+:[A-Za-z0-9.:[\]-]+$/;
 /** Signatures: `{user id: {key id: base64 signature}}`, as on keys. */
 export const signatures = map(USER_ID, map(KEY_ID, base64(128), 32, 1), 16);

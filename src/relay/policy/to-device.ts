@@ -5,7 +5,8 @@
  * notices, m.dummy) have exact shapes; other clear types are refused unless ALLOW_PLAINTEXT_TO_DEVICE is on.
  */
 import { forbidden } from '../../errors.js';
-import { base64, check, deviceId, identifier, integer, map, object, oneOf, text, type Shape } from './shape.js';
+import { MAX_ID_BYTES } from '../../lib/identifiers.js';
+import { base64, check, deviceId, identifier, integer, map, object, oneOf, roomId, text, type Shape } from './shape.js';
 import { byStartMethod, methods, verificationFields } from './room-events.js';
 
 export interface ToDevicePolicySettings {
@@ -20,7 +21,6 @@ const SECRET_TYPES = new Set(['m.room_key', 'm.forwarded_room_key', 'm.secret.se
 
 const MAX_OLM_BODY = 65536;
 const MAX_KEY = 128;
-const MAX_ID_BYTES = 255;
 const MAX_WITHHELD_REASON_BYTES = 256;
 
 /** Rust crypto adds a random id to every message it sends, for tracing (`org.matrix.msgid`). */
@@ -38,7 +38,6 @@ const olmEnvelope = withMsgid({
 const transactionId = { transaction_id: text(MAX_ID_BYTES, /^[\x21-\x7e]+$/, 'a transaction id') };
 const requestAction = oneOf('request', 'request_cancellation');
 const requestId = text(MAX_ID_BYTES, /^[\x21-\x7e]+$/, 'a request id');
-const roomId = text(MAX_ID_BYTES, /^![\x21-\x7e]+$/, 'a room id');
 
 const CLEAR: Record<string, Shape> = {
   'm.key.verification.request': withMsgid({ from_device: deviceId, methods, timestamp: integer(0, Number.MAX_SAFE_INTEGER), ...transactionId }),
