@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_POOL_TIMEOUT_MS, txGuardByDefault } from './db/pool.js';
 
 type RegistrationMode = 'open' | 'token' | 'closed';
 
@@ -17,6 +18,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   databasePoolSize: number;
+  databasePoolTimeoutMs: number;
+  databaseTxGuard: boolean;
   registration: RegistrationMode;
   allowGuests: boolean;
   rateLimits: boolean;
@@ -141,6 +144,16 @@ export const SETTINGS: Setting[] = [
     // Few connections measure faster than many on a small machine: queries issued together share one socket write,
     // and PostgreSQL switches between fewer backends (bench/README.md).
     default: () => String(Math.max(4, 2 * availableParallelism())), parse: int(1, 1000),
+  },
+  {
+    key: 'databasePoolTimeoutMs', env: 'DATABASE_POOL_TIMEOUT_MS',
+    help: 'How long a request waits for a database connection (a free one, or one being opened) before it is answered 503 M_UNKNOWN with a retry hint.',
+    default: fixed(String(DEFAULT_POOL_TIMEOUT_MS)), parse: int(100, 600_000),
+  },
+  {
+    key: 'databaseTxGuard', env: 'DATABASE_TX_GUARD',
+    help: 'on: a query on the pool from inside a transaction fails at once (a bug that would freeze a pool of one). For development; costs CPU on Node 20. Default: on under tests (NODE_ENV=test).',
+    default: () => (txGuardByDefault() ? 'on' : 'off'), parse: bool,
   },
   { key: 'dataDir', env: 'DATA_DIR', help: 'Where the embedded database keeps its files.', default: fixed('./data'), parse: text },
   {

@@ -59,6 +59,14 @@ export interface Hs {
   polls: PollMemory;
 }
 
+/**
+ * The server's parts as code running inside a transaction sees them: everything but the pool. There the database is
+ * the transaction's handle (`tx`); a query on the pool would wait for a connection that its own caller holds, with a
+ * pool of one (the embedded database) forever. Functions called inside transaction() take a TxHs, so that they cannot
+ * reach the pool (db/pool.ts also trips at run time, docs/database.md).
+ */
+export type TxHs = Omit<Hs, 'sql' | 'db'>;
+
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
     level: config.logLevel,

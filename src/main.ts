@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import { helpText, hostForUrl, isConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
-import { DataDirInUseError } from './db/database.js';
+import { DataDirInUseError } from './db/embedded.js';
 import { migrate, NewerSchemaError } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { createHs, createLogger, type Hs } from './hs.js';

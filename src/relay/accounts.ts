@@ -2,7 +2,7 @@
  * Accounts: registration (full and guest, and a guest's upgrade), password login, password change and
  * deactivation. Each operation is one transaction; tokens are issued only once the account is committed.
  */
-import type { Hs } from '../hs.js';
+import type { Hs, TxHs } from '../hs.js';
 import { forbidden, userDeactivated, userInUse, invalidParam, weakPassword } from '../errors.js';
 import * as users from '../db/users.js';
 import { selectDevices } from '../db/devices.js';
@@ -44,7 +44,7 @@ function generatedLocalpart(): string {
   return `u${randomId(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}`;
 }
 
-async function startSession(hs: Hs, db: Parameters<typeof openDevice>[0], userId: string, s: SessionRequest): Promise<SessionResult> {
+async function startSession(hs: TxHs, db: Parameters<typeof openDevice>[0], userId: string, s: SessionRequest): Promise<SessionResult> {
   if (s.inhibitLogin) return { user_id: userId };
   const deviceId = await openDevice(db, userId, s.deviceId, s.initialDeviceDisplayName);
   const issued = await issueTokens(hs, db, userId, deviceId, s.refreshToken === true);

@@ -1,7 +1,7 @@
 /**
  * The notifier wakes waiting long-polls by key (a user or a room), never carrying data: woken readers re-read
  * from the database. Wakes cross processes through PostgreSQL LISTEN/NOTIFY; a listener registered before its
- * reader reads cannot miss a wake.
+ * reader reads cannot miss a wake, and when LISTEN comes back after a lost connection every listener is woken.
  */
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/database.js';
@@ -106,7 +106,8 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
 
   let unlisten: (() => Promise<void>) | undefined;
   if (sql) {
-    const sub = await sql.listen(CHANNEL, (payload) => {
+    let listened = false;
+    const onPayload = (payload: string) => {
       try {
         const msg = JSON.parse(payload) as { o: string; k: string[] };
         if (msg.o !== origin) {
@@ -116,7 +117,14 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
       } catch {
         /* a payload we did not write: ignore */
       }
-    });
+    };
+    // Called once LISTEN is in place, and again each time postgres.js has re-established it after losing its
+    // connection (a database restart): wakes published meanwhile are lost, so every listener here reads again.
+    const onListen = () => {
+      if (listened) wakeLocal([...byKey.keys()]);
+      listened = true;
+    };
+    const sub = await sql.listen(CHANNEL, onPayload, onListen);
     unlisten = () => sub.unlisten();
   }
 

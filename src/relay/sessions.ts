@@ -3,7 +3,7 @@
  * until its replacement is used. Tokens resolve to a Requester in relay/authentication.ts.
  */
 import { unknownToken } from '../errors.js';
-import type { Hs } from '../hs.js';
+import type { Hs, TxHs } from '../hs.js';
 import { transaction, type Db } from '../db/database.js';
 import * as tokens from '../db/tokens.js';
 import { hashToken, newSecretToken } from '../lib/tokens.js';
@@ -16,7 +16,7 @@ export interface IssuedTokens {
 
 /** Issues tokens for a device; with `refreshable`, the access token expires and a refresh token comes with it. */
 export async function issueTokens(
-  hs: Hs,
+  hs: TxHs,
   db: Db,
   userId: string,
   deviceId: string,

@@ -11,7 +11,7 @@ import { registerUser, startTestServer, testConfig, type TestServer, type TestUs
 import { buildApp } from '../../src/app.js';
 import { createHs, type Hs } from '../../src/hs.js';
 import { connectPostgres, type Database } from '../../src/db/database.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_POOL_SIZE, type TestDatabase } from '../support/db.js';
 import { killAll, spawnServer } from '../support/process.js';
 import { freePort } from '../support/ports.js';
 import { appendEvent, writeRoom } from '../../src/relay/rooms/append.js';
@@ -43,7 +43,8 @@ describe('an out-of-order commit', () => {
   let fastRoom: string;
 
   beforeAll(async () => {
-    t = await startTestServer();
+    // A transaction held open, a writer waiting behind it and a sync reading meanwhile: three connections at once.
+    t = await startTestServer({}, undefined, Math.max(TEST_POOL_SIZE, 3));
     alice = await registerUser(t, 'alice');
     bob = await registerUser(t, 'bob');
     for (const which of ['slow', 'fast']) {
@@ -154,7 +155,7 @@ describe('two server processes on one database', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dbB = connectPostgres(database.url, 5);
+    dbB = connectPostgres(database.url, TEST_POOL_SIZE);
     hsB = await createHs(testConfig(), dbB);
     serverB = buildApp(hsB).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => serverB.once('listening', resolve));

@@ -10,7 +10,7 @@ import { enc, roomHelpers, V3, type Agent } from '../support/rooms.js';
 import { buildApp } from '../../src/app.js';
 import { createHs, type Hs } from '../../src/hs.js';
 import { connectPostgres, type Database } from '../../src/db/database.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_POOL_SIZE, type TestDatabase } from '../support/db.js';
 import { parseSyncToken } from '../../src/relay/sync/token.js';
 
 
@@ -249,7 +249,7 @@ describe('typing across two processes on one database', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     for (let i = 0; i < 2; i++) {
-      const db = connectPostgres(database.url, 5);
+      const db = connectPostgres(database.url, TEST_POOL_SIZE);
       const hs = await createHs(testConfig(), db);
       const server = buildApp(hs).listen(0, '127.0.0.1');
       await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -7,6 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { connectPostgres, type Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 
+/**
+ * Connections per test pool: DATABASE_POOL_SIZE when set (CI's second pass runs the HTTP tests with 1, what the
+ * embedded database has, so that a nested use of the pool fails a test), else 5.
+ */
+export const TEST_POOL_SIZE = Number(process.env.DATABASE_POOL_SIZE ?? 5);
+
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function databaseUrl(name: string): string {
@@ -31,12 +37,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database for one test file. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A fresh, migrated database for one test file, with a pool of `poolSize` connections. */
+export async function createTestDatabase(poolSize = TEST_POOL_SIZE): Promise<TestDatabase> {
   const name = `securecomm_test_${randomBytes(6).toString('hex')}`;
   await withAdmin((sql) => sql.unsafe(`CREATE DATABASE ${name}`));
   const url = databaseUrl(name);
-  const db = connectPostgres(url, 5);
+  const db = connectPostgres(url, poolSize);
   await migrate(db);
   return {
     name,

@@ -30,10 +30,13 @@ export interface ServerProcess {
 
 const running = new Set<ServerProcess>();
 
-/** Settings the test did not set must not leak in from the developer's shell (a DATABASE_URL, a PORT, ...). */
+/**
+ * Settings the test did not set must not leak in from the developer's shell (a DATABASE_URL, a PORT, ...), except
+ * DATABASE_POOL_SIZE: the pool-of-one pass (npm run test:pool1) sets it for every server, in-process or not.
+ */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env };
-  for (const s of SETTINGS) delete out[s.env];
+  for (const s of SETTINGS) if (s.env !== 'DATABASE_POOL_SIZE') delete out[s.env];
   delete out.SECURECOMM_CONFIG;
   return { ...out, LOG_LEVEL: 'info', RATE_LIMITS: 'off', ...env };
 }

@@ -9,8 +9,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createHs, type Hs } from '../../src/hs.js';
 import { createLogger } from '../../src/hs.js';
 import type { Logger } from 'pino';
-import { createTestDatabase, type TestDatabase } from './db.js';
-import { connectPostgres } from '../../src/db/database.js';
+import { createTestDatabase, TEST_POOL_SIZE, type TestDatabase } from './db.js';
+import { connectPostgres, type Database } from '../../src/db/database.js';
 
 export interface TestServer {
   hs: Hs;
@@ -40,9 +40,12 @@ async function serve(hs: Hs): Promise<{ server: Server; http: ReturnType<typeof 
   };
 }
 
-/** `log` replaces the (silent) logger, e.g. to capture log lines. */
-export async function startTestServer(overrides: Partial<Config> = {}, log?: Logger): Promise<TestServer> {
-  const database = await createTestDatabase();
+/**
+ * `log` replaces the (silent) logger, e.g. to capture log lines. `poolSize` is for the few tests that need several
+ * connections at once by design (a transaction held open while others go on); the rest run on the suite's pool.
+ */
+export async function startTestServer(overrides: Partial<Config> = {}, log?: Logger, poolSize = TEST_POOL_SIZE): Promise<TestServer> {
+  const database = await createTestDatabase(poolSize);
   const config = testConfig(overrides);
   const hs = await createHs(config, database.db, log ?? createLogger(config));
   const { server, http, stop } = await serve(hs);
@@ -67,7 +70,11 @@ export interface SecondServer {
 }
 
 export async function startSecondServer(databaseUrl: string, overrides: Partial<Config> = {}): Promise<SecondServer> {
-  const db = connectPostgres(databaseUrl, 5);
+  return startServerOn(connectPostgres(databaseUrl, TEST_POOL_SIZE), overrides);
+}
+
+/** A server on a database opened by the test (a pool with its own rules, the embedded database); closing it closes `db`. */
+export async function startServerOn(db: Database, overrides: Partial<Config> = {}): Promise<SecondServer> {
   const hs = await createHs(testConfig(overrides), db);
   const { server, http, stop } = await serve(hs);
   return {
@@ -111,7 +118,7 @@ let counter = 0;
 export const PASSWORD = 'correct horse battery staple';
 
 /** Registers a user through the real UIA flow (dummy stage). */
-export async function registerUser(t: TestServer, localpart = `user${++counter}_${Date.now() % 100000}`, password = PASSWORD): Promise<TestUser> {
+export async function registerUser(t: Pick<TestServer, 'http'>, localpart = `user${++counter}_${Date.now() % 100000}`, password = PASSWORD): Promise<TestUser> {
   const first = await t.http.post('/_matrix/client/v3/register').send({ username: localpart, password });
   if (first.status !== 401) throw new Error(`register challenge: ${first.status} ${JSON.stringify(first.body)}`);
   const res = await t.http

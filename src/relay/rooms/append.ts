@@ -5,7 +5,7 @@
  * why that is always correct), and the writes are pipelined: one round trip before the position is taken, so the
  * stream head's lock (which serialises every writer of the server) is held for as little as possible.
  */
-import type { Hs } from '../../hs.js';
+import type { Hs, TxHs } from '../../hs.js';
 import { commitPipelined, transaction, type Tx } from '../../db/database.js';
 import { notFound, tooLarge, badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
@@ -71,7 +71,7 @@ export function currentStateOf(room: OpenRoom, type: string, stateKey = ''): Eve
  * `readUnderLock` is sent right behind the lock on the same connection (pipelined: no extra round trip), so it
  * runs once the lock is granted and sees everything committed before.
  */
-export async function openRoom<R>(hs: Hs, tx: Tx, roomId: string, readUnderLock?: (tx: Tx) => Promise<R>): Promise<{ room: OpenRoom; read: R | undefined }> {
+export async function openRoom<R>(hs: TxHs, tx: Tx, roomId: string, readUnderLock?: (tx: Tx) => Promise<R>): Promise<{ room: OpenRoom; read: R | undefined }> {
   const [row, read] = await Promise.all([roomsDb.selectRoomForUpdate(tx, roomId), readUnderLock?.(tx)]);
   if (!row) throw notFound('Unknown room.');
   let state = row.lastEventId !== null ? hs.roomStates.take(roomId, row.lastEventId) : undefined;
@@ -138,7 +138,7 @@ async function guestsTurnedAway(room: OpenRoom, draft: EventDraft): Promise<stri
  * Checks and appends one event from `sender`, then what it entails in the same transaction: the guests an
  * m.room.guest_access change turns away leave.
  */
-export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions = {}): Promise<EventRow> {
+export async function appendEvent(hs: TxHs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions = {}): Promise<EventRow> {
   const guests = await guestsTurnedAway(room, draft);
   const row = await appendOne(hs, room, sender, draft, { ...opts, last: opts.last === true && guests.length === 0 });
   for (const [i, guest] of guests.entries()) {
@@ -149,7 +149,7 @@ export async function appendEvent(hs: Hs, room: OpenRoom, sender: string, draft:
 }
 
 /** Checks and appends one event from `sender`. */
-async function appendOne(hs: Hs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions): Promise<EventRow> {
+async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions): Promise<EventRow> {
   const isState = draft.state_key !== undefined;
   if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {

@@ -13,7 +13,7 @@ import { appendEvent, newOpenRoom, type EventDraft } from './append.js';
 import { WakeBatch } from '../wakes.js';
 import { newRoomId } from './events.js';
 import { validateAliasLocalpart } from './aliases.js';
-import { transaction } from '../../db/database.js';
+import { transaction, type Db } from '../../db/database.js';
 import { insertPublishedRoom } from '../../db/directory.js';
 
 export type Preset = 'private_chat' | 'trusted_private_chat' | 'public_chat';
@@ -32,9 +32,9 @@ export interface CreateRoomRequest {
   room_version?: string;
 }
 
-/** The member event content for a user: membership plus their profile's display name and avatar. */
-export async function memberContent(hs: Hs, userId: string, membership: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const profile = (await selectUser(hs.sql, userId))?.profile ?? {};
+/** The member event content for a user: membership plus their profile's display name and avatar (read from `db`). */
+export async function memberContent(db: Db, userId: string, membership: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const profile = (await selectUser(db, userId))?.profile ?? {};
   const content: Record<string, unknown> = { membership, ...extra };
   if (membership === 'join' || membership === 'invite' || membership === 'knock') {
     if (typeof profile.displayname === 'string') content.displayname = profile.displayname;
@@ -98,8 +98,8 @@ export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest
   }
   const roomId = newRoomId(hs.config.serverName);
   // is_direct marks the invites only (spec: "the m.room.member events sent to the users in invite").
-  const creatorJoin = await memberContent(hs, creator, 'join');
-  const inviteContents = await Promise.all(invitees.map((u) => memberContent(hs, u, 'invite', req.is_direct ? { is_direct: true } : {})));
+  const creatorJoin = await memberContent(hs.sql, creator, 'join');
+  const inviteContents = await Promise.all(invitees.map((u) => memberContent(hs.sql, u, 'invite', req.is_direct ? { is_direct: true } : {})));
 
   let wakes = new WakeBatch();
   await transaction(hs.sql, async (tx) => {

@@ -14,7 +14,8 @@ export async function refreshMemberEvents(hs: Hs, userId: string): Promise<void>
       const current = currentStateOf(room, 'm.room.member', userId);
       if (current?.content.membership !== 'join') return;
       const { displayname: _d, avatar_url: _a, ...kept } = current.content;
-      const content = await memberContent(hs, userId, 'join', kept);
+      // Read in the transaction: it holds the pool's connection (with a pool of one, the only one).
+      const content = await memberContent(room.tx, userId, 'join', kept);
       if (!isDeepStrictEqual(content, current.content)) await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
     });
   }

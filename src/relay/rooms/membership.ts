@@ -19,7 +19,7 @@ export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promi
 
 /** Join (guests only where m.room.guest_access allows: the authorization rules decide, for every way in). */
 export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
-  const content = await memberContent(hs, userId, 'join', reason ? { reason } : {});
+  const content = await memberContent(hs.sql, userId, 'join', reason ? { reason } : {});
   return writeRoom(hs, roomId, async (room) => {
     const current = currentStateOf(room, 'm.room.member', userId);
     if (current?.content.membership === 'join') return roomId;
@@ -32,7 +32,7 @@ export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: 
 
 /** Knock: ask to join a room whose join rule is knock; its members may then invite the knocker. */
 export async function knockRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
-  const content = await memberContent(hs, userId, 'knock', reason ? { reason } : {});
+  const content = await memberContent(hs.sql, userId, 'knock', reason ? { reason } : {});
   return writeRoom(hs, roomId, async (room) => {
     await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
     return roomId;
@@ -52,7 +52,7 @@ export async function changeMembership(
   const fields: Record<string, unknown> = {};
   if (extra.reason !== undefined) fields.reason = extra.reason;
   if (extra.is_direct !== undefined) fields.is_direct = extra.is_direct;
-  const content = membership === 'invite' ? await memberContent(hs, target, 'invite', fields) : { membership, ...fields };
+  const content = membership === 'invite' ? await memberContent(hs.sql, target, 'invite', fields) : { membership, ...fields };
   await writeRoom(hs, roomId, async (room) => {
     await appendEvent(hs, room, sender, { type: 'm.room.member', state_key: target, content });
     if (membership === 'invite') await roomsDb.deleteForgotten(room.tx, target, roomId);
