@@ -216,6 +216,13 @@ class Pool {
     const state = { lost: false };
     let connectionId: number | undefined;
     const options = (this.raw as unknown as { options: { debug: postgres.Options<Record<string, never>>['debug'] } }).options;
+    const release = () => {
+      if (connectionId !== undefined && this.byConnection.get(connectionId) === state) this.byConnection.delete(connectionId);
+      // A closed connection is back in postgres.js's closed set already: handing it back as open would put a dead
+      // connection in front of the next query.
+      if (!state.lost) raw.release();
+      unreserve();
+    };
     const tx = interceptQueries(raw, (query, handler) => {
       if (state.lost) return query.reject(connectionLost());
       const reject = query.reject;
@@ -235,20 +242,14 @@ class Pool {
         options.debug = false;
       }
       if (connectionId !== undefined) this.byConnection.set(connectionId, state);
-    });
+    }, (prop) => (prop === 'release' ? release : undefined));
     return {
       tx,
       get lost() {
         return state.lost;
       },
       inside: (fn) => (this.rules.txGuard ? txScope.run(tx, fn) : fn()),
-      release: () => {
-        if (connectionId !== undefined && this.byConnection.get(connectionId) === state) this.byConnection.delete(connectionId);
-        // A closed connection is back in postgres.js's closed set already: handing it back as open would put a dead
-        // connection in front of the next query.
-        if (!state.lost) raw.release();
-        unreserve();
-      },
+      release,
     };
   }
 }
@@ -262,13 +263,15 @@ export interface PoolHooks {
 
 /**
  * Opens a postgres.js pool (created by `open` with the hooks in its options) wrapped so that every query and
- * transaction on it keeps the rules above. sql.reserve and sql.begin are closed: transactions go through transaction().
+ * transaction on it keeps the rules above. sql.reserve waits in the same line (its release hands the reservation
+ * back); sql.begin is closed (transactions go through transaction(), see db/database.ts).
  */
 export function guardPool(open: (hooks: PoolHooks) => Sql, rules: PoolRules): Sql {
   const pool = new Pool(rules);
   pool.raw = open({ onclose: (id) => pool.connectionClosed(id) });
-  const closed = () => () => Promise.reject(new Error('use transaction() (src/db/database.ts) for a transaction'));
-  const guarded = interceptQueries(pool.raw, (q, handler) => pool.run(q, handler), (prop) => (prop === 'reserve' || prop === 'begin' ? closed() : undefined));
+  const reserve = async () => (await pool.reserve()).tx;
+  const begin = () => Promise.reject(new Error('use transaction() (src/db/database.ts) for a transaction, not sql.begin'));
+  const guarded = interceptQueries(pool.raw, (q, handler) => pool.run(q, handler), (prop) => (prop === 'reserve' ? reserve : prop === 'begin' ? begin : undefined));
   pools.set(guarded, pool);
   return guarded;
 }

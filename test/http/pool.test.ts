@@ -75,9 +75,16 @@ describe('inside a transaction', () => {
     expect((await db.sql`SELECT 3 AS n`)[0].n).toBe(3);
   });
 
-  test('sql.begin and sql.reserve are closed: transactions go through transaction()', async () => {
-    await expect(db.sql.reserve()).rejects.toThrow(/transaction\(\)/);
+  test('sql.begin is closed (transactions go through transaction()); sql.reserve waits in the same line', async () => {
     await expect(db.sql.begin(async () => 1)).rejects.toThrow(/transaction\(\)/);
+    const reserved = await db.sql.reserve();
+    const waiting = db.sql`SELECT 4 AS n`;
+    let answered = false;
+    void waiting.then(() => (answered = true));
+    await reserved`SELECT 1`;
+    expect(answered).toBe(false);
+    reserved.release();
+    expect((await waiting)[0].n).toBe(4);
   });
 });
 
