@@ -80,10 +80,12 @@ export const threepidDenied = () => new MatrixError(403, Codes.THREEPID_DENIED, 
 /** Adding an email address or phone number to an account (spec: 400 M_THREEPID_MEDIUM_NOT_SUPPORTED). */
 export const threepidMediumNotSupported = () =>
   new MatrixError(400, Codes.THREEPID_MEDIUM_NOT_SUPPORTED, 'Third-party identifiers (email addresses, phone numbers) are not supported on this server.');
-export const limitExceeded = (retryAfterMs: number) =>
-  new MatrixError(429, Codes.LIMIT_EXCEEDED, 'Too many requests; try again later.', { retry_after_ms: retryAfterMs }, {
-    'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
-  });
+/** `retry_after_ms` in the body and `Retry-After` (whole seconds, at least 1) in the headers. */
+const withRetryHint = (status: number, errcode: Errcode, msg: string, retryAfterMs: number) =>
+  new MatrixError(status, errcode, msg, { retry_after_ms: retryAfterMs }, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
+export const limitExceeded = (retryAfterMs: number) => withRetryHint(429, Codes.LIMIT_EXCEEDED, 'Too many requests; try again later.', retryAfterMs);
+/** 503: the server cannot serve the request now (its database is away or every connection is busy); retry later. */
+export const unavailable = (msg: string, retryAfterMs: number) => withRetryHint(503, Codes.UNKNOWN, msg, retryAfterMs);
 /** The key backup version a request names is not the current one (`current_version`: the current, if any). */
 export const wrongRoomKeysVersion = (current: number | undefined) =>
   new MatrixError(403, Codes.WRONG_ROOM_KEYS_VERSION, 'That is not the current backup version.', current !== undefined ? { current_version: String(current) } : {});

@@ -12,7 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type postgres from 'postgres';
-import { MatrixError } from '../errors.js';
+import { MatrixError, unavailable } from '../errors.js';
 import type { Sql, Tx } from './database.js';
 
 export interface PoolRules {
@@ -39,8 +39,8 @@ export class NestedPoolUseError extends Error {
 /** How long a client should wait before retrying when the database is busy or away. */
 const RETRY_AFTER_MS = 2000;
 
-export function databaseUnavailable(message: string, cause?: unknown): MatrixError {
-  const err = new MatrixError(503, 'M_UNKNOWN', message, { retry_after_ms: RETRY_AFTER_MS }, { 'Retry-After': String(RETRY_AFTER_MS / 1000) });
+function databaseUnavailable(message: string, cause?: unknown): MatrixError {
+  const err = unavailable(message, RETRY_AFTER_MS);
   if (cause !== undefined) err.cause = cause;
   return err;
 }

@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { freePort, killAll, spawnServer, type ServerProcess } from '../support/process.js';
+import { killAll, spawnServer, type ServerProcess } from '../support/process.js';
+import { freePort } from '../support/ports.js';
 import { createRoom, encryptedEventIds, register, send, type Reply } from '../support/client.js';
 
 const LISTENING = /SecureComm listening on/;

@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import postgres from 'postgres';
-import { freePort, killAll, spawnServer, type ServerProcess } from '../support/process.js';
+import { killAll, spawnServer, type ServerProcess } from '../support/process.js';
+import { freePort } from '../support/ports.js';
 import { startPrivateCluster, type PgCluster } from '../support/pg-cluster.js';
 import { call, createRoom, eventually, join, register, send, V3, type Account, type Reply } from '../support/client.js';
 
