@@ -21,14 +21,6 @@ export function validateNewLocalpart(localpart: string, serverName: string): voi
   if (/^[0-9]+$/.test(localpart)) throw invalidUsername('Numeric user names are reserved for guest accounts.');
 }
 
-/**
- * Whether a string can be a user id at all (the historical grammar: printable ASCII, a localpart without ':', at most
- * 255 characters). Anything else names no account and is not worth a query (and a NUL byte would fail one).
- */
-export function isPlausibleUserId(id: string): boolean {
-  return id.length <= MAX_USER_ID_LENGTH && /^@[\x21-\x39\x3B-\x7E]+:[\x21-\x7E]+$/.test(id);
-}
-
 /** A user named by full id (@name:server) or localpart, lower-cased as login does; returns the full id. */
 export function normalizeUserId(name: string, serverName: string): string {
   if (name.startsWith('@')) {

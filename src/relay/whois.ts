@@ -6,7 +6,7 @@ import type { Hs, Requester } from '../hs.js';
 import { forbidden, notFound } from '../errors.js';
 import { selectDevices } from '../db/devices.js';
 import { selectUser } from '../db/users.js';
-import { isPlausibleUserId } from './user-ids.js';
+import { isUserId } from '../lib/identifiers.js';
 
 export interface WhoIs {
   user_id: string;
@@ -16,7 +16,7 @@ export interface WhoIs {
 export async function whoIs(hs: Hs, requester: Requester, userId: string): Promise<WhoIs> {
   // Authorisation before lookup: nobody learns from a 404 whether an account exists.
   if (userId !== requester.userId && !requester.isAdmin) throw forbidden('Only server admins may look up other users.');
-  if (!isPlausibleUserId(userId) || !(await selectUser(hs.sql, userId))) throw notFound('No such user on this server.');
+  if (!isUserId(userId) || !(await selectUser(hs.sql, userId))) throw notFound('No such user on this server.');
   const devices = await selectDevices(hs.sql, userId);
   return {
     user_id: userId,
