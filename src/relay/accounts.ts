@@ -11,12 +11,12 @@ import { leaveRoom } from './rooms/membership.js';
 import { deleteAllAccountData } from '../db/account-data.js';
 import { consumeRegistrationToken } from '../db/registration-tokens.js';
 import { deleteDevices, openDevice, removeDevices } from './devices.js';
-import { wakeDeviceListWatchers } from './keys/device-lists.js';
+import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
 import { hashPassword, verifyPassword } from '../lib/passwords.js';
 import { issueTokens, type IssuedTokens } from './sessions.js';
 import { randomId } from '../lib/tokens.js';
 import { userIdOf, validateNewLocalpart } from './user-ids.js';
-import { transaction } from '../db/database.js';
+import { transaction, type Tx } from '../db/database.js';
 import { eraseKeyBackups } from '../db/erasure.js';
 import { eraseEventsOf } from './rooms/redaction.js';
 
@@ -44,11 +44,19 @@ function generatedLocalpart(): string {
   return `u${randomId(12, 'abcdefghijklmnopqrstuvwxyz0123456789')}`;
 }
 
-async function startSession(hs: TxHs, db: Parameters<typeof openDevice>[0], userId: string, s: SessionRequest): Promise<SessionResult> {
+/** A session on a device; a new device is recorded as a device-list change (the caller wakes the watchers after commit). */
+async function startSession(hs: TxHs, tx: Tx, userId: string, s: SessionRequest): Promise<SessionResult> {
   if (s.inhibitLogin) return { user_id: userId };
-  const deviceId = await openDevice(db, userId, s.deviceId, s.initialDeviceDisplayName);
-  const issued = await issueTokens(hs, db, userId, deviceId, s.refreshToken === true);
+  const { deviceId, created } = await openDevice(tx, userId, s.deviceId, s.initialDeviceDisplayName);
+  const issued = await issueTokens(hs, tx, userId, deviceId, s.refreshToken === true);
+  if (created) await recordDeviceListChange(tx, userId);
   return { user_id: userId, device_id: deviceId, ...issued };
+}
+
+/** After a session's commit: the user's other devices (and room sharers) hear of a new device. */
+async function wakeForSession(hs: Hs, r: SessionResult): Promise<SessionResult> {
+  if (r.device_id !== undefined) await wakeDeviceListWatchers(hs, r.user_id);
+  return r;
 }
 
 export async function isUsernameAvailable(hs: Hs, localpart: string): Promise<boolean> {
@@ -113,7 +121,7 @@ export async function upgradeGuest(
     }
     await users.updateUpgradedGuest(tx, guestUserId, passwordHash);
     return startSession(hs, tx, guestUserId, s);
-  });
+  }).then((r) => wakeForSession(hs, r));
 }
 
 /** Password login. Unknown user and wrong password give the same error after the same work. */
@@ -125,7 +133,7 @@ export async function loginWithPassword(hs: Hs, userId: string, password: string
     throw forbidden('Invalid username or password.');
   }
   if (user.deactivated) throw userDeactivated();
-  return transaction(hs.sql, (tx) => startSession(hs, tx, userId, s));
+  return wakeForSession(hs, await transaction(hs.sql, (tx) => startSession(hs, tx, userId, s)));
 }
 
 /** Sets a new password; with logoutDevices, every other device of the user is deleted. */

@@ -2,7 +2,7 @@
  * Devices: creation at login/registration, listing and renaming, and deletion. deleteDevices is the one place a device ends; later
  * parts (keys, to-device inbox, device-list changes) hook into it so that nothing of a deleted device lingers.
  */
-import { transaction, type Db, type Tx } from '../db/database.js';
+import { transaction, type Tx } from '../db/database.js';
 import type { Hs } from '../hs.js';
 import { recordDeviceListChange, wakeDeviceListWatchers } from './keys/device-lists.js';
 import { deleteDeviceRows, selectDevice, selectDevices, updateDeviceDisplayName, upsertDevice, type DeviceRow } from '../db/devices.js';
@@ -20,16 +20,19 @@ function newDeviceId(): string {
 /**
  * The device for a new session: the client's id when it sent one, else a new one. A device that exists is reused,
  * and its earlier access and refresh tokens end (spec: "Relationship between access tokens and devices").
+ * `created`: the device is new, which the caller records as a device-list change (last in its transaction, then
+ * wakes the watchers after commit): the user's other devices learn of the new login (Element verifies it).
  */
-export async function openDevice(db: Db, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<string> {
+export async function openDevice(db: Tx, userId: string, deviceId: string | undefined, displayName: string | undefined): Promise<{ deviceId: string; created: boolean }> {
   if (deviceId !== undefined && !isDeviceId(deviceId)) throw invalidParam(`device_id must be 1 to ${MAX_ID_BYTES} bytes, without spaces.`);
   // Device ids and cross-signing public keys share one key-id namespace (ed25519:<id>): the spec has servers keep them apart.
   if (deviceId !== undefined && (await selectCrossSigningKeys(db, [userId])).some((k) => crossSigningPublicKey(k.keyJson)?.publicKey === deviceId)) {
     throw invalidParam('device_id must not be one of your cross-signing public keys.');
   }
   const id = deviceId ?? newDeviceId();
-  if (!(await upsertDevice(db, userId, id, displayName ?? null))) await deleteDeviceTokens(db, userId, id);
-  return id;
+  const created = await upsertDevice(db, userId, id, displayName ?? null);
+  if (!created) await deleteDeviceTokens(db, userId, id);
+  return { deviceId: id, created };
 }
 
 /**
@@ -75,11 +78,22 @@ export async function getDevice(hs: Hs, userId: string, deviceId: string): Promi
   return deviceJson(device);
 }
 
-/** Renames one of the user's devices (no name: nothing changes); 404 M_NOT_FOUND when they have no such device. */
+/**
+ * Renames one of the user's devices (no name: nothing changes); 404 M_NOT_FOUND when they have no such device. A new
+ * name is a device-list change: the name is part of what /keys/query tells about the device.
+ */
 export async function renameDevice(hs: Hs, userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
   if (displayName === undefined) {
     await getDevice(hs, userId, deviceId);
     return;
   }
-  if (!(await updateDeviceDisplayName(hs.sql, userId, deviceId, displayName))) throw notFound('No such device.');
+  const renamed = await transaction(hs.sql, async (tx) => {
+    const before = await selectDevice(tx, userId, deviceId);
+    if (!before) throw notFound('No such device.');
+    if (before.displayName === displayName) return false;
+    await updateDeviceDisplayName(tx, userId, deviceId, displayName);
+    await recordDeviceListChange(tx, userId);
+    return true;
+  });
+  if (renamed) await wakeDeviceListWatchers(hs, userId);
 }
