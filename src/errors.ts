@@ -6,7 +6,9 @@
 
 /** Every errcode this server sends (spec: "Standard error response" and the endpoints' own), by name. */
 export const Codes = {
+  BAD_ALIAS: 'M_BAD_ALIAS',
   BAD_JSON: 'M_BAD_JSON',
+  BAD_STATE: 'M_BAD_STATE',
   FORBIDDEN: 'M_FORBIDDEN',
   GUEST_ACCESS_FORBIDDEN: 'M_GUEST_ACCESS_FORBIDDEN',
   INVALID_PARAM: 'M_INVALID_PARAM',
@@ -72,6 +74,10 @@ export const weakPassword = (msg: string) => new MatrixError(400, Codes.WEAK_PAS
 export const guestForbidden = (msg = 'Guest accounts cannot use this endpoint; register a full account.') => new MatrixError(403, Codes.GUEST_ACCESS_FORBIDDEN, msg);
 export const userDeactivated = () => new MatrixError(403, Codes.USER_DEACTIVATED, 'This account has been deactivated.');
 export const unsupportedRoomVersion = (msg: string) => new MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, msg);
+/** An m.room.canonical_alias naming an alias that does not exist or points to another room (spec: 400 M_BAD_ALIAS). */
+export const badAlias = (msg: string) => new MatrixError(400, Codes.BAD_ALIAS, msg);
+/** The state change requested cannot be made in the room's current state (spec: 400 M_BAD_STATE). */
+export const badState = (msg: string) => new MatrixError(400, Codes.BAD_STATE, msg);
 export const roomInUse = (msg: string) => new MatrixError(400, Codes.ROOM_IN_USE, msg);
 export const keyTooLarge = (msg: string) => new MatrixError(400, Codes.KEY_TOO_LARGE, msg);
 export const profileTooLarge = (msg: string) => new MatrixError(400, Codes.PROFILE_TOO_LARGE, msg);

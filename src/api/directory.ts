@@ -15,17 +15,20 @@ const queryCount = z
   .regex(/^[0-9]{1,9}$/, 'must be a non-negative integer')
   .transform(Number);
 
+/** A body field that clients also send as null for "not given" (matrix-js-sdk sends `since: null`): null is absent. */
+const absentIfNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+
 const publicRoomsBody = z.object({
-  limit: z.number().int().min(1).optional(),
-  since: z.string().max(100).optional(),
-  filter: z
-    .object({
-      generic_search_term: z.string().max(1000).optional(),
-      room_types: z.array(z.string().max(255).nullable()).max(100).optional(),
-    })
-    .optional(),
-  include_all_networks: z.boolean().optional(),
-  third_party_instance_id: z.string().max(255).optional(),
+  limit: absentIfNull(z.number().int().min(1)),
+  since: absentIfNull(z.string().max(100)),
+  filter: absentIfNull(
+    z.object({
+      generic_search_term: absentIfNull(z.string().max(1000)),
+      room_types: absentIfNull(z.array(z.string().max(255).nullable()).max(100)),
+    }),
+  ),
+  include_all_networks: absentIfNull(z.boolean()),
+  third_party_instance_id: absentIfNull(z.string().max(255)),
 });
 
 export const directoryRoutes = [

@@ -52,6 +52,8 @@ export const roomRoutes = [
     method: 'POST',
     path: `${CLIENT_V3}/join/:roomIdOrAlias`,
     access: 'user',
+    // Guests too, as on /rooms/{roomId}/join: the authorization rules let them in only where guest_access is can_join.
+    guests: true,
     body: reasonBody.extend({ third_party_signed: z.unknown().optional() }),
     query: z.object({ via: z.union([z.string(), z.array(z.string())]).optional(), server_name: z.union([z.string(), z.array(z.string())]).optional() }),
     handler: async ({ hs, requester, params, body }) => {

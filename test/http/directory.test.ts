@@ -158,6 +158,29 @@ describe('publicRooms', () => {
     expect(await ids({ third_party_instance_id: 'irc' })).toEqual([]);
   });
 
+  test('POST takes null for any absent field (since: null is what matrix-js-sdk sends for the first page)', async () => {
+    const res = await t.http.post(`${V3}/publicRooms`).set(bob.auth)
+      .send({ limit: null, since: null, filter: { generic_search_term: null, room_types: null }, include_all_networks: null, third_party_instance_id: null });
+    expect(res.status).toBe(200);
+    expectValidResponseById('queryPublicRooms', 200, res.body);
+    expect(res.body.chunk.map((c: { room_id: string }) => c.room_id)).toEqual([cheese, wine, space]);
+    const page = await t.http.post(`${V3}/publicRooms`).set(bob.auth).send({ limit: 1, since: null, filter: null });
+    expect(page.body.chunk.map((c: { room_id: string }) => c.room_id)).toEqual([cheese]);
+    expect(page.body.chunk[0].avatar_url).toBe('mxc://test.local/cheese');
+  });
+
+  test('avatar_url is the room avatar\'s mxc URI; an avatar that is not one is left out (the spec\'s pattern is ^mxc://)', async () => {
+    await setState(bob, wine, 'm.room.avatar', '', { url: 'https://example.com/wine.jpg' });
+    const res = await t.http.get(`${V3}/publicRooms`);
+    expectValidResponseById('getPublicRooms', 200, res.body);
+    const chunk = (id: string) => res.body.chunk.find((c: { room_id: string }) => c.room_id === id);
+    expect(chunk(cheese).avatar_url).toBe('mxc://test.local/cheese');
+    expect(chunk(wine).avatar_url).toBeUndefined();
+    await setState(bob, wine, 'm.room.avatar', '', { url: 'mxc://test.local/wine' });
+    expect((await t.http.get(`${V3}/publicRooms`)).body.chunk.find((c: { room_id: string }) => c.room_id === wine).avatar_url).toBe('mxc://test.local/wine');
+    await setState(bob, wine, 'm.room.avatar', '', {});
+  });
+
   test('an unpublished room leaves the listing', async () => {
     await t.http.put(visibility(wine)).set(bob.auth).send({ visibility: 'private' });
     const res = await t.http.get(`${V3}/publicRooms`);

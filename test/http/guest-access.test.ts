@@ -87,11 +87,21 @@ describe('a guest cannot enter a room that does not allow guests, by any way', (
 });
 
 describe('where guests are welcome', () => {
-  test.each(entries.filter(([name]) => name.includes('join') && !name.startsWith('POST /join')))('guest_access can_join: %s lets the guest in', async (_name, enter) => {
+  test.each(entries.filter(([name]) => name.includes('join')))('guest_access can_join: %s lets the guest in', async (_name, enter) => {
     const g = await guest();
     const roomId = await room({ guest_access: 'can_join' });
     const res = await enter(g, roomId);
     expect(res.status).toBe(200);
+    expect(await membership(roomId, g.userId)).toBe('join');
+  });
+
+  test('a guest joins by alias with POST /join/{roomIdOrAlias} (what clients call), with via', async () => {
+    const g = await guest();
+    const roomId = await room({ guest_access: 'can_join' });
+    const alias = `#guests-${Date.now()}:${t.hs.config.serverName}`;
+    expect((await t.http.put(`${V3}/directory/room/${enc(alias)}`).set(alice.auth).send({ room_id: roomId })).status).toBe(200);
+    const res = await t.http.post(`${V3}/join/${enc(alias)}`).query({ via: t.hs.config.serverName }).set(g.auth).send({});
+    expect([res.status, res.body]).toEqual([200, { room_id: roomId }]);
     expect(await membership(roomId, g.userId)).toBe('join');
   });
 

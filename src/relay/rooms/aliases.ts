@@ -3,7 +3,8 @@
  * creator or a room member with enough power may delete it.
  */
 import type { Hs } from '../../hs.js';
-import { forbidden, invalidParam, notFound, unknownError } from '../../errors.js';
+import { badAlias, forbidden, invalidParam, notFound, unknownError } from '../../errors.js';
+import type { Db } from '../../db/database.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectStateAt } from '../../db/events.js';
 import { selectStreamHead } from '../../db/stream.js';
@@ -49,4 +50,33 @@ export async function deleteAlias(hs: Hs, userId: string, isAdmin: boolean, alia
     if (level < requiredPowerLevel(state, 'm.room.canonical_alias', true)) throw forbidden('Only the alias creator or a room moderator can delete it.');
   }
   await roomsDb.deleteAlias(hs.sql, alias);
+}
+
+const aliasesIn = (content: Record<string, unknown> | undefined): string[] => {
+  if (!content) return [];
+  const alt = Array.isArray(content.alt_aliases) ? content.alt_aliases.filter((a): a is string => typeof a === 'string') : [];
+  return typeof content.alias === 'string' && content.alias !== '' ? [content.alias, ...alt] : alt;
+};
+
+/**
+ * m.room.canonical_alias from a client: `alias` (a string, if present) and `alt_aliases` (a list of strings, if
+ * present) must name aliases that exist here and point to this room (spec: 400 M_BAD_ALIAS), so that clients
+ * showing the canonical alias lead to the room. Like Synapse, only the aliases the event adds are checked: an alias
+ * that was right when set and has since been deleted does not block changing the others. Aliases of other servers
+ * cannot be resolved (no federation) and are refused.
+ */
+export async function checkCanonicalAlias(db: Db, serverName: string, roomId: string, content: Record<string, unknown>, current: Record<string, unknown> | undefined): Promise<void> {
+  // No alias: absent, null or "" (what clients send to remove it; Synapse accepts the same).
+  if (content.alias !== undefined && content.alias !== null && typeof content.alias !== 'string') throw invalidParam('m.room.canonical_alias: alias must be a string.');
+  if (content.alt_aliases !== undefined && (!Array.isArray(content.alt_aliases) || !content.alt_aliases.every((a) => typeof a === 'string'))) {
+    throw invalidParam('m.room.canonical_alias: alt_aliases must be a list of strings.');
+  }
+  const known = new Set(aliasesIn(current));
+  for (const alias of new Set(aliasesIn(content))) {
+    if (known.has(alias)) continue;
+    if (!isRoomAlias(alias)) throw invalidParam(`m.room.canonical_alias: ${JSON.stringify(alias)} is not a room alias (#name:server).`);
+    if (alias.slice(alias.indexOf(':') + 1) !== serverName) throw badAlias(`${alias} is an alias of another server, which this server cannot check.`);
+    const row = await roomsDb.selectAlias(db, alias);
+    if (row?.roomId !== roomId) throw badAlias(`The alias ${alias} does not point to this room.`);
+  }
 }

@@ -5,6 +5,7 @@
  * why that is always correct), and the writes are pipelined: one round trip before the position is taken, so the
  * stream head's lock (which serialises every writer of the server) is held for as little as possible.
  */
+import anotherJson from 'another-json';
 import type { Hs, TxHs } from '../../hs.js';
 import { commitPipelined, transaction, type Tx } from '../../db/database.js';
 import { notFound, tooLarge, badJson } from '../../errors.js';
@@ -23,6 +24,9 @@ import { indexRelationAtPositionJustTaken } from './relations.js';
 import { membershipOf } from './access.js';
 import { roomVersionOf } from './room-versions.js';
 import { deepFreeze } from '../../lib/deep-freeze.js';
+import { checkCanonicalAlias } from './aliases.js';
+
+const canonicalJson = (v: unknown): string => anotherJson.stringify(v);
 
 /** Spec: an event, as JSON, is at most 65536 bytes. */
 export const MAX_EVENT_BYTES = 65536;
@@ -122,6 +126,12 @@ type AppendOptions = {
   txn?: TxnKey;
   /** Nothing else is written in this transaction: COMMIT goes out in the same round trip as the event. */
   last?: boolean;
+  /**
+   * A state event identical to the current one (same type, state key, sender and content, as canonical JSON) writes
+   * nothing: the current event is returned instead (a client's PUT /state; Synapse does the same, and it keeps rooms
+   * free of no-op events). It is checked like any other first, so it is no way around the rules.
+   */
+  unchangedStateIsNoop?: boolean;
 };
 
 /**
@@ -140,7 +150,8 @@ async function guestsTurnedAway(room: OpenRoom, draft: EventDraft): Promise<stri
  */
 export async function appendEvent(hs: TxHs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions = {}): Promise<EventRow> {
   const guests = await guestsTurnedAway(room, draft);
-  const row = await appendOne(hs, room, sender, draft, { ...opts, last: opts.last === true && guests.length === 0 });
+  const { row, appended } = await appendOne(hs, room, sender, draft, { ...opts, last: opts.last === true && guests.length === 0 });
+  if (!appended) return row;
   for (const [i, guest] of guests.entries()) {
     const leave: EventDraft = { type: 'm.room.member', state_key: guest, content: { membership: 'leave' } };
     await appendOne(hs, room, guest, leave, { trusted: true, last: opts.last === true && i === guests.length - 1 });
@@ -148,13 +159,16 @@ export async function appendEvent(hs: TxHs, room: OpenRoom, sender: string, draf
   return row;
 }
 
-/** Checks and appends one event from `sender`. */
-async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions): Promise<EventRow> {
+/** Checks and appends one event from `sender` (`appended` false: an unchanged state event, see unchangedStateIsNoop). */
+async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventDraft, opts: AppendOptions): Promise<{ row: EventRow; appended: boolean }> {
   const isState = draft.state_key !== undefined;
   if (draft.type === 'm.room.retention' && isState) checkRetentionContent(draft.content);
   if (!opts.trusted) {
     if (isState) checkStateEvent(hs.config, draft.type, draft.content, currentStateOf(room, draft.type, draft.state_key)?.content);
     else checkMessageEvent(hs.config, draft.type, draft.content);
+    if (draft.type === 'm.room.canonical_alias' && draft.state_key === '') {
+      await checkCanonicalAlias(room.tx, hs.config.serverName, room.roomId, draft.content, currentStateOf(room, draft.type, '')?.content);
+    }
   }
   // Where the redacted event is named depends on the room version: top level up to v10, content from v11.
   const version = roomVersionOf(room.roomVersion);
@@ -169,12 +183,21 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
   if (isState) authEvent.state_key = draft.state_key;
   if (!version.redactsInContent && redacts !== undefined) authEvent.redacts = redacts;
   await checkEventAuth(room.roomVersion, authEvent, roomStateView(room), {
-    redactedEventSender: redactedTarget?.sender,
+    // An event this room does not have is checked as the sender's own (joined, and the m.room.redaction level), then
+    // refused below: an event of another room and an unknown id get the same answer, so nothing tells them apart.
+    redactedEventSender: redacts !== undefined && !redactedTarget ? sender : redactedTarget?.sender,
     isJoinedToRoom: async (userId, roomId) => (await membershipOf(room.tx, userId, roomId)) === 'join',
     isGuest: async (userId) => (await selectUser(room.tx, userId))?.isGuest === true,
   });
 
+  // Spec ("Redactions"): a redaction is applied once both it and the redacted event are known, which here is never
+  // the case for an event of another room or an id no room has (no federation brings it later).
+  if (redacts !== undefined && !redactedTarget) throw notFound(`There is no event ${redacts} in this room.`);
+
   const previous = isState ? currentStateOf(room, draft.type, draft.state_key) : undefined;
+  if (opts.unchangedStateIsNoop && previous && previous.sender === sender && canonicalJson(previous.content) === canonicalJson(draft.content)) {
+    return { row: previous, appended: false };
+  }
   const unsigned: Record<string, unknown> = {};
   if (previous) {
     unsigned.prev_content = previous.content;
@@ -226,7 +249,7 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
   room.lastEventId = row.eventId;
   room.lastDepth = row.depth;
   onNewRoomEvent(room.wakes, room.roomId);
-  return row;
+  return { row, appended: true };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Sending events: message events (through the encrypted-only policy), state events and redactions. A client's
- * transaction id, per device, makes a retry return the first event id without writing again.
+ * transaction id, per device, makes a retry return the first event id without writing again; a state event identical
+ * to the current one returns that one's id.
  */
 import type { Hs } from '../../hs.js';
 import { badJson } from '../../errors.js';
@@ -34,7 +35,8 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
     roomId,
     async (room, prior) => {
       if (prior) return prior;
-      const row = await appendEvent(hs, room, sender, draft, { txn: key, last: true });
+      // A state event identical to the current one returns the current event's id and writes nothing.
+      const row = await appendEvent(hs, room, sender, draft, { txn: key, last: true, unchangedStateIsNoop: draft.state_key !== undefined });
       return row.eventId;
     },
     key ? (tx) => eventsDb.selectEventTxn(tx, key) : undefined,
