@@ -1,7 +1,8 @@
-/** Rooms and membership: createRoom, joined_rooms, join (by id or alias), invite, leave, forget, kick, ban, unban. */
+/** Rooms and membership: createRoom, upgrade, joined_rooms, join (by id or alias), invite, leave, forget, kick, ban, unban. */
 import { z } from 'zod';
 import { badJson } from '../errors.js';
 import { createRoom } from '../relay/rooms/create-room.js';
+import { upgradeRoom } from '../relay/rooms/upgrade.js';
 import { changeMembership, forgetRoom, joinedRooms, joinRoom, kick, knockRoom, leaveRoom, resolveRoomIdOrAlias, unban } from '../relay/rooms/membership.js';
 import { eventTypeSchema, stateKeySchema, userIdSchema } from '../lib/identifiers.js';
 import { CLIENT_V3, route } from './route.js';
@@ -37,6 +38,16 @@ export const roomRoutes = [
     body: createRoomBody,
     limits: [{ name: 'room_create' }, { name: 'invite', cost: ({ body }) => body.invite?.length ?? 0 }],
     handler: async ({ hs, requester, body }) => createRoom(hs, requester.userId, body),
+  }),
+  /** POST /_matrix/client/v3/rooms/{roomId}/upgrade */
+  route({
+    operationId: 'upgradeRoom',
+    method: 'POST',
+    path: `${CLIENT_V3}/rooms/:roomId/upgrade`,
+    access: 'user',
+    body: z.object({ new_version: z.string().max(32), additional_creators: z.array(userId).max(100).optional() }),
+    limits: [{ name: 'room_create' }],
+    handler: async ({ hs, requester, params, body }) => upgradeRoom(hs, requester.userId, params.roomId, body),
   }),
   /** GET /_matrix/client/v3/joined_rooms */
   route({

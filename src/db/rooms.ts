@@ -103,6 +103,12 @@ export async function selectAlias(db: Db, alias: string): Promise<{ roomId: stri
   return row;
 }
 
+/** Points every alias of room `from` to room `to` (a room upgrade); the aliases moved. */
+export async function moveAliases(db: Db, from: string, to: string): Promise<string[]> {
+  const rows = await db<{ roomAlias: string }[]>`UPDATE room_aliases SET room_id = ${to} WHERE room_id = ${from} RETURNING room_alias`;
+  return rows.map((r) => r.roomAlias).sort();
+}
+
 export async function deleteAlias(db: Db, alias: string): Promise<void> {
   await db`DELETE FROM room_aliases WHERE room_alias = ${alias}`;
 }
