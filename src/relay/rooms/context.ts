@@ -12,6 +12,8 @@ import { bundleAggregations } from './relations.js';
 import { visibleEvent } from './access.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { streamToken } from '../sync/token.js';
+import { ignoringOf } from '../ignored-users.js';
+import { notFound } from '../../errors.js';
 
 const MAX_LIMIT = 100;
 
@@ -37,11 +39,13 @@ async function scan(hs: Hs, roomId: string, dir: 'b' | 'f', pos: number, head: n
 
 export async function getEventContext(hs: Hs, userId: string, roomId: string, eventId: string, req: { limit: number; filter?: EventFilter }) {
   const head = await selectStreamHead(hs.sql);
-  const { row, view } = await visibleEvent(hs, userId, roomId, eventId, head);
+  const [{ row, view }, ignoring] = await Promise.all([visibleEvent(hs, userId, roomId, eventId, head), ignoringOf(hs.sql, userId)]);
+  // An ignored user's event is not sent, on its own either: as if it were not there (404, as for an unseen event).
+  if (ignoring.hides(row)) throw notFound('Event not found.');
   const limit = Math.min(req.limit, MAX_LIMIT);
   // The limit is shared: half before (rounded down), the rest after.
   const beforeLimit = Math.floor(limit / 2);
-  const keep = (v: VisibilityView) => (e: EventRow) => v.canSee(e) && matchesEventFilter(req.filter, e);
+  const keep = (v: VisibilityView) => (e: EventRow) => v.canSee(e) && matchesEventFilter(req.filter, e) && !ignoring.hides(e);
   const before = beforeLimit > 0 ? await scan(hs, roomId, 'b', row.streamPos - 1, head, beforeLimit, keep(view)) : [];
   const after = limit - beforeLimit > 0 ? await scan(hs, roomId, 'f', row.streamPos, head, limit - beforeLimit, keep(view)) : [];
   const last = after.at(-1) ?? row;

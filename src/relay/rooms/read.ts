@@ -12,6 +12,7 @@ import { readableUpTo, requireJoined, requireRoom, visibleEvent } from './access
 import { bundleAggregations } from './relations.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
+import { ignoringOf } from '../ignored-users.js';
 
 /** The position up to which the user may read the room's state; 404 for an unknown room. */
 async function readablePosition(hs: Hs, userId: string, roomId: string): Promise<number> {
@@ -55,6 +56,7 @@ export async function getMessages(hs: Hs, userId: string, roomId: string, req: M
   const { upTo: head, view } = await readableUpTo(hs, userId, roomId, await selectStreamHead(hs.sql));
   const from = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), head) : req.dir === 'b' ? head : 0;
   const to = req.to !== undefined ? parseStreamToken(req.to, 'to') : undefined;
+  const ignoring = await ignoringOf(hs.sql, userId);
   const chunk: EventRow[] = [];
   let cursor = from;
   let exhausted = false;
@@ -71,7 +73,7 @@ export async function getMessages(hs: Hs, userId: string, roomId: string, req: M
     }
     for (const e of batch) {
       cursor = req.dir === 'b' ? e.streamPos - 1 : e.streamPos;
-      if (view.canSee(e) && matchesEventFilter(req.filter, e)) chunk.push(e);
+      if (view.canSee(e) && matchesEventFilter(req.filter, e) && !ignoring.hides(e)) chunk.push(e);
       if (chunk.length >= req.limit) break;
     }
     if (batch.length < batchSize && chunk.length < req.limit) {

@@ -19,6 +19,7 @@ import { receiptEvents } from '../ephemeral/receipts.js';
 import { countUnread } from '../../db/receipts.js';
 import { streamToken } from './token.js';
 import type { SyncSection } from './section.js';
+import { ignoringOf, type Ignoring } from '../ignored-users.js';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
@@ -89,6 +90,8 @@ interface Ctx {
   steadyRooms: RoomsSnapshot['steady'];
   /** Timeline events that may have child events (relations) to bundle. */
   mayHaveChildren: Set<string>;
+  /** Whom the user ignores (m.ignored_user_list), read once per sync and only when a timeline or invite is built. */
+  ignoring: () => Promise<Ignoring>;
 }
 
 /** The view of a user who was joined for the whole range read: every event in it is visible. */
@@ -110,6 +113,12 @@ function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): EphemeralEvent[]
   const receipt = ctx.receipts.get(roomId);
   if (receipt && allowed('m.receipt')) events.push(receipt);
   return events.slice(0, ef?.limit ?? events.length);
+}
+
+/** `f`'s promise, made on the first call and shared by the later ones. */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
 }
 
 function latestPerStateKey(rows: EventRow[]): EventRow[] {
@@ -137,6 +146,7 @@ async function timeline(
 ): Promise<{ events: EventRow[]; limited: boolean; prevBatch: string; startPos: number }> {
   const tf = ctx.filter.room?.timeline;
   const limit = timelineLimit(ctx.filter);
+  const ignoring = await ctx.ignoring();
   const picked: EventRow[] = [];
   let cursor = to;
   let limited = false;
@@ -148,7 +158,7 @@ async function timeline(
     exhausted = batch.length < size;
     for (const e of batch.reverse()) {
       cursor = e.streamPos - 1;
-      if (!view.canSee(e) || !matchesEventFilter(tf, e)) continue;
+      if (!view.canSee(e) || !matchesEventFilter(tf, e) || ignoring.hides(e)) continue;
       if (picked.length === limit) {
         limited = true;
         break;
@@ -237,9 +247,11 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   };
 }
 
-async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string): Promise<InvitedRoom> {
-  const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
+/** An invite; none from a user the invitee ignores (spec: "Servers must not send room invites from ignored users"). */
+async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string): Promise<InvitedRoom | undefined> {
   const invite = await eventsDb.selectEvent(ctx.hs.sql, inviteEventId);
+  if (invite && (await ctx.ignoring()).ignores(invite.sender)) return undefined;
+  const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const stripped = state.filter((r) => INVITE_STATE_TYPES.has(r.type) || (r.type === 'm.room.member' && r.stateKey === invite?.sender)).map(strippedEvent);
   if (invite) stripped.push(strippedEvent(invite));
   return { invite_state: { events: stripped } };
@@ -302,7 +314,7 @@ async function build(
   }
   const ctx: Ctx = {
     hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts,
-    roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(),
+    roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(), ignoring: once(() => ignoringOf(hs.sql, requester.userId)),
   };
   const join: Record<string, JoinedRoom<EventRow>> = {};
   const leave: Record<string, LeftRoom<EventRow>> = {};
@@ -316,7 +328,8 @@ async function build(
         const room = await joinedRoom(ctx, m);
         if (room) join[m.roomId] = room;
       } else if (m.membership === 'invite' && changed) {
-        rooms.invite[m.roomId] = await invitedRoom(ctx, m.roomId, m.eventId);
+        const invited = await invitedRoom(ctx, m.roomId, m.eventId);
+        if (invited) rooms.invite[m.roomId] = invited;
       } else if ((m.membership === 'leave' || m.membership === 'ban') && !snapshot.forgotten.has(m.roomId)) {
         if ((since !== undefined && changed) || (since === undefined && includeLeave)) leave[m.roomId] = await leftRoom(ctx, m.roomId, m.streamPos);
       } else if (m.membership === 'knock' && changed) {
