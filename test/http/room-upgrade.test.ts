@@ -171,7 +171,7 @@ describe('refused upgrades write nothing', () => {
     expect((await t.http.post(`${V3}/rooms/${enc(roomId)}/upgrade`).send({ new_version: '11' })).status).toBe(401);
   });
 
-  test.each([['99'], ['12'], ['1.0'], ['']])('an unknown or unserved version %j: 400 M_UNSUPPORTED_ROOM_VERSION', async (version) => {
+  test.each([['99'], ['13'], ['1.0'], ['']])('an unknown or unserved version %j: 400 M_UNSUPPORTED_ROOM_VERSION', async (version) => {
     const before = await counts();
     expectError(await upgrade(alice, roomId, { new_version: version }), 400, 'M_UNSUPPORTED_ROOM_VERSION');
     expect(await counts()).toEqual(before);
@@ -236,6 +236,38 @@ describe('power in odd places', () => {
     const pl = await contentOf(alice, roomId, 'm.room.power_levels');
     expect([pl.events_default, pl.invite]).toEqual([61, 61]);
   });
+});
+
+test('tags and the direct-chat listing follow each user who joins the new room (and the sender at once)', async () => {
+  const [a, b] = [await registerUser(t), await registerUser(t)];
+  const roomId = await createRoom(a, { preset: 'trusted_private_chat', is_direct: true, invite: [b.userId] });
+  await join(b, roomId);
+  const put = (u: TestUser, path: string, body: unknown) => t.http.put(`${V3}/user/${enc(u.userId)}${path}`).set(u.auth).send(body as object).expect(200);
+  await put(a, '/account_data/m.direct', { [b.userId]: [roomId] });
+  await put(b, '/account_data/m.direct', { [a.userId]: [roomId], '@someone:test.local': ['!other:test.local'] });
+  await put(b, `/rooms/${enc(roomId)}/tags/m.favourite`, { order: 0.5 });
+  await put(a, `/rooms/${enc(roomId)}/tags/u.work`, {});
+  const since = (await sync(b)).next_batch;
+
+  const res = await upgrade(a, roomId, { new_version: '11' });
+  expect(res.status).toBe(200);
+  const newRoom = res.body.replacement_room;
+  const get = async (u: TestUser, path: string) => (await t.http.get(`${V3}/user/${enc(u.userId)}${path}`).set(u.auth)).body;
+  expect(await get(a, '/account_data/m.direct')).toEqual({ [b.userId]: [roomId, newRoom] });
+  expect((await get(a, `/rooms/${enc(newRoom)}/tags`)).tags).toEqual({ 'u.work': {} });
+  // Bob's settings move only when he joins (the room is invite-only: a invites him, as Element does).
+  expect((await get(b, '/account_data/m.direct'))[a.userId]).toEqual([roomId]);
+  await t.http.post(`${V3}/rooms/${enc(newRoom)}/invite`).set(a.auth).send({ user_id: b.userId }).expect(200);
+  await join(b, newRoom);
+  expect(await get(b, '/account_data/m.direct')).toEqual({ [a.userId]: [roomId, newRoom], '@someone:test.local': ['!other:test.local'] });
+  expect((await get(b, `/rooms/${enc(newRoom)}/tags`)).tags).toEqual({ 'm.favourite': { order: 0.5 } });
+  // His next sync carries both changes.
+  const body = await sync(b, { since, timeout: 0 });
+  expect(body.account_data.events.find((e: { type: string }) => e.type === 'm.direct')?.content[a.userId]).toEqual([roomId, newRoom]);
+  expect(body.rooms.join[newRoom].account_data.events).toEqual([{ type: 'm.tag', content: { tags: { 'm.favourite': { order: 0.5 } } } }]);
+  // Joining again (already joined) changes nothing; a room without predecessor carries nothing.
+  await join(b, newRoom);
+  expect((await get(b, '/account_data/m.direct'))[a.userId]).toEqual([roomId, newRoom]);
 });
 
 test('the sender gets the new room in /sync as a join; its member list is the sender alone', async () => {

@@ -10,6 +10,7 @@ import { appendEvent, currentStateOf, writeRoom } from './append.js';
 import { memberContent } from './create-room.js';
 import { resolveAlias } from './aliases.js';
 import { membershipOf, requireRoom } from './access.js';
+import { carrySettingsAfterJoin, predecessorOf } from './upgrade-settings.js';
 
 export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promise<string> {
   if (roomIdOrAlias.startsWith('#')) return resolveAlias(hs, roomIdOrAlias);
@@ -17,17 +18,22 @@ export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promi
   return roomIdOrAlias;
 }
 
-/** Join (guests only where m.room.guest_access allows: the authorization rules decide, for every way in). */
+/**
+ * Join (guests only where m.room.guest_access allows: the authorization rules decide, for every way in). Joining the
+ * replacement of an upgraded room brings the user's tags and direct-chat listing along (upgrade-settings.ts).
+ */
 export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
   const content = await memberContent(hs.sql, userId, 'join', reason ? { reason } : {});
-  return writeRoom(hs, roomId, async (room) => {
+  const predecessor = await writeRoom(hs, roomId, async (room) => {
     const current = currentStateOf(room, 'm.room.member', userId);
-    if (current?.content.membership === 'join') return roomId;
+    if (current?.content.membership === 'join') return undefined;
     await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
     // Joining again brings a forgotten room back.
     await roomsDb.deleteForgotten(room.tx, userId, roomId);
-    return roomId;
+    return predecessorOf(currentStateOf(room, 'm.room.create')?.content);
   });
+  if (predecessor) await carrySettingsAfterJoin(hs, userId, predecessor, roomId);
+  return roomId;
 }
 
 /** Knock: ask to join a room whose join rule is knock; its members may then invite the knocker. */

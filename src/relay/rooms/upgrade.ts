@@ -16,6 +16,8 @@
  * 5. The tombstone in the old room names the new one.
  * 6. The old room's power levels are raised so that no one without power talks or invites there any more
  *    (events_default and invite at least max(50, users_default + 1)), when the sender may change them.
+ * 7. After commit, the sender's tags and direct-chat listing follow them to the new room, as they follow anyone who
+ *    joins it (upgrade-settings.ts).
  *
  * Every event goes through the write path and the authorization rules; the server composes them (trusted: the
  * encrypted-only policy does not apply, as for createRoom's own events).
@@ -33,6 +35,7 @@ import { newRoomId } from './events.js';
 import { actionPowerLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import { roomCreators, stateFromEvents } from './room-state.js';
 import { SERVED_ROOM_VERSIONS, roomVersionOf, servedRoomVersion } from './room-versions.js';
+import { carrySettingsAfterJoin } from './upgrade-settings.js';
 
 export interface UpgradeRequest {
   new_version: string;
@@ -254,5 +257,7 @@ export async function upgradeRoom(hs: Hs, sender: string, roomId: string, req: U
     else hs.roomStates.remember(room.roomId, room.lastEventId, room.state);
     room.wakes.send(hs.notifier);
   }
+  // The sender's own tags and direct-chat listing follow, as for anyone who joins the new room.
+  await carrySettingsAfterJoin(hs, sender, roomId, replacement);
   return { replacement_room: replacement };
 }
