@@ -22,12 +22,14 @@ const ALICE = '@alice:example.org';
 const BOB = '@bob:example.org';
 const CAROL = '@carol:example.org';
 const DAVE = '@dave:example.org';
-const VERSIONS = ['10', '11', '12'];
+const VERSIONS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
+/** Versions 1-10 name the creator in content.creator. */
+const creatorInContent = (version: string) => Number(version) <= 10;
 
 type Json = Record<string, unknown>;
 
 function createEvent(version: string, sender = ALICE, extra: Json = {}): AuthEvent {
-  return { type: 'm.room.create', state_key: '', sender, content: { room_version: version, ...(version === '10' ? { creator: sender } : {}), ...extra } };
+  return { type: 'm.room.create', state_key: '', sender, content: { room_version: version, ...(creatorInContent(version) ? { creator: sender } : {}), ...extra } };
 }
 const member = (userId: string, membership: string, sender = userId, extra: Json = {}): AuthEvent => ({
   type: 'm.room.member',
@@ -178,7 +180,7 @@ describe('m.room.create (rule 1)', () => {
 
   test.each(VERSIONS)('v%s: room_version must be present and this room version', async (version) => {
     await refused({ ...createEvent(version), content: { creator: ALICE } }, empty, `room_version "${version}"`, version);
-    await refused(createEvent(version, ALICE, { room_version: '9' }), empty, /room_version/, version);
+    await refused(createEvent(version, ALICE, { room_version: version === '9' ? '8' : '9' }), empty, /room_version/, version);
   });
 
   test('only as the first event, and with an empty state_key', async () => {
@@ -197,7 +199,7 @@ describe('m.room.create (rule 1)', () => {
   });
 
   test('an unsupported room version is 400 M_UNSUPPORTED_ROOM_VERSION', async () => {
-    const err = await refusal(createEvent('9'), empty, '9');
+    const err = await refusal(createEvent('13'), empty, '13');
     expect([err.status, err.errcode]).toEqual([400, 'M_UNSUPPORTED_ROOM_VERSION']);
   });
 
@@ -634,5 +636,120 @@ describe('guests (a server rule beside the room versions: "Guest access")', () =
     await allowed(member(DAVE, 'knock'), room({ joinRule: 'knock', extra: [guestAccess('can_join')] }), '11', { isGuest });
     await allowed(member(DAVE, 'join', DAVE, { displayname: 'D' }), room({ joinRule: 'public', members: { [DAVE]: 'join' }, extra: [guestAccess('forbidden')] }), '11', { isGuest });
     await allowed(member(DAVE, 'leave'), room({ joinRule: 'public', members: { [DAVE]: 'invite' }, extra: [guestAccess('forbidden')] }), '11', { isGuest });
+  });
+});
+
+describe('rules that differ between room versions 1 to 12', () => {
+  const before = (n: number) => VERSIONS.filter((v) => Number(v) < n);
+  const from = (n: number) => VERSIONS.filter((v) => Number(v) >= n);
+  const pl = (content: Json, sender = ALICE) => powerLevels({ users: { [ALICE]: 100, [BOB]: 50 }, ...content }, sender);
+
+  test.each(before(10))('v%s: power levels may be strings holding an integer, and count as that integer', async (version) => {
+    const state = room({ version });
+    for (const level of ['50', '000050', '+50', ' 50 ', '-5']) await allowed(pl({ ban: level, users: { [ALICE]: '100', [BOB]: level } }), state, version);
+    await allowed(pl({ events: { 'm.room.name': '20' }, notifications: { room: '20' } }), state, version);
+    for (const bad of ['5.0', '50a', '', '1e2', '- 5', '99999999999999999999']) {
+      await refused(pl({ kick: bad }), state, `kick must be an integer (or a string holding one) (got ${JSON.stringify(bad)})`, version);
+    }
+    await refused(pl({ kick: 50.5 }), state, /kick must be an integer/, version);
+    // Read as numbers: Bob at "50" may kick Carol (0) but not raise kick to "60".
+    const stringy = room({ version, powerLevels: { users: { [ALICE]: '100', [BOB]: '50' }, kick: '50', state_default: '50', events: { 'm.room.power_levels': ' 50' } } });
+    expect(userPowerLevel(stringy, BOB)).toBe(50);
+    expect(actionPowerLevel(stringy, 'kick')).toBe(50);
+    expect(requiredPowerLevel(stringy, 'm.room.power_levels', true)).toBe(50);
+    await allowed(member(CAROL, 'leave', BOB), stringy, version);
+    await refused(powerLevels({ users: { [ALICE]: '100', [BOB]: '50' }, kick: '60' }, BOB), stringy, 'You cannot set kick to 60', version);
+    // "50" replaced by 50 is no change, so Bob may rewrite Alice's "100" as 100.
+    await allowed(powerLevels({ users: { [ALICE]: 100, [BOB]: 50 }, kick: 50, state_default: 50, events: { 'm.room.power_levels': 50 } }, BOB), stringy, version);
+  });
+
+  test.each(from(10))('v%s: string power levels are refused', async (version) => {
+    await refused(pl({ ban: '50' }), room({ version }), 'ban must be an integer (got "50")', version);
+    await refused(pl({ users: { [ALICE]: '100' } }), room({ version }), /must be an integer/, version);
+  });
+
+  test.each(before(6))('v%s: m.room.aliases is allowed when its state_key is the sender server, whatever the sender power or membership', async (version) => {
+    const state = room({ version, levels: { state_default: 100 } });
+    await allowed(stateEvent('m.room.aliases', CAROL, { aliases: ['#a:example.org'] }, 'example.org'), state, version);
+    await allowed(stateEvent('m.room.aliases', DAVE, { aliases: [] }, 'example.org'), state, version);
+    await refused(stateEvent('m.room.aliases', CAROL, { aliases: [] }, 'other.org'), state, 'the state_key must be your server name (example.org)', version);
+    await refused({ type: 'm.room.aliases', sender: CAROL, content: {} }, state, 'm.room.aliases must be a state event.', version);
+  });
+
+  test.each(from(6))('v%s: m.room.aliases is an ordinary state event', async (version) => {
+    const state = room({ version, levels: { state_default: 100 } });
+    await refused(stateEvent('m.room.aliases', CAROL, { aliases: [] }, 'example.org'), state, /needs power level 100/, version);
+    await refused(stateEvent('m.room.aliases', DAVE, { aliases: [] }, 'example.org'), state, /not joined/, version);
+    await allowed(stateEvent('m.room.aliases', ALICE, { aliases: [] }, 'other.org'), state, version);
+  });
+
+  test.each(VERSIONS)('v%s: changes to notifications levels are checked from v6 on', async (version) => {
+    const current = { users: defaultUsers(version), events: { 'm.room.power_levels': 50 }, notifications: { room: 80 } };
+    const state = room({ version, powerLevels: current });
+    const change = powerLevels({ ...current, notifications: { room: 90 } }, BOB);
+    if (Number(version) >= 6) await refused(change, state, 'You cannot change the level of notification room from 80', version);
+    else await allowed(change, state, version);
+  });
+
+  test.each(VERSIONS)('v%s: knocking from v7 on', async (version) => {
+    const state = room({ version, joinRule: 'knock' });
+    if (Number(version) >= 7) {
+      await allowed(member(DAVE, 'knock'), state, version);
+      await allowed(member(DAVE, 'leave'), room({ version, joinRule: 'knock', members: { [DAVE]: 'knock' } }), version);
+    } else {
+      await refused(member(DAVE, 'knock'), state, 'Unknown membership "knock".', version);
+      // Before v7 "knock" is no join rule at all (rule 5.2.6): nobody joins, not even with an invite.
+      await refused(member(DAVE, 'join'), state, 'This room cannot be joined (join rule "knock").', version);
+      await refused(member(DAVE, 'join'), room({ version, joinRule: 'knock', members: { [DAVE]: 'invite' } }), /cannot be joined/, version);
+    }
+  });
+
+  test.each(VERSIONS)('v%s: restricted joins from v8 on, knock_restricted from v10 on', async (version) => {
+    const other = '!other:example.org';
+    const opts: AuthOptions = { isJoinedToRoom: (u, r) => u === DAVE && r === other };
+    const allow = [{ type: 'm.room_membership', room_id: other }];
+    const join = member(DAVE, 'join', DAVE, { join_authorised_via_users_server: ALICE });
+    for (const [rule, since] of [['restricted', 8], ['knock_restricted', 10]] as const) {
+      const state = room({ version, joinRule: rule, allow });
+      if (Number(version) >= since) await allowed(join, state, version, opts);
+      else await refused(join, state, `This room cannot be joined (join rule "${rule}").`, version, opts);
+    }
+    const knockRestricted = room({ version, joinRule: 'knock_restricted' });
+    if (Number(version) >= 10) await allowed(member(DAVE, 'knock'), knockRestricted, version);
+    else await refused(member(DAVE, 'knock'), knockRestricted, /knock/, version);
+  });
+
+  test.each(VERSIONS)('v%s: the creator is content.creator up to v10, the sender from v11', async (version) => {
+    // The creator's first join after m.room.create (4.3.1) follows whoever the version names.
+    const byBob = { type: 'm.room.create', state_key: '', sender: BOB, content: { room_version: version, creator: ALICE } } as AuthEvent;
+    const state = stateFromEvents([byBob]);
+    if (creatorInContent(version)) {
+      await refused(byBob, stateFromEvents([]), /content.creator set to its sender/, version);
+      await allowed(member(ALICE, 'join'), state, version);
+      expect(roomCreators(state)).toEqual([ALICE]);
+    } else {
+      await allowed(byBob, stateFromEvents([]), version);
+      await allowed(member(BOB, 'join'), state, version);
+      await refused(member(ALICE, 'join'), state, /invite-only/, version);
+      expect(roomCreators(state)).toEqual([BOB]);
+    }
+  });
+
+  test.each(VERSIONS)('v%s: redacts at the top level up to v10, in content from v11', async (version) => {
+    const state = room({ version });
+    const top = { type: 'm.room.redaction', sender: BOB, content: {}, redacts: '$event' } as AuthEvent;
+    const inContent = { type: 'm.room.redaction', sender: BOB, content: { redacts: '$event' } } as AuthEvent;
+    if (Number(version) >= 11) {
+      await allowed(inContent, state, version);
+      await refused(top, state, /content.redacts/, version);
+    } else {
+      await allowed(top, state, version);
+      await refused(inContent, state, /top-level redacts/, version);
+    }
+  });
+
+  test.each(VERSIONS)('v%s: creators have infinite power only from v12', async (version) => {
+    const state = room({ version, powerLevels: { users: { [BOB]: 50 } } });
+    expect(userPowerLevel(state, ALICE)).toBe(Number(version) >= 12 ? Infinity : 0);
   });
 });

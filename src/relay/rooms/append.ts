@@ -132,6 +132,11 @@ type AppendOptions = {
    * free of no-op events). It is checked like any other first, so it is no way around the rules.
    */
   unchangedStateIsNoop?: boolean;
+  /**
+   * An event id and timestamp the caller derived (the m.room.create event of a v12+ room, whose reference hash is the
+   * room id); only for events the server composes (`trusted`). Otherwise a new id in the version's format, and now.
+   */
+  derived?: { eventId: string; originServerTs: number };
 };
 
 /**
@@ -204,14 +209,15 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
     unsigned.prev_sender = previous.sender;
     unsigned.replaces_state = previous.eventId;
   }
+  if (opts.derived && !opts.trusted) throw new Error('Only events the server composes may have a derived event id.');
   const row: EventRow = {
     streamPos: 0,
-    eventId: newEventId(version, hs.config.serverName),
+    eventId: opts.derived?.eventId ?? newEventId(version, hs.config.serverName),
     roomId: room.roomId,
     type: draft.type,
     stateKey: isState ? draft.state_key! : null,
     sender,
-    originServerTs: Date.now(),
+    originServerTs: opts.derived?.originServerTs ?? Date.now(),
     depth: room.lastDepth + 1,
     content: draft.content,
     prevEvents: room.lastEventId ? [room.lastEventId] : [],

@@ -1,6 +1,8 @@
 /**
  * Room authorization rules (the versions of room-versions.ts): whether an event may be added, given the state before it.
- * Every refusal is a 403 M_FORBIDDEN with a human reason; rule numbers are the v10/v11 pages' (v12's are one higher from 2).
+ * Every refusal is a 403 M_FORBIDDEN with a human reason; rule numbers are the v10/v11 pages' (v12's are one higher
+ * from 2; v1-5's one higher from 4, their rule 4 being m.room.aliases). What differs between versions is a flag of the
+ * version's row (room-versions.ts).
  */
 // Out of scope because this server builds and signs every event itself and does not federate: signatures, hashes,
 // auth_events selection (rules 2.1-2.3, 2.5), room_id domains (1.2), m.federate (3). Third-party invites (4.4.1)
@@ -52,6 +54,7 @@ export async function checkEventAuth(version: string, event: AuthEvent, state: R
   if (create.content.room_version !== version) {
     throw new Error(`checkEventAuth called with room version ${version} for a room of version ${String(create.content.room_version)}`);
   }
+  if (event.type === 'm.room.aliases' && rules.aliasesAuthRule) return checkAliases(event); // v1-5: 4
   if (event.type === 'm.room.member') return checkMembership(rules, event, state, create, opts); // 4
 
   const membership = membershipOf(state, event.sender);
@@ -81,7 +84,7 @@ function checkCreate(rules: RoomVersion, event: AuthEvent, state: RoomState): vo
   if (event.content.room_version !== rules.id) {
     throw forbidden(`m.room.create must state room_version "${rules.id}" (got ${JSON.stringify(event.content.room_version ?? null)}).`);
   }
-  // 1.4 (v10 only): content.creator; we build it, so it must be the sender (v11 dropped it for the sender).
+  // 1.4 (v1-10): content.creator; we build it, so it must be the sender (v11 dropped it for the sender).
   if (rules.creatorInContent && event.content.creator !== event.sender) {
     throw forbidden(`In room version ${rules.id}, m.room.create needs content.creator set to its sender (${event.sender}).`);
   }
@@ -91,7 +94,19 @@ function checkCreate(rules: RoomVersion, event: AuthEvent, state: RoomState): vo
   }
 }
 
-/** Rule 4: m.room.member, by the membership it sets. */
+/**
+ * Versions 1-5, rule 4: m.room.aliases is allowed when its state_key is the sender's server name, with no membership
+ * or power level check (v6 removed the rule; the event then passes the rules of any state event).
+ */
+function checkAliases(event: AuthEvent): void {
+  if (event.state_key === undefined) throw forbidden('m.room.aliases must be a state event.'); // 4.1
+  const server = event.sender.slice(event.sender.indexOf(':') + 1);
+  if (event.state_key !== server) {
+    throw forbidden(`m.room.aliases: the state_key must be your server name (${server}), not ${JSON.stringify(event.state_key)}.`); // 4.2
+  }
+}
+
+/** Rule 4 (v1-5: rule 5): m.room.member, by the membership it sets. */
 async function checkMembership(rules: RoomVersion, event: AuthEvent, state: RoomState, create: AuthEvent, opts: AuthOptions): Promise<void> {
   const target = event.state_key;
   const membership = event.content.membership;

@@ -6,7 +6,9 @@ import type { Hs } from '../../hs.js';
 import { forbidden, notFound, unknownError } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
-import { appendEvent, currentStateOf, writeRoom } from './append.js';
+import { appendEvent, currentStateOf, roomStateView, writeRoom, type OpenRoom } from './append.js';
+import { joinRuleOf, pickJoinAuthoriser } from './auth-rules.js';
+import { roomVersionOf } from './room-versions.js';
 import { memberContent } from './create-room.js';
 import { resolveAlias } from './aliases.js';
 import { membershipOf, requireRoom } from './access.js';
@@ -27,13 +29,29 @@ export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: 
   const predecessor = await writeRoom(hs, roomId, async (room) => {
     const current = currentStateOf(room, 'm.room.member', userId);
     if (current?.content.membership === 'join') return undefined;
-    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
+    const via = current?.content.membership === 'invite' ? undefined : restrictedJoinAuthoriser(room);
+    const joinContent = via ? { ...content, join_authorised_via_users_server: via } : content;
+    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content: joinContent });
     // Joining again brings a forgotten room back.
     await roomsDb.deleteForgotten(room.tx, userId, roomId);
     return predecessorOf(currentStateOf(room, 'm.room.create')?.content);
   });
   if (predecessor) await carrySettingsAfterJoin(hs, userId, predecessor, roomId);
   return roomId;
+}
+
+/**
+ * A join without invite to a restricted room (v8+; knock_restricted v10+) names a joined member who may invite
+ * (spec: join_authorised_via_users_server; the resident server picks one). Whether the user meets the room's allow
+ * conditions is the authorization rules' check. Undefined for any other room.
+ */
+function restrictedJoinAuthoriser(room: OpenRoom): string | undefined {
+  const rules = roomVersionOf(room.roomVersion);
+  const state = roomStateView(room);
+  const joinRule = joinRuleOf(state);
+  if (!((joinRule === 'restricted' && rules.restrictedJoins) || (joinRule === 'knock_restricted' && rules.knockRestricted))) return undefined;
+  const joined = [...room.state.values()].filter((e) => e.type === 'm.room.member' && e.content.membership === 'join').map((e) => e.stateKey!);
+  return pickJoinAuthoriser(state, joined);
 }
 
 /** Knock: ask to join a room whose join rule is knock; its members may then invite the knocker. */

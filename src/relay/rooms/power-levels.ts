@@ -21,8 +21,27 @@ type Json = Record<string, unknown>;
 /** Integer in the canonical-JSON range [-(2**53)+1, (2**53)-1], as room versions 10+ require (RoomVersion.integerPowerLevels). */
 export const isPowerLevel = (v: unknown): v is number => Number.isSafeInteger(v);
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const levelIn = (map: unknown, key: string): number | undefined =>
-  isObject(map) && Object.hasOwn(map, key) && isPowerLevel(map[key]) ? map[key] : undefined;
+
+/**
+ * A "stringy" power level (versions 1-9, spec: "m.room.power_levels events accept values as strings"): base 10
+ * digits, leading zeroes allowed, an optional sign, whitespace around.
+ */
+const STRINGY_LEVEL = /^\s*[+-]?[0-9]+\s*$/;
+
+/**
+ * The level a power-levels value stands for under the room's rules: an integer, or in versions before 10 also a
+ * string holding one; undefined for anything else. (Versions 1-5 would also truncate floats received over
+ * federation; this server never stores one: see checkPowerLevelsShape.)
+ */
+export function levelValue(rules: RoomVersion | undefined, v: unknown): number | undefined {
+  if (isPowerLevel(v)) return v;
+  if (typeof v !== 'string' || rules?.integerPowerLevels !== false || !STRINGY_LEVEL.test(v)) return undefined;
+  const n = Number.parseInt(v.trim(), 10);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+const levelIn = (rules: RoomVersion | undefined, map: unknown, key: string): number | undefined =>
+  isObject(map) && Object.hasOwn(map, key) ? levelValue(rules, map[key]) : undefined;
 
 /** A level for messages: room creators in v12 have an infinite one. */
 export const formatLevel = (level: number): string => (Number.isFinite(level) ? String(level) : 'infinite (room creator)');
@@ -38,34 +57,43 @@ export function userPowerLevel(state: RoomState, userId: string): number {
   if (rulesOfState(state)?.infiniteCreators && creators.includes(userId)) return Infinity;
   const content = powerLevelsContent(state);
   if (!content) return creators.includes(userId) ? CREATOR_LEVEL_WITHOUT_POWER_LEVELS : 0;
-  return levelIn(content.users, userId) ?? levelIn(content, 'users_default') ?? 0;
+  const rules = rulesOfState(state);
+  return levelIn(rules, content.users, userId) ?? levelIn(rules, content, 'users_default') ?? 0;
 }
 
 /** The level needed to send an event type: `events[type]`, else `state_default` (50) or `events_default` (0). */
 export function requiredPowerLevel(state: RoomState, eventType: string, isState: boolean): number {
   const content = powerLevelsContent(state);
-  const specific = levelIn(content?.events, eventType);
+  const rules = rulesOfState(state);
+  const specific = levelIn(rules, content?.events, eventType);
   if (specific !== undefined) return specific;
-  return isState ? (levelIn(content, 'state_default') ?? 50) : (levelIn(content, 'events_default') ?? 0);
+  return isState ? (levelIn(rules, content, 'state_default') ?? 50) : (levelIn(rules, content, 'events_default') ?? 0);
 }
 
 /** The level needed to invite (default 0), kick, ban or redact other users' events (default 50). */
 export function actionPowerLevel(state: RoomState, action: PowerAction): number {
-  return levelIn(powerLevelsContent(state), action) ?? ACTION_DEFAULTS[action];
+  return levelIn(rulesOfState(state), powerLevelsContent(state), action) ?? ACTION_DEFAULTS[action];
 }
 
 /** The level needed to trigger a notification key, e.g. `room` for @room (default 50). */
 export function notificationPowerLevel(state: RoomState, key = 'room'): number {
-  return levelIn(powerLevelsContent(state)?.notifications, key) ?? 50;
+  return levelIn(rulesOfState(state), powerLevelsContent(state)?.notifications, key) ?? 50;
 }
 
-/** Rule 9.1-9.3 (v12: 10.1-10.4): the shape of new m.room.power_levels content. */
+/**
+ * Rule 9.1-9.3 (v12: 10.1-10.4; v1-9: 10.1): the shape of new m.room.power_levels content. Versions 1-9 only
+ * require `users` to map user ids to levels, integers or strings holding one; from v10 every level must be an
+ * integer. The spec asks servers to keep their own users from sending the "malformed" forms older versions tolerate
+ * ("Deprecated event content schemas"), so every version here also checks the other levels' shape: an integer, or
+ * before v10 a stringy integer (the auth rules of those versions allow them, and clients still send them); never a
+ * float, which only versions 1-5 would take and only for want of canonical JSON.
+ */
 function checkPowerLevelsShape(rules: RoomVersion, content: Json, state: RoomState): void {
-  // Versions before 10 also take numeric strings; no version this server has rules for needs them yet.
-  if (!rules.integerPowerLevels) throw new Error(`Power levels of room version ${rules.id} (numeric strings) are not implemented.`);
+  const what = rules.integerPowerLevels ? 'an integer' : 'an integer (or a string holding one)';
+  const valid = (v: unknown) => levelValue(rules, v) !== undefined;
   for (const key of LEVEL_KEYS) {
-    if (Object.hasOwn(content, key) && !isPowerLevel(content[key])) {
-      throw forbidden(`m.room.power_levels: ${key} must be an integer (got ${JSON.stringify(content[key])}).`);
+    if (Object.hasOwn(content, key) && !valid(content[key])) {
+      throw forbidden(`m.room.power_levels: ${key} must be ${what} (got ${JSON.stringify(content[key])}).`);
     }
   }
   for (const key of ['events', 'notifications', 'users'] as const) {
@@ -74,7 +102,7 @@ function checkPowerLevelsShape(rules: RoomVersion, content: Json, state: RoomSta
     if (!isObject(map)) throw forbidden(`m.room.power_levels: ${key} must be an object.`);
     for (const [name, level] of Object.entries(map)) {
       if (key === 'users' && !isUserId(name)) throw forbidden(`m.room.power_levels: users has a key that is not a user id: ${JSON.stringify(name)}.`);
-      if (!isPowerLevel(level)) throw forbidden(`m.room.power_levels: ${key}[${JSON.stringify(name)}] must be an integer (got ${JSON.stringify(level)}).`);
+      if (!valid(level)) throw forbidden(`m.room.power_levels: ${key}[${JSON.stringify(name)}] must be ${what} (got ${JSON.stringify(level)}).`);
     }
   }
   if (rules.infiniteCreators && isObject(content.users)) {
@@ -83,14 +111,13 @@ function checkPowerLevelsShape(rules: RoomVersion, content: Json, state: RoomSta
   }
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 const keysOf = (...maps: unknown[]): string[] => [...new Set(maps.flatMap((m) => (isObject(m) ? Object.keys(m) : [])))];
-const entry = (map: unknown, key: string): number | undefined => (isObject(map) && Object.hasOwn(map, key) ? num(map[key]) : undefined);
 
 /**
- * Rule 9 (v12: rule 10): a new m.room.power_levels event, given the sender's current level. The sender may not alter
- * any level that is above their own, nor set one above their own, nor change another user at or above their own
- * level (lowering oneself is allowed).
+ * Rule 9 (v12: rule 10; v1-9: rule 10): a new m.room.power_levels event, given the sender's current level. The
+ * sender may not alter any level that is above their own, nor set one above their own, nor change another user at or
+ * above their own level (lowering oneself is allowed). Levels are compared as the numbers they stand for, so "50"
+ * replacing 50 in a v9 room is no change. Changes to `notifications` are checked from v6 on.
  */
 export function checkPowerLevelsEvent(rules: RoomVersion, event: AuthEvent, state: RoomState, senderLevel: number): void {
   const next = event.content;
@@ -98,17 +125,20 @@ export function checkPowerLevelsEvent(rules: RoomVersion, event: AuthEvent, stat
   const prev = powerLevelsContent(state);
   if (!prev) return; // 9.4: the first m.room.power_levels event
   const mine = formatLevel(senderLevel);
+  // The previous event was accepted under the same rules; a value these rules cannot read counts as absent.
+  const level = (map: unknown, key: string) => levelIn(rules, map, key);
   for (const key of LEVEL_KEYS) {
     // 9.5: added, changed or removed
-    const [old, now] = [num(prev[key]), num(next[key])];
+    const [old, now] = [level(prev, key), level(next, key)];
     if (old === now) continue;
     if (old !== undefined && old > senderLevel) throw forbidden(`You cannot change ${key} from ${old}: it is above your power level (${mine}).`);
     if (now !== undefined && now > senderLevel) throw forbidden(`You cannot set ${key} to ${now}: it is above your power level (${mine}).`);
   }
-  for (const key of ['events', 'notifications'] as const) {
+  const maps = rules.notificationsInPowerRules ? (['events', 'notifications'] as const) : (['events'] as const);
+  for (const key of maps) {
     const what = key === 'events' ? 'event type' : 'notification';
     for (const name of keysOf(prev[key], next[key])) {
-      const [old, now] = [entry(prev[key], name), entry(next[key], name)];
+      const [old, now] = [level(prev[key], name), level(next[key], name)];
       if (old === now) continue;
       // 9.6: changed or removed; 9.7: added or changed
       if (old !== undefined && old > senderLevel) {
@@ -120,7 +150,7 @@ export function checkPowerLevelsEvent(rules: RoomVersion, event: AuthEvent, stat
     }
   }
   for (const userId of keysOf(prev.users, next.users)) {
-    const [old, now] = [entry(prev.users, userId), entry(next.users, userId)];
+    const [old, now] = [level(prev.users, userId), level(next.users, userId)];
     if (old === now) continue;
     // 9.8: changed or removed, other than the sender's own entry
     if (userId !== event.sender && old !== undefined && old >= senderLevel) {
