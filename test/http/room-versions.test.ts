@@ -247,6 +247,41 @@ describe('room version 12: creators', () => {
   });
 });
 
+describe('upgrades between versions', () => {
+  const upgrade = (u: TestUser, roomId: string, body: Record<string, unknown>) => t.http.post(`${V3}/rooms/${enc(roomId)}/upgrade`).set(u.auth).send(body);
+
+  test('to v12: the replacement room id is its create event hash; from v9 with string power levels, they become integers', async () => {
+    const old = await rooms.createRoom(alice, { room_version: '9', preset: 'public_chat' });
+    const pl = (await stateOf(alice, old)).get('m.room.power_levels|')!.content;
+    await rooms.setState(alice, old, 'm.room.power_levels', '', { ...pl, kick: '40', users: { ...pl.users, [bob.userId]: '40' } });
+    const res = await upgrade(alice, old, { new_version: '12', additional_creators: [carol.userId] });
+    expect(res.status).toBe(200);
+    const replacement = res.body.replacement_room as string;
+    expect(replacement).toMatch(/^![A-Za-z0-9_-]{43}$/);
+    const state = await stateOf(alice, replacement);
+    const create = state.get('m.room.create|')!;
+    expect(create.event_id).toBe(`$${replacement.slice(1)}`);
+    expect(create.content).toMatchObject({ room_version: '12', predecessor: { room_id: old }, additional_creators: [carol.userId] });
+    const newPl = state.get('m.room.power_levels|')!.content;
+    expect(newPl.kick).toBe(40);
+    expect(newPl.users).toEqual({ [bob.userId]: 40 });
+  });
+
+  test.each(['1', '3', '7'])('to v%s: the replacement follows that version', async (version) => {
+    const old = await rooms.createRoom(alice, { room_version: '12', preset: 'public_chat' });
+    const res = await upgrade(alice, old, { new_version: version });
+    expect(res.status).toBe(200);
+    const replacement = res.body.replacement_room as string;
+    expect(replacement).toMatch(/^![A-Za-z0-9]+:test\.local$/);
+    const state = await stateOf(alice, replacement);
+    expect(state.get('m.room.create|')!.content).toMatchObject({ room_version: version, creator: alice.userId });
+    for (const e of state.values()) expect(e.event_id).toMatch(eventIdPattern(version));
+    // The old v12 creator keeps the top level in a version without infinite creators.
+    expect(state.get('m.room.power_levels|')!.content.users[alice.userId]).toBeGreaterThanOrEqual(100);
+    expect(await rooms.send(alice, replacement, 'after')).toMatch(eventIdPattern(version));
+  });
+});
+
 describe('capabilities', () => {
   test('every version 1-12 is advertised as stable, with the default the spec recommends', async () => {
     const res = await t.http.get(`${V3}/capabilities`).set(alice.auth);

@@ -150,6 +150,23 @@ function creatorsOf(version: RoomVersion, creator: string, createContent: Record
   return [creator, ...extra.filter((u): u is string => typeof u === 'string')];
 }
 
+/**
+ * The id of a new room, and the id and timestamp its m.room.create event must then have: in v12+ both ids are the
+ * reference hash of that event (create-event-hash.ts); before, the room id is random (`!opaque:server`) and the
+ * create event gets an id like any other (`derived` undefined). Room upgrades use it too.
+ */
+export function newRoomIdentity(
+  serverName: string,
+  version: RoomVersion,
+  creator: string,
+  createContent: Record<string, unknown>,
+): { roomId: string; derived?: { eventId: string; originServerTs: number } } {
+  if (!version.roomIdIsCreateHash) return { roomId: newRoomId(serverName) };
+  const originServerTs = Date.now();
+  const hash = createEventReferenceHash(version, { sender: creator, content: createContent, originServerTs });
+  return { roomId: `!${hash}`, derived: { eventId: `$${hash}`, originServerTs } };
+}
+
 /** A client's request; the room is written in one transaction and its wakes sent once committed. */
 export async function createRoom(hs: Hs, creator: string, req: CreateRoomRequest, opts: CreateRoomOptions = {}): Promise<{ room_id: string; room_alias?: string }> {
   const created = await transaction(hs.sql, (tx) => createRoomInTransaction(hs, tx, creator, req, opts));
@@ -180,17 +197,7 @@ export async function createRoomInTransaction(hs: TxHs, tx: Tx, creator: string,
     }
   }
   const createContent = createContentOf(version, creator, req, preset, invitees);
-  // v12+: the room id is the create event's reference hash, and so is the create event's id; before: random.
-  let roomId: string;
-  let derived: { eventId: string; originServerTs: number } | undefined;
-  if (version.roomIdIsCreateHash) {
-    const originServerTs = Date.now();
-    const hash = createEventReferenceHash(version, { sender: creator, content: createContent, originServerTs });
-    roomId = `!${hash}`;
-    derived = { eventId: `$${hash}`, originServerTs };
-  } else {
-    roomId = newRoomId(hs.config.serverName);
-  }
+  const { roomId, derived } = newRoomIdentity(hs.config.serverName, version, creator, createContent);
   // is_direct marks the invites only (spec: "the m.room.member events sent to the users in invite").
   const creatorJoin = await memberContent(tx, creator, 'join');
   const inviteContents = await Promise.all(invitees.map((u) => memberContent(tx, u, 'invite', req.is_direct ? { is_direct: true } : {})));

@@ -40,6 +40,30 @@ export function levelValue(rules: RoomVersion | undefined, v: unknown): number |
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
+/**
+ * Power levels content with every level as the integer it stands for under `rules` (stringy levels of versions
+ * before 10 converted; unreadable ones left out): what a room of any version accepts, e.g. when an upgrade carries
+ * the levels of a v9 room into a v10+ one. Other keys are kept as they are.
+ */
+export function integerLevels(rules: RoomVersion, content: Json): Json {
+  const out: Json = { ...content };
+  for (const key of LEVEL_KEYS) {
+    if (!Object.hasOwn(out, key)) continue;
+    const level = levelValue(rules, out[key]);
+    if (level === undefined) delete out[key];
+    else out[key] = level;
+  }
+  for (const key of ['events', 'notifications', 'users'] as const) {
+    const map = out[key];
+    if (!isObject(map)) continue;
+    out[key] = Object.fromEntries(Object.entries(map).flatMap(([k, v]) => {
+      const level = levelValue(rules, v);
+      return level === undefined ? [] : [[k, level]];
+    }));
+  }
+  return out;
+}
+
 const levelIn = (rules: RoomVersion | undefined, map: unknown, key: string): number | undefined =>
   isObject(map) && Object.hasOwn(map, key) ? levelValue(rules, map[key]) : undefined;
 

@@ -30,11 +30,10 @@ import * as directoryDb from '../../db/directory.js';
 import { MEGOLM } from '../policy.js';
 import { appendEvent, currentStateOf, newOpenRoom, openRoom, roomStateView, type EventDraft, type OpenRoom } from './append.js';
 import { checkEventAuth } from './auth-rules.js';
-import { memberContent } from './create-room.js';
-import { newRoomId } from './events.js';
-import { actionPowerLevel, requiredPowerLevel, userPowerLevel } from './power-levels.js';
+import { memberContent, newRoomIdentity } from './create-room.js';
+import { actionPowerLevel, integerLevels, requiredPowerLevel, userPowerLevel } from './power-levels.js';
 import { roomCreators, stateFromEvents } from './room-state.js';
-import { SERVED_ROOM_VERSIONS, roomVersionOf, servedRoomVersion } from './room-versions.js';
+import { SERVED_ROOM_VERSIONS, roomVersionOf, servedRoomVersion, type RoomVersion } from './room-versions.js';
 import { carrySettingsAfterJoin } from './upgrade-settings.js';
 
 export interface UpgradeRequest {
@@ -108,7 +107,8 @@ function topLevel(pl: Json): number {
 function carriedPowerLevels(old: OpenRoom, oldCreators: string[], newCreators: string[], infiniteNew: boolean): Json | undefined {
   const row = currentStateOf(old, 'm.room.power_levels');
   if (!row) return undefined;
-  const pl: Json = structuredClone(row.content);
+  // Stringy levels of versions before 10 become the integers they stand for: every version takes those.
+  const pl: Json = integerLevels(roomVersionOf(old.roomVersion), structuredClone(row.content));
   const users: Json = isObject(pl.users) ? { ...pl.users } : {};
   if (roomVersionOf(old.roomVersion).infiniteCreators && !infiniteNew) {
     const top = topLevel(pl);
@@ -154,8 +154,35 @@ function movedAliases(content: Json, moved: Set<string>): Json | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/**
+ * The replacement room's m.room.create content: predecessor (the old room and its last event), the old room's `type`
+ * and `m.federate`, the creator where the version names one, and for versions with additional creators the ones the
+ * request names.
+ */
+function replacementCreateContent(old: OpenRoom, target: RoomVersion, sender: string, req: UpgradeRequest): Json {
+  const oldCreate = currentStateOf(old, 'm.room.create');
+  const predecessor: Json = { room_id: old.roomId };
+  if (old.lastEventId !== null) predecessor.event_id = old.lastEventId;
+  const createContent: Json = { room_version: target.id, predecessor };
+  if (typeof oldCreate?.content.type === 'string') createContent.type = oldCreate.content.type;
+  if (typeof oldCreate?.content['m.federate'] === 'boolean') createContent['m.federate'] = oldCreate.content['m.federate'];
+  if (target.creatorInContent) createContent.creator = sender;
+  const additional = target.infiniteCreators ? [...new Set(req.additional_creators ?? [])].filter((u) => u !== sender) : [];
+  if (additional.length > 0) createContent.additional_creators = additional;
+  return createContent;
+}
+
 /** The events of the upgrade itself, in the transaction that holds the old room's lock. */
-async function upgradeLocked(hs: TxHs, old: OpenRoom, created: OpenRoom, sender: string, req: UpgradeRequest, joinContent: Json): Promise<void> {
+async function upgradeLocked(
+  hs: TxHs,
+  old: OpenRoom,
+  created: OpenRoom,
+  sender: string,
+  req: UpgradeRequest,
+  joinContent: Json,
+  createContent: Json,
+  derived: { eventId: string; originServerTs: number } | undefined,
+): Promise<void> {
   const tx = old.tx;
   const target = roomVersionOf(created.roomVersion);
   const tombstone: EventDraft = { type: 'm.room.tombstone', state_key: '', content: { body: TOMBSTONE_BODY, replacement_room: created.roomId } };
@@ -166,20 +193,12 @@ async function upgradeLocked(hs: TxHs, old: OpenRoom, created: OpenRoom, sender:
     throw badState(`This room has already been replaced by ${existing.content.replacement_room}; upgrade that room instead.`);
   }
 
-  // 2. The replacement room.
-  const oldCreate = currentStateOf(old, 'm.room.create');
+  // 2. The replacement room (its create content was composed before its id, which in v12+ is that event's hash).
   const oldCreators = roomCreators(roomStateView(old));
   await roomsDb.insertRoom(tx, { roomId: created.roomId, roomVersion: target.id, creator: sender });
-  const predecessor: Json = { room_id: old.roomId };
-  if (old.lastEventId !== null) predecessor.event_id = old.lastEventId;
-  const createContent: Json = { room_version: target.id, predecessor };
-  if (typeof oldCreate?.content.type === 'string') createContent.type = oldCreate.content.type;
-  if (typeof oldCreate?.content['m.federate'] === 'boolean') createContent['m.federate'] = oldCreate.content['m.federate'];
-  if (target.creatorInContent) createContent.creator = sender;
   const additional = target.infiniteCreators ? [...new Set(req.additional_creators ?? [])].filter((u) => u !== sender) : [];
-  if (additional.length > 0) createContent.additional_creators = additional;
   const trusted = (room: OpenRoom, d: EventDraft) => appendEvent(hs, room, sender, d, { trusted: true });
-  await trusted(created, { type: 'm.room.create', state_key: '', content: createContent });
+  await appendEvent(hs, created, sender, { type: 'm.room.create', state_key: '', content: createContent }, { trusted: true, derived });
   await trusted(created, { type: 'm.room.member', state_key: sender, content: joinContent });
 
   // 3. The state that carries over. When the sender's own level would not let them send all of it, they get the
@@ -243,13 +262,16 @@ export async function upgradeRoom(hs: Hs, sender: string, roomId: string, req: U
     throw unsupportedRoomVersion(`Room version ${req.new_version} is not supported; use one of ${Object.keys(SERVED_ROOM_VERSIONS).join(', ')}.`);
   }
   const joinContent = await memberContent(hs.sql, sender, 'join');
-  const replacement = newRoomId(hs.config.serverName);
+  let replacement = '';
   let rooms: OpenRoom[] = [];
   await transaction(hs.sql, async (tx) => {
     const { room: old } = await openRoom(hs, tx, roomId);
+    const createContent = replacementCreateContent(old, target, sender, req);
+    const identity = newRoomIdentity(hs.config.serverName, target, sender, createContent);
+    replacement = identity.roomId;
     const created = newOpenRoom(tx, replacement, target.id);
     rooms = [old, created];
-    await upgradeLocked(hs, old, created, sender, req, joinContent);
+    await upgradeLocked(hs, old, created, sender, req, joinContent, createContent, identity.derived);
   });
   // Only now, after COMMIT: both rooms' states are remembered and their long-polls woken (as writeRoom does).
   for (const room of rooms) {
