@@ -1,22 +1,24 @@
 /**
  * buildApp(hs): the Koa application. Edge middleware first (logging, errors, CORS, the input gate, body), then every declared
- * route; unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
+ * route (under each of its servedPaths: r0 aliases too); unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Hs } from './hs.js';
 import { unrecognized } from './errors.js';
-import { corsMiddleware, errorMiddleware, requestLogMiddleware } from './api/edge.js';
+import { corsMiddleware, errorMiddleware, jsonContentTypeMiddleware, requestLogMiddleware } from './api/edge.js';
 import { jsonBodyMiddleware, urlGateMiddleware } from './api/input-gate.js';
 import { allRoutes } from './api/index.js';
-import { runRoute, type Route } from './api/route.js';
+import { runRoute, servedPaths, type Route } from './api/route.js';
 
 function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
   const router = new Router({ strict: false });
   for (const r of routes) {
-    router.register(r.path, [r.method], async (ctx) => {
-      await runRoute(hs, r, ctx, ctx.params as Record<string, string>);
-    });
+    for (const path of servedPaths(r)) {
+      router.register(path, [r.method], async (ctx) => {
+        await runRoute(hs, r, ctx, ctx.params as Record<string, string>);
+      });
+    }
   }
   return router;
 }
@@ -25,6 +27,7 @@ export function buildApp(hs: Hs): Koa {
   const app = new Koa({ proxy: false });
   const router = buildRouter(hs);
   app.use(requestLogMiddleware(hs));
+  app.use(jsonContentTypeMiddleware);
   app.use(errorMiddleware(hs));
   app.use(corsMiddleware);
   app.use(urlGateMiddleware);

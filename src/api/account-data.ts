@@ -15,6 +15,7 @@ export const accountDataRoutes = [
   /** PUT /_matrix/client/v3/user/{userId}/account_data/{type} */
   route({
     operationId: 'setAccountData',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/user/:userId/account_data/:type`,
     access: 'user',
@@ -28,6 +29,7 @@ export const accountDataRoutes = [
   /** GET /_matrix/client/v3/user/{userId}/account_data/{type} */
   route({
     operationId: 'getAccountData',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/user/:userId/account_data/:type`,
     access: 'user',

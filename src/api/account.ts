@@ -8,6 +8,7 @@ export const accountRoutes = [
   /** POST /_matrix/client/v3/account/password */
   route({
     operationId: 'changePassword',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/password`,
     access: 'user',
@@ -22,6 +23,7 @@ export const accountRoutes = [
   /** POST /_matrix/client/v3/account/deactivate */
   route({
     operationId: 'deactivateAccount',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/deactivate`,
     access: 'user',

@@ -8,6 +8,7 @@ export const aliasRoutes = [
   /** PUT /_matrix/client/v3/directory/room/{roomAlias} */
   route({
     operationId: 'setRoomAlias',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/directory/room/:roomAlias`,
     access: 'user',
@@ -20,6 +21,7 @@ export const aliasRoutes = [
   /** GET /_matrix/client/v3/directory/room/{roomAlias} */
   route({
     operationId: 'getRoomIdByAlias',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/directory/room/:roomAlias`,
     access: 'none',
@@ -31,6 +33,7 @@ export const aliasRoutes = [
   /** DELETE /_matrix/client/v3/directory/room/{roomAlias} */
   route({
     operationId: 'deleteRoomAlias',
+    r0: true,
     method: 'DELETE',
     path: `${CLIENT_V3}/directory/room/:roomAlias`,
     access: 'user',

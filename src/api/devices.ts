@@ -18,6 +18,7 @@ export const deviceRoutes = [
   /** GET /_matrix/client/v3/devices */
   route({
     operationId: 'getDevices',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/devices`,
     access: 'user',
@@ -27,6 +28,7 @@ export const deviceRoutes = [
   /** GET /_matrix/client/v3/devices/{deviceId} */
   route({
     operationId: 'getDevice',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/devices/:deviceId`,
     access: 'user',
@@ -36,6 +38,7 @@ export const deviceRoutes = [
   /** PUT /_matrix/client/v3/devices/{deviceId} */
   route({
     operationId: 'updateDevice',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/devices/:deviceId`,
     access: 'user',
@@ -49,6 +52,7 @@ export const deviceRoutes = [
   /** DELETE /_matrix/client/v3/devices/{deviceId} */
   route({
     operationId: 'deleteDevice',
+    r0: true,
     method: 'DELETE',
     path: `${CLIENT_V3}/devices/:deviceId`,
     access: 'user',
@@ -68,6 +72,7 @@ export const deviceRoutes = [
   /** POST /_matrix/client/v3/delete_devices */
   route({
     operationId: 'deleteDevices',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/delete_devices`,
     access: 'user',

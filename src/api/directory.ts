@@ -35,6 +35,7 @@ export const directoryRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/aliases */
   route({
     operationId: 'getLocalAliases',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/aliases`,
     access: 'user',
@@ -43,6 +44,7 @@ export const directoryRoutes = [
   /** GET /_matrix/client/v3/directory/list/room/{roomId} */
   route({
     operationId: 'getRoomVisibilityOnDirectory',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/directory/list/room/:roomId`,
     access: 'none',
@@ -51,6 +53,7 @@ export const directoryRoutes = [
   /** PUT /_matrix/client/v3/directory/list/room/{roomId} */
   route({
     operationId: 'setRoomVisibilityOnDirectory',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/directory/list/room/:roomId`,
     access: 'user',
@@ -63,6 +66,7 @@ export const directoryRoutes = [
   /** GET /_matrix/client/v3/publicRooms */
   route({
     operationId: 'getPublicRooms',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/publicRooms`,
     access: 'none',
@@ -77,6 +81,7 @@ export const directoryRoutes = [
   /** POST /_matrix/client/v3/publicRooms */
   route({
     operationId: 'queryPublicRooms',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/publicRooms`,
     access: 'user',
@@ -102,6 +107,7 @@ export const directoryRoutes = [
   /** POST /_matrix/client/v3/user_directory/search */
   route({
     operationId: 'searchUserDirectory',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/user_directory/search`,
     access: 'user',

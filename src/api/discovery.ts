@@ -25,6 +25,7 @@ export const discoveryRoutes = [
   /** GET /_matrix/client/v3/capabilities */
   route({
     operationId: 'getCapabilities',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/capabilities`,
     access: 'user',

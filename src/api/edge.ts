@@ -1,9 +1,10 @@
 /**
  * The HTTP edge, before any route: Matrix error bodies, request ids and one log line per request (never bodies,
  * tokens, query strings or client addresses) and CORS for browser clients. What a request may contain is checked by
- * the input gate (input-gate.ts).
+ * the input gate (input-gate.ts). JSON responses get their Content-Type here, in one place.
  */
 import { randomUUID } from 'node:crypto';
+import { Stream } from 'node:stream';
 import type { Context, Next } from 'koa';
 import { MatrixError, unknownError } from '../errors.js';
 import type { Hs } from '../hs.js';
@@ -56,4 +57,16 @@ export async function corsMiddleware(ctx: Context, next: Next) {
     return;
   }
   await next();
+}
+
+/**
+ * Every JSON response (a route's result or an error body) carries `Content-Type: application/json`, without the
+ * `; charset=utf-8` Koa adds: JSON is UTF-8 by definition (RFC 8259 section 8.1), the spec's examples and every
+ * other homeserver send it bare, and some older clients compare the header exactly. Bodies that are not JSON (a
+ * Buffer or a stream, as media would be) keep the type their route set.
+ */
+export async function jsonContentTypeMiddleware(ctx: Context, next: Next) {
+  await next();
+  const body: unknown = ctx.body;
+  if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !(body instanceof Stream)) ctx.set('Content-Type', 'application/json');
 }

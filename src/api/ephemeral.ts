@@ -12,6 +12,7 @@ export const ephemeralRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/typing/{userId} */
   route({
     operationId: 'setTyping',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/typing/:userId`,
     access: 'user',
@@ -25,6 +26,7 @@ export const ephemeralRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/receipt/{receiptType}/{eventId} */
   route({
     operationId: 'postReceipt',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/receipt/:receiptType/:eventId`,
     access: 'user',
@@ -43,6 +45,7 @@ export const ephemeralRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/read_markers */
   route({
     operationId: 'setReadMarker',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/read_markers`,
     access: 'user',

@@ -7,6 +7,7 @@ export const filterRoutes = [
   /** POST /_matrix/client/v3/user/{userId}/filter */
   route({
     operationId: 'defineFilter',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/user/:userId/filter`,
     access: 'user',
@@ -17,6 +18,7 @@ export const filterRoutes = [
   /** GET /_matrix/client/v3/user/{userId}/filter/{filterId} */
   route({
     operationId: 'getFilter',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/user/:userId/filter/:filterId`,
     access: 'user',

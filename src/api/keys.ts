@@ -69,6 +69,7 @@ export const keyRoutes = [
   /** POST /_matrix/client/v3/keys/upload */
   route({
     operationId: 'uploadKeys',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/keys/upload`,
     access: 'user',
@@ -82,6 +83,7 @@ export const keyRoutes = [
   /** POST /_matrix/client/v3/keys/query */
   route({
     operationId: 'queryKeys',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/keys/query`,
     access: 'user',
@@ -92,6 +94,7 @@ export const keyRoutes = [
   /** POST /_matrix/client/v3/keys/claim */
   route({
     operationId: 'claimKeys',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/keys/claim`,
     access: 'user',
@@ -104,6 +107,7 @@ export const keyRoutes = [
   /** GET /_matrix/client/v3/keys/changes */
   route({
     operationId: 'getKeysChanges',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/keys/changes`,
     access: 'user',

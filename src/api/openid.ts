@@ -10,6 +10,7 @@ export const openIdRoutes = [
   /** POST /_matrix/client/v3/user/{userId}/openid/request_token */
   route({
     operationId: 'requestOpenIdToken',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/user/:userId/openid/request_token`,
     access: 'user',

@@ -8,6 +8,7 @@ export const presenceRoutes = [
   /** PUT /_matrix/client/v3/presence/{userId}/status */
   route({
     operationId: 'setPresence',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/presence/:userId/status`,
     access: 'user',
@@ -21,6 +22,7 @@ export const presenceRoutes = [
   /** GET /_matrix/client/v3/presence/{userId}/status */
   route({
     operationId: 'getPresence',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/presence/:userId/status`,
     access: 'user',

@@ -7,6 +7,7 @@ export const profileRoutes = [
   /** GET /_matrix/client/v3/profile/{userId} */
   route({
     operationId: 'getUserProfile',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/profile/:userId`,
     access: 'optional',
@@ -16,6 +17,7 @@ export const profileRoutes = [
   /** GET /_matrix/client/v3/profile/{userId}/{keyName} */
   route({
     operationId: 'getProfileField',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/profile/:userId/:keyName`,
     access: 'optional',
@@ -25,6 +27,7 @@ export const profileRoutes = [
   /** PUT /_matrix/client/v3/profile/{userId}/{keyName} */
   route({
     operationId: 'setProfileField',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/profile/:userId/:keyName`,
     access: 'user',

@@ -78,6 +78,7 @@ export const pushRuleRoutes = [
   /** GET /_matrix/client/v3/pushrules/ (declared without the slash: the router then takes the path with or without it) */
   route({
     operationId: 'getPushRules',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/pushrules`,
     access: 'user',
@@ -86,6 +87,7 @@ export const pushRuleRoutes = [
   /** GET /_matrix/client/v3/pushrules/global/ (with or without the slash, as above) */
   route({
     operationId: 'getPushRulesGlobal',
+    r0: true,
     method: 'GET',
     path: RULESET,
     access: 'user',
@@ -94,6 +96,7 @@ export const pushRuleRoutes = [
   /** GET /_matrix/client/v3/pushrules/global/{kind}/{ruleId} */
   route({
     operationId: 'getPushRule',
+    r0: true,
     method: 'GET',
     path: RULE,
     access: 'user',
@@ -102,6 +105,7 @@ export const pushRuleRoutes = [
   /** PUT /_matrix/client/v3/pushrules/global/{kind}/{ruleId} */
   route({
     operationId: 'setPushRule',
+    r0: true,
     method: 'PUT',
     path: RULE,
     access: 'user',
@@ -115,6 +119,7 @@ export const pushRuleRoutes = [
   /** DELETE /_matrix/client/v3/pushrules/global/{kind}/{ruleId} */
   route({
     operationId: 'deletePushRule',
+    r0: true,
     method: 'DELETE',
     path: RULE,
     access: 'user',
@@ -126,6 +131,7 @@ export const pushRuleRoutes = [
   /** GET /_matrix/client/v3/pushrules/global/{kind}/{ruleId}/enabled */
   route({
     operationId: 'isPushRuleEnabled',
+    r0: true,
     method: 'GET',
     path: `${RULE}/enabled`,
     access: 'user',
@@ -134,6 +140,7 @@ export const pushRuleRoutes = [
   /** PUT /_matrix/client/v3/pushrules/global/{kind}/{ruleId}/enabled */
   route({
     operationId: 'setPushRuleEnabled',
+    r0: true,
     method: 'PUT',
     path: `${RULE}/enabled`,
     access: 'user',
@@ -146,6 +153,7 @@ export const pushRuleRoutes = [
   /** GET /_matrix/client/v3/pushrules/global/{kind}/{ruleId}/actions */
   route({
     operationId: 'getPushRuleActions',
+    r0: true,
     method: 'GET',
     path: `${RULE}/actions`,
     access: 'user',
@@ -154,6 +162,7 @@ export const pushRuleRoutes = [
   /** PUT /_matrix/client/v3/pushrules/global/{kind}/{ruleId}/actions */
   route({
     operationId: 'setPushRuleActions',
+    r0: true,
     method: 'PUT',
     path: `${RULE}/actions`,
     access: 'user',

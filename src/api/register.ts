@@ -39,7 +39,7 @@ function clientAddress(ctx: Context): string {
   return ctx.request.ip || 'unknown';
 }
 
-/** A guest's own access token, from the Authorization header or the legacy guest_access_token field. */
+/** A guest's own access token, from the Authorization header (or access_token query) or the legacy guest_access_token field. */
 async function guestRequester(hs: Hs, ctx: Context, bodyToken: string | undefined) {
   const token = bearerToken(ctx) ?? bodyToken;
   if (token === undefined) return undefined;
@@ -52,6 +52,7 @@ export const registerRoutes = [
   /** POST /_matrix/client/v3/register */
   route({
     operationId: 'register',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/register`,
     access: 'none',
@@ -97,6 +98,7 @@ export const registerRoutes = [
   /** GET /_matrix/client/v3/register/available */
   route({
     operationId: 'checkUsernameAvailability',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/register/available`,
     access: 'none',

@@ -54,6 +54,7 @@ export const relationRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/context/{eventId} */
   route({
     operationId: 'getEventContext',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/context/:eventId`,
     access: 'user',

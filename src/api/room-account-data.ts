@@ -16,6 +16,7 @@ export const roomAccountDataRoutes = [
   /** PUT /_matrix/client/v3/user/{userId}/rooms/{roomId}/account_data/{type} */
   route({
     operationId: 'setAccountDataPerRoom',
+    r0: true,
     method: 'PUT',
     path: `${ROOM}/account_data/:type`,
     access: 'user',
@@ -29,6 +30,7 @@ export const roomAccountDataRoutes = [
   /** GET /_matrix/client/v3/user/{userId}/rooms/{roomId}/account_data/{type} */
   route({
     operationId: 'getAccountDataPerRoom',
+    r0: true,
     method: 'GET',
     path: `${ROOM}/account_data/:type`,
     access: 'user',
@@ -38,6 +40,7 @@ export const roomAccountDataRoutes = [
   /** GET /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags */
   route({
     operationId: 'getRoomTags',
+    r0: true,
     method: 'GET',
     path: `${ROOM}/tags`,
     access: 'user',
@@ -47,6 +50,7 @@ export const roomAccountDataRoutes = [
   /** PUT /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags/{tag} */
   route({
     operationId: 'setRoomTag',
+    r0: true,
     method: 'PUT',
     path: `${ROOM}/tags/:tag`,
     access: 'user',
@@ -60,6 +64,7 @@ export const roomAccountDataRoutes = [
   /** DELETE /_matrix/client/v3/user/{userId}/rooms/{roomId}/tags/{tag} */
   route({
     operationId: 'deleteRoomTag',
+    r0: true,
     method: 'DELETE',
     path: `${ROOM}/tags/:tag`,
     access: 'user',

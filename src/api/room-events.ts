@@ -26,6 +26,7 @@ export const roomEventRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId} */
   route({
     operationId: 'sendMessage',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/send/:eventType/:txnId`,
     access: 'user',
@@ -41,6 +42,7 @@ export const roomEventRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (state key optional: empty) */
   route({
     operationId: 'setRoomStateWithKey',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/state/:eventType{/:stateKey}`,
     access: 'user',
@@ -55,6 +57,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (state key optional: empty) */
   route({
     operationId: 'getRoomStateWithKey',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/state/:eventType{/:stateKey}`,
     access: 'user',
@@ -69,6 +72,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/state */
   route({
     operationId: 'getRoomState',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/state`,
     access: 'user',
@@ -78,6 +82,7 @@ export const roomEventRoutes = [
   /** PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId} */
   route({
     operationId: 'redactEvent',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/rooms/:roomId/redact/:eventId/:txnId`,
     access: 'user',
@@ -92,6 +97,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/event/{eventId} */
   route({
     operationId: 'getOneRoomEvent',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/event/:eventId`,
     access: 'user',
@@ -101,6 +107,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/messages */
   route({
     operationId: 'getRoomEvents',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/messages`,
     access: 'user',
@@ -118,6 +125,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/members */
   route({
     operationId: 'getMembersByRoom',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/members`,
     access: 'user',
@@ -132,6 +140,7 @@ export const roomEventRoutes = [
   /** GET /_matrix/client/v3/rooms/{roomId}/joined_members */
   route({
     operationId: 'getJoinedMembersByRoom',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/rooms/:roomId/joined_members`,
     access: 'user',

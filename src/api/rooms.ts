@@ -32,6 +32,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/createRoom */
   route({
     operationId: 'createRoom',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/createRoom`,
     access: 'user',
@@ -52,6 +53,7 @@ export const roomRoutes = [
   /** GET /_matrix/client/v3/joined_rooms */
   route({
     operationId: 'getJoinedRooms',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/joined_rooms`,
     access: 'user',
@@ -60,6 +62,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/join/{roomIdOrAlias} */
   route({
     operationId: 'joinRoom',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/join/:roomIdOrAlias`,
     access: 'user',
@@ -76,6 +79,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/join */
   route({
     operationId: 'joinRoomById',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/join`,
     access: 'user',
@@ -102,6 +106,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/invite */
   route({
     operationId: 'inviteUser',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/invite`,
     access: 'user',
@@ -115,6 +120,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/leave */
   route({
     operationId: 'leaveRoom',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/leave`,
     access: 'user',
@@ -128,6 +134,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/forget */
   route({
     operationId: 'forgetRoom',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/forget`,
     access: 'user',
@@ -139,6 +146,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/kick */
   route({
     operationId: 'kick',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/kick`,
     access: 'user',
@@ -151,6 +159,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/ban */
   route({
     operationId: 'ban',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/ban`,
     access: 'user',
@@ -163,6 +172,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/unban */
   route({
     operationId: 'unban',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/unban`,
     access: 'user',

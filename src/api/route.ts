@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { MatrixError, badJson, forbidden, guestForbidden, invalidParam, missingParam, notJson } from '../errors.js';
 import type { Hs, Requester } from '../hs.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, QUERY_TOKEN_PARAM } from './authenticate.js';
 import type { LimitName } from '../relay/rate-limits.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -45,6 +45,12 @@ export interface Route<B = unknown, Q = unknown> {
   guests?: boolean;
   /** The handler confirms the access token in its own read (relay/authentication.ts): a cached session may be used. */
   confirmsToken?: boolean;
+  /**
+   * The endpoint existed in the r0 API (r0.6.1, the last release before v1.1), so it is also served under the legacy
+   * prefix /_matrix/client/r0 by the same handler (servedPaths). Only for /_matrix/client/v3 paths; never for an
+   * endpoint a later version added (test/http/legacy-r0.test.ts holds the r0 list).
+   */
+  r0?: boolean;
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
   limits?: RouteLimit<B, Q>[];
@@ -61,6 +67,7 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
   access: A;
   guests?: boolean;
   confirmsToken?: boolean;
+  r0?: boolean;
   body?: BS;
   query?: QS;
   limits?: { name: LimitName; cost?: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => number }[];
@@ -71,6 +78,15 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
 
 export const CLIENT_V3 = '/_matrix/client/v3';
 export const CLIENT_V1 = '/_matrix/client/v1';
+/** The legacy prefix of the r0 releases; older clients and bots (matrix-nio 0.20) still call it. */
+export const CLIENT_R0 = '/_matrix/client/r0';
+
+/** Every path a route answers on: its own and, for a route declared `r0: true`, the same path under CLIENT_R0. */
+export function servedPaths(r: Route): string[] {
+  if (!r.r0) return [r.path];
+  if (!r.path.startsWith(`${CLIENT_V3}/`)) throw new Error(`${r.operationId}: only ${CLIENT_V3} routes have an r0 alias`);
+  return [r.path, CLIENT_R0 + r.path.slice(CLIENT_V3.length)];
+}
 
 function fieldName(path: PropertyKey[]): string {
   return path.length === 0 ? 'body' : path.map(String).join('.');
@@ -117,7 +133,9 @@ export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<st
     if (input === null || typeof input !== 'object' || Array.isArray(input)) throw notJson('The request body must be a JSON object.');
     body = parseInput(r.body, input, 'body');
   }
-  const query = r.query ? parseInput(r.query, { ...ctx.query }, 'query') : {};
+  // A token sent in the query string was read by authenticate; handlers never see it.
+  const { [QUERY_TOKEN_PARAM]: _token, ...rest } = ctx.query;
+  const query = r.query ? parseInput(r.query, r.access === 'none' ? { ...ctx.query } : rest, 'query') : {};
   const call: AnyCall = { hs, ctx, body, query, params, requester };
   for (const limit of r.limits ?? []) {
     const cost = limit.cost ? limit.cost(call) : 1;

@@ -20,6 +20,7 @@ export const sessionRoutes = [
   /** GET /_matrix/client/v3/login */
   route({
     operationId: 'getLoginFlows',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/login`,
     access: 'none',
@@ -28,6 +29,7 @@ export const sessionRoutes = [
   /** POST /_matrix/client/v3/login */
   route({
     operationId: 'login',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/login`,
     access: 'none',
@@ -57,6 +59,7 @@ export const sessionRoutes = [
   /** POST /_matrix/client/v3/logout */
   route({
     operationId: 'logout',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/logout`,
     access: 'user',
@@ -69,6 +72,7 @@ export const sessionRoutes = [
   /** POST /_matrix/client/v3/logout/all */
   route({
     operationId: 'logout_all',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/logout/all`,
     access: 'user',
@@ -81,6 +85,7 @@ export const sessionRoutes = [
   /** GET /_matrix/client/v3/account/whoami */
   route({
     operationId: 'getTokenOwner',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/account/whoami`,
     access: 'user',

@@ -18,6 +18,7 @@ export const syncRoutes = [
   /** GET /_matrix/client/v3/sync */
   route({
     operationId: 'sync',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/sync`,
     access: 'user',

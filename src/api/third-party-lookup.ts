@@ -10,10 +10,11 @@ const unknownProtocol = (protocol: string) => notFound(`No bridge on this server
 
 export const thirdPartyLookupRoutes = [
   /** GET /_matrix/client/v3/thirdparty/protocols */
-  route({ operationId: 'getProtocols', method: 'GET', path: `${CLIENT_V3}/thirdparty/protocols`, access: 'user', handler: async () => ({}) }),
+  route({ operationId: 'getProtocols', r0: true, method: 'GET', path: `${CLIENT_V3}/thirdparty/protocols`, access: 'user', handler: async () => ({}) }),
   /** GET /_matrix/client/v3/thirdparty/protocol/{protocol} */
   route({
     operationId: 'getProtocolMetadata',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/thirdparty/protocol/:protocol`,
     access: 'user',
@@ -22,6 +23,7 @@ export const thirdPartyLookupRoutes = [
   /** GET /_matrix/client/v3/thirdparty/location/{protocol} */
   route({
     operationId: 'queryLocationByProtocol',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/thirdparty/location/:protocol`,
     access: 'user',
@@ -30,6 +32,7 @@ export const thirdPartyLookupRoutes = [
   /** GET /_matrix/client/v3/thirdparty/user/{protocol} */
   route({
     operationId: 'queryUserByProtocol',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/thirdparty/user/:protocol`,
     access: 'user',
@@ -38,6 +41,7 @@ export const thirdPartyLookupRoutes = [
   /** GET /_matrix/client/v3/thirdparty/location */
   route({
     operationId: 'queryLocationByAlias',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/thirdparty/location`,
     access: 'user',
@@ -47,6 +51,7 @@ export const thirdPartyLookupRoutes = [
   /** GET /_matrix/client/v3/thirdparty/user */
   route({
     operationId: 'queryUserByID',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/thirdparty/user`,
     access: 'user',

@@ -13,17 +13,21 @@ const removal = z.object({ medium, address: z.string(), id_server: z.string().op
 const emailTokenRequest = z.object({ client_secret: z.string(), email: z.string(), send_attempt: z.number().int() });
 const msisdnTokenRequest = z.object({ client_secret: z.string(), country: z.string(), phone_number: z.string(), send_attempt: z.number().int() });
 
-/** A requestToken endpoint: the body is checked (so a malformed one is a 400 like anywhere else), then refused. */
+/**
+ * A requestToken endpoint: the body is checked (so a malformed one is a 400 like anywhere else), then refused.
+ * All six existed in r0.
+ */
 function refusedTokenRequest(operationId: string, path: string, body: z.ZodType, refusal: () => Error): Route {
-  return route({ operationId, method: 'POST', path, access: 'none', body, handler: async () => { throw refusal(); } });
+  return route({ operationId, r0: true, method: 'POST', path, access: 'none', body, handler: async () => { throw refusal(); } });
 }
 
 export const threepidRoutes = [
   /** GET /_matrix/client/v3/account/3pid */
-  route({ operationId: 'getAccount3PIDs', method: 'GET', path: `${CLIENT_V3}/account/3pid`, access: 'user', handler: async () => ({ threepids: [] }) }),
+  route({ operationId: 'getAccount3PIDs', r0: true, method: 'GET', path: `${CLIENT_V3}/account/3pid`, access: 'user', handler: async () => ({ threepids: [] }) }),
   /** POST /_matrix/client/v3/account/3pid (deprecated) */
   route({
     operationId: 'post3PIDs',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/3pid`,
     access: 'user',
@@ -33,6 +37,7 @@ export const threepidRoutes = [
   /** POST /_matrix/client/v3/account/3pid/add */
   route({
     operationId: 'add3PID',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/3pid/add`,
     access: 'user',
@@ -42,6 +47,7 @@ export const threepidRoutes = [
   /** POST /_matrix/client/v3/account/3pid/bind */
   route({
     operationId: 'bind3PID',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/3pid/bind`,
     access: 'user',
@@ -51,6 +57,7 @@ export const threepidRoutes = [
   /** POST /_matrix/client/v3/account/3pid/delete */
   route({
     operationId: 'delete3pidFromAccount',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/3pid/delete`,
     access: 'user',
@@ -60,6 +67,7 @@ export const threepidRoutes = [
   /** POST /_matrix/client/v3/account/3pid/unbind */
   route({
     operationId: 'unbind3pidFromAccount',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/account/3pid/unbind`,
     access: 'user',

@@ -9,6 +9,7 @@ export const toDeviceRoutes = [
   /** PUT /_matrix/client/v3/sendToDevice/{eventType}/{txnId} */
   route({
     operationId: 'sendToDevice',
+    r0: true,
     method: 'PUT',
     path: `${CLIENT_V3}/sendToDevice/:eventType/:txnId`,
     access: 'user',

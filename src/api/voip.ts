@@ -6,6 +6,7 @@ export const voipRoutes = [
   /** GET /_matrix/client/v3/voip/turnServer */
   route({
     operationId: 'getTurnServer',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/voip/turnServer`,
     access: 'user',

@@ -6,6 +6,7 @@ export const whoisRoutes = [
   /** GET /_matrix/client/v3/admin/whois/{userId} */
   route({
     operationId: 'getWhoIs',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/admin/whois/:userId`,
     access: 'user',

@@ -22,6 +22,36 @@
  */
 export const SPEC_VERSIONS = ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5'];
 
+/**
+ * The `access_token` query parameter, and which advertised versions oblige which behaviour (docs/legacy-clients.md):
+ * - r0.x to v1.10: the spec offers it beside `Authorization: Bearer`; a server must accept it.
+ * - v1.11 to v1.19: deprecated (MSC4126): clients should not send it, but it is still in the spec, so a server
+ *   advertising any of these must still accept it (a deprecated feature is removed only by a later version).
+ * - after v1.19: removed from the spec text (MSC4127); a server advertising only such versions may refuse it.
+ * So the query parameter is accepted while any advertised version is v1.19 or older: with SPEC_VERSIONS above,
+ * always. Older clients still send it (matrix-nio 0.20, Debian's, sends it on every request, on the r0 paths).
+ * It is never logged: request lines carry the route pattern, never the query (api/edge.ts).
+ */
+export const LAST_VERSION_WITH_QUERY_ACCESS_TOKEN = 'v1.19';
+
+/** Whether a server advertising `versions` must accept the access token in the query string (see above). */
+export function queryAccessTokenRequired(versions: readonly string[]): boolean {
+  return versions.some((v) => !isVersionAfter(v, LAST_VERSION_WITH_QUERY_ACCESS_TOKEN));
+}
+
+/** 'v1.12' after 'v1.9'; the r0.x releases come before every v1.x. */
+function isVersionAfter(a: string, b: string): boolean {
+  const key = (v: string): [number, number] => {
+    if (v.startsWith('r0.')) return [0, 0];
+    const [major, minor] = v.replace(/^v/, '').split('.').map(Number);
+    return [major, minor];
+  };
+  const [x, y] = [key(a), key(b)];
+  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+}
+
+export const ACCEPTS_QUERY_ACCESS_TOKEN = queryAccessTokenRequired(SPEC_VERSIONS);
+
 export const UNSTABLE_FEATURES: Record<string, boolean> = {
   // Every room on this server is encrypted: clients should enable encryption for every preset.
   'io.element.e2ee_forced.public': true,

@@ -22,10 +22,10 @@ function rawPost(path: string, text: string, headers: Record<string, string> = {
   return t.http.post(path).set({ 'Content-Type': 'application/json', ...headers }).send(text);
 }
 
-/** Every error is a JSON object with a string errcode and error, served as application/json. */
+/** Every error is a JSON object with a string errcode and error, served as application/json (no charset). */
 function expectMatrixError(res: { status: number; body: Record<string, unknown>; headers: Record<string, string> }, status: number, errcodes: string[]) {
   expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.headers['content-type']).toBe('application/json');
   expect(errcodes).toContain(res.body.errcode);
   expect(typeof res.body.error).toBe('string');
 }
@@ -107,6 +107,33 @@ describe('request bodies', () => {
   });
 });
 
+describe('Content-Type of responses', () => {
+  // Koa's default for an object body is "application/json; charset=utf-8"; the edge sets it bare, as other
+  // homeservers send it (api/edge.ts jsonContentTypeMiddleware).
+  test('JSON answers and every kind of error are exactly application/json', async () => {
+    const answers = [
+      await t.http.get('/_matrix/client/versions'),
+      await t.http.get('/.well-known/matrix/client'),
+      await t.http.get(`${V3}/account/whoami`).set(alice.auth),
+      await t.http.get('/_matrix/client/r0/account/whoami').set(alice.auth),
+      await t.http.post(`${V3}/register`).send({}), // 401 with the registration flows
+      await rawPost(`${V3}/login`, '{nope'), // 400 from the body reader
+      await t.http.get(`${V3}/account/whoami`), // 401 from authentication
+      await t.http.get('/_matrix/client/v3/no/such/endpoint'), // 404 before routing
+      await t.http.delete(`${V3}/account/whoami`), // 405
+      await rawPost(`${V3}/login`, JSON.stringify({ padding: 'z'.repeat(MAX_BODY) })), // 413
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 401, 400, 401, 404, 405, 413]);
+    for (const res of answers) expect(res.headers['content-type']).toBe('application/json');
+  });
+
+  test('an OPTIONS preflight has no body and no Content-Type', async () => {
+    const res = await t.http.options(`${V3}/account/whoami`);
+    expect(res.status).toBe(204);
+    expect(res.headers['content-type']).toBeUndefined();
+  });
+});
+
 describe('access tokens', () => {
   test('a missing token is 401 M_MISSING_TOKEN', async () => {
     expectMatrixError(await t.http.get(`${V3}/account/whoami`), 401, ['M_MISSING_TOKEN']);
@@ -136,7 +163,7 @@ describe('unexpected errors', () => {
     await broken.hs.sql`ALTER TABLE users RENAME TO users_gone`;
     for (const res of [await login(broken, 'victim', PASSWORD), await broken.http.get(`${V3}/account/whoami`).set(u.auth)]) {
       expect(res.status).toBe(500);
-      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['content-type']).toBe('application/json');
       expect(res.body).toEqual({ errcode: 'M_UNKNOWN', error: 'Internal server error.' });
       expect(res.text).not.toMatch(/users|relation|postgres|stack|\.ts|at /i);
     }
