@@ -233,6 +233,12 @@ function send(method: string, path: string, headers: Record<string, string> = {}
   return (method === 'GET' ? req : req.send({})) as unknown as Promise<Res>;
 }
 
+/** 200 answers not checked against the schemas here, and why (each has its own test). */
+const UNCHECKED_200: Record<string, string> = {
+  getTurnServer: 'without TURN_URIS the answer is {} (test/http/turn.test.ts checks the configured answer)',
+  getProtocols: "the official schema refers to the application-service definitions (test/http/start-up-endpoints.test.ts)",
+};
+
 /** Requests that end the caller's session or account: compared without a token only. */
 const ENDS_SESSION = new Set(['logout', 'logout_all', 'deactivateAccount']);
 
@@ -251,8 +257,9 @@ describe('every r0 endpoint answers under r0 as under v3', () => {
       expect([r0.status, r0.body.errcode]).toEqual([v3.status, v3.body.errcode]);
       expect(r0.headers['content-type']).toBe('application/json');
       // 200, or a user-interactive auth challenge (401 with flows), is the operation's own response; else an error.
-      if (r0.status === 200 || 'flows' in r0.body) expectValidResponseById(route.operationId, r0.status, r0.body);
-      else expectMatrixError(r0.body);
+      if (r0.status === 200 || 'flows' in r0.body) {
+        if (!(route.operationId in UNCHECKED_200)) expectValidResponseById(route.operationId, r0.status, r0.body);
+      } else expectMatrixError(r0.body);
     }
   });
 
