@@ -43,6 +43,7 @@ export const roomRoutes = [
   /** POST /_matrix/client/v3/rooms/{roomId}/upgrade */
   route({
     operationId: 'upgradeRoom',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/rooms/:roomId/upgrade`,
     access: 'user',

@@ -147,7 +147,6 @@ const NOT_SERVED: Record<string, string> = {
   'GET /pushers': 'not served yet (Client reach issue)',
   'POST /pushers/set': 'not served yet (Client reach issue)',
   'POST /rooms/{roomId}/report/{eventId}': 'not served yet',
-  'POST /rooms/{roomId}/upgrade': 'not served yet (Rooms part of issue 13)',
   'POST /search': 'not served: the server cannot search ciphertext',
 };
 
