@@ -103,6 +103,13 @@ export async function selectAlias(db: Db, alias: string): Promise<{ roomId: stri
   return row;
 }
 
+/** The rooms the given aliases point to (those that exist), in one statement. */
+export async function selectAliasTargets(db: Db, aliases: string[]): Promise<Map<string, string>> {
+  if (aliases.length === 0) return new Map();
+  const rows = await db<{ roomAlias: string; roomId: string }[]>`SELECT room_alias, room_id FROM room_aliases WHERE room_alias = ANY(${aliases})`;
+  return new Map(rows.map((r) => [r.roomAlias, r.roomId]));
+}
+
 /** Points every alias of room `from` to room `to` (a room upgrade); the aliases moved. */
 export async function moveAliases(db: Db, from: string, to: string): Promise<string[]> {
   const rows = await db<{ roomAlias: string }[]>`UPDATE room_aliases SET room_id = ${to} WHERE room_id = ${from} RETURNING room_alias`;
