@@ -282,3 +282,48 @@ test('the sender gets the new room in /sync as a join; its member list is the se
   expect(types).toEqual(expect.arrayContaining(['m.room.create', 'm.room.power_levels', 'm.room.encryption', 'm.room.name']));
   expect(body.rooms.join[roomId].timeline.events.map((e: { type: string }) => e.type)).toContain('m.room.tombstone');
 });
+
+describe('room version 12 (creators with infinite power)', () => {
+  test('to 12: the room id is the create event\'s hash, additional_creators are creators, creators leave the power levels', async () => {
+    const roomId = await createRoom(alice, {
+      preset: 'public_chat', room_version: '10',
+      power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 100, [carol.userId]: 50 } },
+    });
+    await join(bob, roomId);
+    const res = await upgrade(alice, roomId, { new_version: '12', additional_creators: [bob.userId, alice.userId, bob.userId] });
+    expect(res.status).toBe(200);
+    expectValidResponseById('upgradeRoom', 200, res.body);
+    const newRoom: string = res.body.replacement_room;
+    expect(newRoom).toMatch(/^![A-Za-z0-9_-]{43}$/);
+    const create = await stateOf(alice, newRoom, 'm.room.create');
+    expect(create.event_id).toBe(`$${newRoom.slice(1)}`);
+    expect(create.content).toEqual({ room_version: '12', predecessor: { room_id: roomId, event_id: expect.stringMatching(/^\$/) }, additional_creators: [bob.userId] });
+    const pl = await contentOf(alice, newRoom, 'm.room.power_levels');
+    expect(pl.users).toEqual({ [carol.userId]: 50 });
+    expect((await stateOf(alice, roomId, 'm.room.tombstone')).content.replacement_room).toBe(newRoom);
+    // Bob, an additional creator, joins and has the power of a creator (more than any level).
+    await join(bob, newRoom);
+    expect((await t.http.put(`${V3}/rooms/${enc(newRoom)}/state/m.room.power_levels`).set(bob.auth).send({ ...pl, users: { [carol.userId]: 100 } })).status).toBe(200);
+  });
+
+  test('from 12 to 11: the old creators get the top level of the room in users; additional_creators is ignored for 11', async () => {
+    const roomId = await createRoom(alice, { preset: 'public_chat', room_version: '12' });
+    const res = await upgrade(alice, roomId, { new_version: '11', additional_creators: [bob.userId] });
+    expect(res.status).toBe(200);
+    const newRoom = res.body.replacement_room;
+    expect(newRoom).toMatch(/^!.+:test\.local$/);
+    expect((await contentOf(alice, newRoom, 'm.room.create')).additional_creators).toBeUndefined();
+    const pl = await contentOf(alice, newRoom, 'm.room.power_levels');
+    expect(pl.users[alice.userId]).toBeGreaterThanOrEqual(100);
+    expect(pl.users[bob.userId]).toBeUndefined();
+  });
+
+  test('12 to 12: upgrading a v12 room needs the tombstone level (creators have it); a plain member gets 403', async () => {
+    const roomId = await createRoom(alice, { preset: 'public_chat', room_version: '12' });
+    await join(bob, roomId);
+    expectError(await upgrade(bob, roomId, { new_version: '12' }), 403, 'M_FORBIDDEN');
+    const res = await upgrade(alice, roomId, { new_version: '12' });
+    expect(res.status).toBe(200);
+    expect((await stateOf(alice, res.body.replacement_room, 'm.room.create')).sender).toBe(alice.userId);
+  });
+});
