@@ -51,6 +51,8 @@ export interface Config {
   allowInRoomVerification: boolean;
   allowPlaintextToDevice: boolean;
   refusePlaintextRoomMetadata: boolean;
+  allowCustomState: boolean;
+  allowCustomAccountData: boolean;
   /** TURN (relay/turn.ts): coturn's use-auth-secret scheme; no URIs = no TURN server offered. */
   turnUris: string[];
   turnSharedSecret: string | undefined;
@@ -217,6 +219,16 @@ export const SETTINGS: Setting[] = [
   {
     key: 'allowInRoomVerification', env: 'ALLOW_IN_ROOM_VERIFICATION',
     help: 'Accept in-room key verification events (device ids, methods, public keys, MACs), which clients send in the clear. off: users verify each other only by to-device messages.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'allowCustomState', env: 'ALLOW_CUSTOM_STATE',
+    help: 'Keep room state of types outside the spec (widgets, Element Call memberships, bots\' settings), at most 4 KiB each. off: only the spec\'s state types, each in its exact shape.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'allowCustomAccountData', env: 'ALLOW_CUSTOM_ACCOUNT_DATA',
+    help: 'Keep account data of types outside the spec (Element\'s im.vector.* and io.element.* settings, other clients\' settings), at most 16 KiB each. off: only the spec\'s types and secret-storage secrets.',
     default: fixed('on'), parse: bool,
   },
   {

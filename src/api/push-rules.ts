@@ -15,15 +15,29 @@ import {
 } from '../relay/push-rules/rules.js';
 import { CLIENT_V3, route } from './route.js';
 
+// Bounds at the edge: a push rule is stored on the server, and a content rule's pattern (a keyword the user wants to be
+// notified of) is text in the clear, so every string, list and value of a rule has a size.
+/** Patterns and condition keys: a keyword, a glob or a dotted path. */
+export const PUSH_PATTERN_MAX_BYTES = 255;
+/** Condition and tweak values (a sound name, a property value), and a whole condition of an unknown kind, as JSON. */
+export const PUSH_VALUE_MAX_BYTES = 1024;
+const MAX_ACTIONS = 20;
+const MAX_CONDITIONS = 20;
+
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? '');
+/** A string of at most `max` UTF-8 bytes. */
+const bounded = (max: number, min = 0) => z.string().min(min).refine((s) => Buffer.byteLength(s) <= max, { error: `at most ${max} bytes` });
+
 /** A non-compound canonical JSON value (push_condition.yaml `value`). */
-const scalar = z.union([z.string(), z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1), z.boolean(), z.null()], {
+const scalar = z.union([bounded(PUSH_VALUE_MAX_BYTES), z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1), z.boolean(), z.null()], {
   error: 'expected a string, an integer, a boolean or null',
 });
 
 /** Spec "Actions": `notify` (and the historical `dont_notify`/`coalesce`, stripped later), or a `set_tweak` object. */
 const action = z.union([
   z.enum(['notify', 'dont_notify', 'coalesce']),
-  z.looseObject({ set_tweak: z.string().min(1), value: z.unknown().optional() }).superRefine((a, ctx) => {
+  z.looseObject({ set_tweak: bounded(PUSH_PATTERN_MAX_BYTES, 1), value: z.unknown().optional() }).superRefine((a, ctx) => {
+    if (jsonBytes(a) > PUSH_VALUE_MAX_BYTES) ctx.addIssue({ code: 'custom', message: `an action is at most ${PUSH_VALUE_MAX_BYTES} bytes of JSON` });
     if (a.set_tweak === 'highlight' && a.value !== undefined && typeof a.value !== 'boolean') {
       ctx.addIssue({ code: 'custom', path: ['value'], message: 'the highlight tweak takes a boolean' });
     }
@@ -32,7 +46,7 @@ const action = z.union([
     }
   }),
 ], { error: 'expected "notify" or a {"set_tweak": ...} object' });
-const actions = z.array(action).max(100);
+const actions = z.array(action).max(MAX_ACTIONS);
 
 const MEMBER_COUNT = /^(==|<=|>=|<|>)?[0-9]+$/;
 
@@ -41,8 +55,15 @@ const MEMBER_COUNT = /^(==|<=|>=|<|>)?[0-9]+$/;
  * "MUST NOT match any events", so storing them is harmless and keeps the client's rule intact.
  */
 const condition = z
-  .looseObject({ kind: z.string().min(1), key: z.string().min(1).optional(), pattern: z.string().optional(), is: z.string().optional(), value: scalar.optional() })
+  .looseObject({
+    kind: bounded(PUSH_PATTERN_MAX_BYTES, 1),
+    key: bounded(PUSH_PATTERN_MAX_BYTES, 1).optional(),
+    pattern: bounded(PUSH_PATTERN_MAX_BYTES).optional(),
+    is: z.string().max(24).optional(),
+    value: scalar.optional(),
+  })
   .superRefine((c, ctx) => {
+    if (jsonBytes(c) > 2 * PUSH_VALUE_MAX_BYTES) ctx.addIssue({ code: 'custom', message: `a condition is at most ${2 * PUSH_VALUE_MAX_BYTES} bytes of JSON` });
     const need = (field: 'key' | 'pattern' | 'is' | 'value') => {
       if (!(field in c) || (field !== 'value' && c[field] === undefined)) {
         ctx.addIssue({ code: 'custom', path: [field], message: `${c.kind} conditions need '${field}'` });
@@ -68,8 +89,8 @@ const condition = z
     }
   });
 
-const ruleBody = z.object({ actions, conditions: z.array(condition).max(100).optional(), pattern: z.string().optional() });
-const placeQuery = z.object({ before: z.string().min(1).optional(), after: z.string().min(1).optional() });
+const ruleBody = z.object({ actions, conditions: z.array(condition).max(MAX_CONDITIONS).optional(), pattern: bounded(PUSH_PATTERN_MAX_BYTES).optional() });
+const placeQuery = z.object({ before: bounded(PUSH_PATTERN_MAX_BYTES, 1).optional(), after: bounded(PUSH_PATTERN_MAX_BYTES, 1).optional() });
 
 const RULESET = `${CLIENT_V3}/pushrules/global`;
 const RULE = `${RULESET}/:kind/:ruleId`;

@@ -1,6 +1,6 @@
 /**
  * Account data: per-user JSON objects keyed by type. Types the server manages itself (m.fully_read, m.push_rules)
- * cannot be written here. Each write takes a stream position, last in its transaction, so /sync delivers it.
+ * cannot be written here; the rest has the shapes of policy/account-data.ts. Each write takes a stream position, last in its transaction, so /sync delivers it.
  */
 import { forbidden, notFound, badJson, invalidParam } from '../errors.js';
 import type { Hs } from '../hs.js';
@@ -11,6 +11,7 @@ import { onAccountData } from './wakes.js';
 import { transaction } from '../db/database.js';
 import { requireRoom } from './rooms/access.js';
 import { checkRoomId } from './directory/room-ids.js';
+import { checkAccountData } from './policy.js';
 
 const SERVER_MANAGED = new Set(['m.fully_read', 'm.push_rules']);
 /** Like event types: at most 255 bytes. */
@@ -35,6 +36,7 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
     checkRoomId(roomId);
     await requireRoom(hs.sql, roomId);
   }
+  checkAccountData(hs.config, type, content, roomId !== '');
   const key = { userId, roomId, type };
   await transaction(hs.sql, async (tx) => {
     await upsertAccountData(tx, { ...key, content });

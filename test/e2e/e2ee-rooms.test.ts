@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import type { TestServer, TestUser } from '../support/server.js';
 import {
+  startAliceAndBob,
   cryptoClient,
   decrypted,
   exchanges,
@@ -32,17 +33,13 @@ const { tag, all: plaintexts, plain } = plaintextTracker();
 const ROOM_NAME = `e2ee room zr${tag}`;
 
 let t: TestServer;
-const users: Record<'alice' | 'bob' | 'carol' | 'dave', TestUser> = {} as never;
+let users: Record<'alice' | 'bob' | 'carol' | 'dave', TestUser>;
 let alice: E2eClient;
 let bob: E2eClient;
 let roomId: string;
 
 beforeAll(async () => {
-  t = await startTestServer();
-  for (const name of ['alice', 'bob', 'carol', 'dave'] as const) users[name] = await registerUser(t, `${name}${tag}`);
-  alice = await cryptoClient(t, users.alice, 'alice');
-  bob = await cryptoClient(t, users.bob, 'bob');
-  await Promise.all([startSyncing(alice), startSyncing(bob)]);
+  ({ t, users, alice, bob } = await startAliceAndBob(tag, ['carol', 'dave']));
 }, 60_000);
 
 afterAll(async () => {

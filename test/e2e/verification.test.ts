@@ -7,15 +7,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AuthDict, MatrixError } from 'matrix-js-sdk';
 import { CryptoEvent, VerificationPhase, VerifierEvent, type ShowSasCallbacks, type VerificationRequest, type Verifier } from 'matrix-js-sdk/lib/crypto-api/index.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import type { TestServer, TestUser } from '../support/server.js';
 import {
-  cryptoClient,
+  startAliceAndBob,
   decrypted,
   invitedRoom,
   joined,
   plaintextTracker,
   seesMembership,
-  startSyncing,
   stopAll,
   trackLongTimers,
   waitFor,
@@ -28,7 +27,7 @@ trackLongTimers();
 const { tag, all: plaintexts, plain } = plaintextTracker();
 
 let t: TestServer;
-const users: Record<'alice' | 'bob', TestUser> = {} as never;
+let users: Record<'alice' | 'bob', TestUser>;
 let alice: E2eClient;
 let bob: E2eClient;
 let roomId: string;
@@ -45,11 +44,7 @@ beforeAll(async () => {
     if (m && typeof init?.body === 'string') sentRoomEvents.push({ type: decodeURIComponent(m[1]), content: JSON.parse(init.body), status: res.status });
     return res;
   };
-  t = await startTestServer();
-  for (const name of ['alice', 'bob'] as const) users[name] = await registerUser(t, `${name}${tag}`);
-  alice = await cryptoClient(t, users.alice, 'alice');
-  bob = await cryptoClient(t, users.bob, 'bob');
-  await Promise.all([startSyncing(alice), startSyncing(bob)]);
+  ({ t, users, alice, bob } = await startAliceAndBob(tag));
 }, 60_000);
 
 afterAll(async () => {

@@ -370,6 +370,52 @@ describe('bad requests', () => {
     expect(await streamPos(u)).toBe(pos);
   });
 
+  test('every string, list and value of a rule is bounded at the edge (a hostile or careless client): 400, nothing stored', async () => {
+    const u = await registerUser(t);
+    const snapshot = await ruleset(u);
+    const pos = await streamPos(u);
+    const long = 'k'.repeat(256);
+    // 86 three-byte characters are 258 bytes: the bound is in bytes, not characters.
+    const wide = '€'.repeat(86);
+    const cases: [Promise<{ status: number; body: unknown }>, string][] = [
+      [put(u, 'content', 'kw', { pattern: long, actions: ['notify'] }), 'a keyword pattern over 255 bytes'],
+      [put(u, 'content', 'kw', { pattern: wide, actions: ['notify'] }), 'a pattern of 86 three-byte characters'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: 'event_match', key: 'content.body', pattern: long }] }), 'a condition pattern over 255 bytes'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: 'event_match', key: long, pattern: 'p' }] }), 'a condition key over 255 bytes'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: long }] }), 'a condition kind over 255 bytes'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: 'room_member_count', is: `==${'9'.repeat(30)}` }] }), 'an overlong member count'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: 'event_property_is', key: 'a', value: 'v'.repeat(1025) }] }), 'a value over 1 KiB'],
+      [put(u, 'override', 'x', { actions: [], conditions: [{ kind: 'org.example.future', notes: 'n'.repeat(3000) }] }), 'an unknown condition carrying 3 KB'],
+      [put(u, 'override', 'x', { actions: [], conditions: Array.from({ length: 21 }, () => ({ kind: 'event_match', key: 'type', pattern: 'm.*' })) }), '21 conditions'],
+      [put(u, 'override', 'x', { actions: Array.from({ length: 21 }, () => 'notify') }), '21 actions'],
+      [put(u, 'override', 'x', { actions: [{ set_tweak: long, value: true }] }), 'a tweak name over 255 bytes'],
+      [put(u, 'override', 'x', { actions: [{ set_tweak: 'org.example.note', value: { text: 'x'.repeat(2000) } }] }), 'a tweak value of 2 KB'],
+      [put(u, 'override', 'x', { actions: [{ set_tweak: 'sound', value: 's'.repeat(1025) }] }), 'a sound name over 1 KiB'],
+      [put(u, 'override', 'x', { actions: [] }, `?after=${long}`), 'an overlong after'],
+      [t.http.put(rule('override', '.m.rule.master', '/actions')).set(u.auth).send({ actions: Array.from({ length: 21 }, () => 'notify') }), '21 actions on a default rule'],
+    ];
+    for (const [call, what] of cases) {
+      const res = await call;
+      expect([what, res.status]).toEqual([what, 400]);
+      expect((res.body as { errcode: string }).errcode).toMatch(/^M_(BAD_JSON|INVALID_PARAM)$/);
+    }
+    expect(await ruleset(u)).toEqual(snapshot);
+    expect(await streamPos(u)).toBe(pos);
+    // At the bounds, rules are accepted.
+    expect((await put(u, 'content', 'kw', { pattern: 'k'.repeat(255), actions: ['notify'] })).status).toBe(200);
+    expect((await put(u, 'override', 'x', { actions: ['notify', { set_tweak: 'sound', value: 'default' }], conditions: Array.from({ length: 20 }, () => ({ kind: 'event_match', key: 'type', pattern: 'm.*' })) })).status).toBe(200);
+  });
+
+  test('a client adding rules in a loop stops at 200 of a kind; replacing a rule still works', async () => {
+    const u = await registerUser(t);
+    for (let i = 0; i < 200; i++) expect((await put(u, 'content', `kw${i}`, { pattern: `w${i}`, actions: [] })).status).toBe(200);
+    const refused = await put(u, 'content', 'one-more', { pattern: 'w', actions: [] });
+    expectError(refused, 400, 'M_BAD_JSON');
+    expect((await put(u, 'content', 'kw7', { pattern: 'again', actions: ['notify'] })).status).toBe(200);
+    expect((await put(u, 'override', 'other-kind', { actions: [] })).status).toBe(200);
+    expect((await ruleset(u)).content).toHaveLength(200);
+  }, 60_000);
+
   test('documented error responses match the spec', async () => {
     const u = await registerUser(t);
     const res = await t.http.get(rule('override', 'nope')).set(u.auth);

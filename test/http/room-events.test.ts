@@ -189,7 +189,7 @@ describe('send: transaction ids and size', () => {
     expect((await t.hs.sql`SELECT 1 FROM event_txns WHERE txn_id = 'big'`).length).toBe(0);
     const [{ pos: after }] = await t.hs.sql<{ pos: string }[]>`SELECT pos FROM stream_head`;
     expect(after).toBe(pos);
-    const state = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/org.example.big/`).set(alice.auth).send({ v: 'x'.repeat(70000) });
+    const state = await t.http.put(`${V3}/rooms/${enc(roomId)}/state/m.room.server_acl/`).set(alice.auth).send({ deny: Array.from({ length: 300 }, (_, i) => `${i}.${'x'.repeat(240)}`) });
     expect(state.status).toBe(413);
     const fits = await sendRaw(alice, roomId, 'm.room.encrypted', megolm('f', { ciphertext: 'A'.repeat(60000) }));
     expect(fits.status).toBe(200);

@@ -65,7 +65,7 @@ describe('keys in sync', () => {
     const res = await sync(bob);
     expect(res.device_one_time_keys_count).toEqual({ signed_curve25519: 5 });
     expect(res.device_unused_fallback_key_types).toEqual([]);
-    await t.http.post(`${V3}/keys/upload`).set(bob.auth).send({ fallback_keys: { 'signed_curve25519:FB': keys.sign({ key: 'k', fallback: true }) } });
+    await t.http.post(`${V3}/keys/upload`).set(bob.auth).send({ fallback_keys: { 'signed_curve25519:FB': keys.sign({ key: 'kA', fallback: true }) } });
     expect((await sync(bob)).device_unused_fallback_key_types).toEqual(['signed_curve25519']);
   });
 

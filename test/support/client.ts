@@ -2,7 +2,7 @@
  * A small Matrix client over fetch, for tests against real server processes: every request has a deadline (a
  * hang fails the test), and a request that could not complete (the server was killed) is a result, not a throw.
  */
-import { randomBytes } from 'node:crypto';
+import { megolm } from './rooms.js';
 
 export const V3 = '/_matrix/client/v3';
 const r = encodeURIComponent;
@@ -66,14 +66,8 @@ export async function join(base: string, who: Account, roomId: string): Promise<
   if (res.status !== 200) throw new Error(`join: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
-/** Unpadded base64 of `n` random bytes. */
-const b64 = (n: number) => randomBytes(n).toString('base64').replace(/=+$/, '');
-
-/** Content shaped like a Megolm message (random bytes: the server cannot tell). */
-export const megolmContent = () => ({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: b64(96), session_id: b64(32), sender_key: b64(32), device_id: 'FAULTTEST' });
-
 export function send(base: string, who: Account, roomId: string, txnId: string, deadlineMs?: number): Promise<Reply> {
-  return call(base, 'PUT', `${V3}/rooms/${r(roomId)}/send/m.room.encrypted/${r(txnId)}`, { token: who.token, body: megolmContent(), deadlineMs });
+  return call(base, 'PUT', `${V3}/rooms/${r(roomId)}/send/m.room.encrypted/${r(txnId)}`, { token: who.token, body: megolm(txnId), deadlineMs });
 }
 
 /** Every m.room.encrypted event id in the room, oldest first (pages through /messages). */

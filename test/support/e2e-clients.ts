@@ -17,7 +17,7 @@ import {
   type MatrixEvent,
 } from 'matrix-js-sdk';
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
-import type { TestServer, TestUser } from './server.js';
+import { registerUser, startTestServer, type TestServer, type TestUser } from './server.js';
 
 type SdkLogger = NonNullable<ICreateClientOpts['logger']>;
 const noop = () => {};
@@ -206,6 +206,23 @@ export async function startSyncing(c: E2eClient): Promise<void> {
   await waitForExchange((x) => x.client === c.name && x.method === 'POST' && x.path.endsWith('/keys/upload') && x.status === 200, `${c.name}'s key upload`, since);
 }
 
+/**
+ * A file's e2e setup: a server, users `${name}${tag}` for each name, and syncing crypto clients for alice and bob
+ * (the others get a client when a test needs one).
+ */
+export async function startAliceAndBob<N extends string>(
+  tag: string,
+  others: N[] = [],
+): Promise<{ t: TestServer; users: Record<'alice' | 'bob' | N, TestUser>; alice: E2eClient; bob: E2eClient }> {
+  const t = await startTestServer();
+  const users = {} as Record<'alice' | 'bob' | N, TestUser>;
+  for (const name of ['alice', 'bob', ...others] as ('alice' | 'bob' | N)[]) users[name] = await registerUser(t, `${name}${tag}`);
+  const alice = await cryptoClient(t, users.alice, 'alice');
+  const bob = await cryptoClient(t, users.bob, 'bob');
+  await Promise.all([startSyncing(alice), startSyncing(bob)]);
+  return { t, users, alice, bob };
+}
+
 /** Waits until the client holds the event, decrypted (the sdk retries failed decryptions when keys arrive). */
 export function decrypted(c: E2eClient, roomId: string, eventId: string, what = `${c.name} to decrypt ${eventId}`): Promise<MatrixEvent> {
   const { client } = c;
@@ -276,16 +293,25 @@ export function releaseLongTimers(): void {
  * Distinctive plaintexts for a test file: `plain(what)` makes one (with the file's random tag) and records it in
  * `all`, which the database scan at the end looks for.
  */
-export function plaintextTracker(): { tag: string; all: string[]; plain(what: string): string } {
+export function plaintextTracker(): { tag: string; all: string[]; plain(what: string): string; word(what: string): string } {
   const tag = randomBytes(4).toString('hex');
   const all: string[] = [];
+  const mark = (text: string) => {
+    all.push(text);
+    return text;
+  };
   return {
     tag,
     all,
-    plain(what) {
-      const text = `plaintext ${what} zq${tag}`;
-      all.push(text);
-      return text;
+    plain: (what) => mark(`plaintext ${what} zq${tag}`),
+    /**
+     * A marker shaped like base64 (no spaces, a length base64 can have): the policy cannot tell it from ciphertext,
+     * so it is refused only for where it is, or accepted where ciphertext goes (then the scan must not find it after
+     * a redaction or an erasure).
+     */
+    word(what) {
+      const text = `plaintext${what}zq${tag}`.replace(/[^A-Za-z0-9]/g, '');
+      return mark(text.length % 4 === 1 ? `${text}A` : text);
     },
   };
 }

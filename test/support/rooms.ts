@@ -23,7 +23,9 @@ export const enc = encodeURIComponent;
  * (an `m.relates_to`, which stays in the clear).
  */
 export function megolm(tag: number | string = '', extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { algorithm: MEGOLM_ALGORITHM, ciphertext: `AwgAEn${tag}cipher`, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV', ...extra };
+  const ciphertext = `AwgAEn${tag}cipher`;
+  // A length base64 can have (never 1 more than a multiple of 4), so that any tag makes a well-formed ciphertext.
+  return { algorithm: MEGOLM_ALGORITHM, ciphertext: ciphertext.length % 4 === 1 ? `${ciphertext}A` : ciphertext, session_id: 'SESSION', sender_key: 'KEY', device_id: 'DEV', ...extra };
 }
 
 let txnCounter = 0;

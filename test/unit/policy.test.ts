@@ -9,6 +9,10 @@ import {
   MEGOLM, MEGOLM_BACKUP, OLM, type PolicySettings,
 } from '../../src/relay/policy.js';
 import { MatrixError } from '../../src/errors.js';
+import { isBase64 } from '../../src/relay/policy/shape.js';
+import { checkAccountData, checkCreationContent } from '../../src/relay/policy.js';
+import { MAX_CUSTOM_STATE_BYTES } from '../../src/relay/policy/state-events.js';
+import { MAX_CUSTOM_ACCOUNT_DATA_BYTES } from '../../src/relay/policy/account-data.js';
 
 const defaults: PolicySettings = {
   allowPlaintextMessages: false,
@@ -18,9 +22,12 @@ const defaults: PolicySettings = {
   allowInRoomVerification: true,
   allowPlaintextToDevice: false,
   refusePlaintextRoomMetadata: false,
+  allowCustomState: true,
+  allowCustomAccountData: true,
 };
 const strict: PolicySettings = {
   ...defaults, allowPlaintextReactions: false, allowPlaintextRedactions: false, allowRedactionReasons: false, allowInRoomVerification: false, refusePlaintextRoomMetadata: true,
+  allowCustomState: false, allowCustomAccountData: false,
 };
 
 const EV = '$0z5fny4KcD6tVO_Xw2vxHmMH-qqfAiA-VY6MdkzU4Tc';
@@ -66,6 +73,38 @@ function expectRefused(fn: () => void, field: string): void {
   expect([err.status, err.errcode]).toEqual([403, 'M_FORBIDDEN']);
   expect(err.message).toContain(field);
 }
+
+describe('base64: one check for every key, MAC and ciphertext', () => {
+  test.each([
+    ['unpadded, length mod 4 = 0, 2, 3', ['QUJD', 'QUI', 'QQ', KEY, SIG]],
+    ['padded', ['QQ==', 'QUI=', 'QUJD']],
+    ['URL-safe', ['a-_b', '-_8']],
+  ])('%s passes', (_n, values) => {
+    for (const v of values) expect([v, isBase64(v)]).toEqual([v, true]);
+  });
+  test.each([
+    ['length mod 4 = 1 (no encoder makes it)', 'QUJDR'],
+    ['a single character', 'Q'],
+    ['padding on a length mod 4 = 1', 'QUJDR==='],
+    ['padding that does not complete a quantum', 'QUJ=='],
+    ['one = where two are needed', 'QQ='],
+    ['two = where one is needed', 'QUI=='],
+    ['three =', 'Q==='],
+    ['padding in the middle', 'QQ==QUJD'],
+    ['only padding', '=='],
+    ['both alphabets in one value', 'ab+-'],
+    ['a space', 'QUJD QUJD'],
+    ['the empty string', ''],
+  ])('%s is refused', (_n, v) => {
+    expect(isBase64(v)).toBe(false);
+  });
+  test('the envelope, keys and backups all use it: a ciphertext of length mod 4 = 1 is refused wherever it goes', () => {
+    expectRefused(() => checkMessageEvent(defaults, 'm.room.encrypted', { ...megolm, ciphertext: 'AwgAE' }), 'content.ciphertext');
+    expectRefused(() => checkMessageEvent(defaults, 'm.room.encrypted', { ...megolm, session_id: 'QUI==' }), 'content.session_id');
+    expectRefused(() => checkToDeviceMessage(defaults, 'm.room.encrypted', { algorithm: OLM, sender_key: KEY, ciphertext: { QUJDR: { type: 0, body: 'QUJD' } } }, 'messages'), 'not well-formed');
+    expectRefused(() => checkBackupSessions({ '!room:x': { QUJDR: { session_data: { ephemeral: KEY, ciphertext: 'QUJD', mac: 'QUJD' } } } }), 'base64');
+  });
+});
 
 describe('m.room.encrypted: exactly the Megolm envelope', () => {
   test('what clients send passes: the envelope, with a thread, reply, edit or reference relation', () => {
@@ -336,10 +375,177 @@ describe('state events', () => {
   });
 
   test('room names, topics and avatars are refused only when metadata is refused', () => {
-    for (const type of ['m.room.name', 'm.room.topic', 'm.room.avatar']) {
-      expect(() => checkStateEvent(defaults, type, { name: 'x' }, undefined)).not.toThrow();
-      expect(refusal(() => checkStateEvent(strict, type, { name: 'x' }, undefined)).errcode).toBe('M_FORBIDDEN');
+    for (const [type, content] of [['m.room.name', { name: 'x' }], ['m.room.topic', { topic: 'x' }], ['m.room.avatar', { url: 'mxc://x/y' }]] as const) {
+      expect(() => checkStateEvent(defaults, type, content, undefined)).not.toThrow();
+      expect(refusal(() => checkStateEvent(strict, type, content, undefined)).errcode).toBe('M_FORBIDDEN');
     }
     expect(() => checkStateEvent(strict, 'm.room.member', { membership: 'join' }, undefined)).not.toThrow();
+  });
+});
+
+/** What Element Web, Element X and matrix-js-sdk put in room state (at room creation, in spaces, for widgets and calls). */
+const ROOM = '!abcdefghijkl:test.local';
+const ALICE = '@alice:test.local';
+const elementState: [string, Record<string, unknown>][] = [
+  ['m.room.member', { membership: 'join', displayname: 'Alice', avatar_url: 'mxc://test.local/abcDEF123' }],
+  ['m.room.member', { membership: 'invite', displayname: null, is_direct: true, reason: 'join us' }],
+  ['m.room.member', { membership: 'join', join_authorised_via_users_server: ALICE, 'xyz.amorgan.blurhash': 'LEHV6nWB2yk8pyo0adR*.7kCMdnj' }],
+  ['m.room.power_levels', {
+    users: { [ALICE]: 100 }, users_default: 0, events: { 'm.room.name': 50, 'im.vector.modular.widgets': 50, 'org.matrix.msc3401.call.member': 0 },
+    events_default: 0, state_default: 50, ban: 50, kick: 50, redact: 50, invite: 0, historical: 100, notifications: { room: 50 },
+  }],
+  ['m.room.join_rules', { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: ROOM }] }],
+  ['m.room.join_rules', { join_rule: 'knock' }],
+  ['m.room.history_visibility', { history_visibility: 'joined' }],
+  ['m.room.guest_access', { guest_access: 'can_join' }],
+  ['m.room.encryption', { algorithm: MEGOLM, rotation_period_ms: 604800000, rotation_period_msgs: 100 }],
+  ['m.room.name', { name: '' }],
+  ['m.room.topic', { topic: 'plans', 'm.topic': { 'm.text': [{ body: 'plans', mimetype: 'text/plain' }, { body: '<b>plans</b>', mimetype: 'text/html' }] } }],
+  ['m.room.avatar', { url: 'mxc://test.local/abc', info: { h: 96, w: 96, mimetype: 'image/png', size: 1234, 'xyz.amorgan.blurhash': 'LEHV6nWB2yk8' } }],
+  ['m.room.avatar', {}],
+  ['m.room.canonical_alias', { alias: '#room:test.local', alt_aliases: ['#other:test.local'] }],
+  ['m.room.canonical_alias', {}],
+  ['m.room.pinned_events', { pinned: [EV] }],
+  ['m.room.pinned_events', { pinned: [] }],
+  ['m.room.server_acl', { allow: ['*'], deny: ['evil.example', '*.evil.example'], allow_ip_literals: false }],
+  ['m.room.tombstone', { body: 'This room has been replaced', replacement_room: ROOM }],
+  ['m.space.child', { via: ['test.local'], suggested: false, order: 'a' }],
+  ['m.space.child', {}],
+  ['m.space.parent', { via: ['test.local'], canonical: true }],
+  ['m.room.retention', { max_lifetime: 86400000 }],
+];
+/** State outside the spec that Element writes: kept (bounded) unless ALLOW_CUSTOM_STATE is off. */
+const elementCustomState: [string, Record<string, unknown>][] = [
+  ['im.vector.modular.widgets', { type: 'jitsi', url: 'https://app.element.io/jitsi.html#conferenceId=$conferenceId', name: 'Jitsi', data: { conferenceId: 'abc' }, id: 'w1', creatorUserId: ALICE }],
+  ['io.element.widgets.layout', { widgets: { w1: { container: 'top', index: 0, width: 100, height: 40 } } }],
+  ['org.matrix.msc3401.call.member', {
+    application: 'm.call', call_id: '', scope: 'm.room', device_id: 'XNISMWCTMQ', expires: 14400000, 'm.call.intent': 'video',
+    focus_active: { type: 'livekit', focus_selection: 'oldest_membership' }, foci_preferred: [{ type: 'livekit', livekit_service_url: 'https://livekit.example', livekit_alias: ROOM }],
+  }],
+  ['org.matrix.msc3401.call.member', {}],
+];
+
+describe('room state: the spec\'s types in their exact shapes, other types bounded', () => {
+  test.each(elementState)('%s as clients send it passes, also in strict mode', (type, content) => {
+    expect(() => checkStateEvent(defaults, type, content, undefined)).not.toThrow();
+    if (!['m.room.name', 'm.room.topic', 'm.room.avatar'].includes(type)) expect(() => checkStateEvent(strict, type, content, undefined)).not.toThrow();
+  });
+
+  test.each(elementCustomState)('%s (outside the spec) passes bounded, and is refused with ALLOW_CUSTOM_STATE=off', (type, content) => {
+    expect(() => checkStateEvent(defaults, type, content, undefined)).not.toThrow();
+    expectRefused(() => checkStateEvent(strict, type, content, undefined), 'ALLOW_CUSTOM_STATE is off');
+  });
+
+  test.each([
+    ['a note beside the join rule', 'm.room.join_rules', { join_rule: 'invite', note: 'secret' }, 'content.note'],
+    ['an unknown join rule', 'm.room.join_rules', { join_rule: 'meet me at noon' }, 'content.join_rule'],
+    ['text in a restricted rule', 'm.room.join_rules', { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: ROOM, why: 'x' }] }, 'content.allow[0].why'],
+    ['a name over 255 bytes', 'm.room.name', { name: 'n'.repeat(256) }, 'content.name'],
+    ['a topic over 4 KiB', 'm.room.topic', { topic: 't'.repeat(4097) }, 'content.topic'],
+    ['text beside the topic', 'm.room.topic', { topic: 'x', body: 'secret' }, 'content.body'],
+    ['a string power level', 'm.room.power_levels', { ban: '50' }, 'content.ban'],
+    ['text in the power levels', 'm.room.power_levels', { users: { [ALICE]: 100 }, note: 'secret' }, 'content.note'],
+    ['a sentence as a user id', 'm.room.power_levels', { users: { 'meet me at noon': 100 } }, 'content.users'],
+    ['a bio in a member event', 'm.room.member', { membership: 'join', bio: 'secret' }, 'content.bio'],
+    ['a novel as a member reason', 'm.room.member', { membership: 'leave', reason: 'r'.repeat(600) }, 'content.reason'],
+    ['a member event without membership', 'm.room.member', { displayname: 'x' }, 'content.membership'],
+    ['an avatar that is not a media URI', 'm.room.avatar', { url: 'https://tracker.example/a.png' }, 'content.url'],
+    ['text in the avatar info', 'm.room.avatar', { url: 'mxc://x/y', info: { caption: 'secret' } }, 'content.info.caption'],
+    ['a sentence as an alias', 'm.room.canonical_alias', { alias: 'meet me at noon' }, 'content.alias'],
+    ['text in pinned events', 'm.room.pinned_events', { pinned: ['meet me at noon'] }, 'content.pinned[0]'],
+    ['a long space order', 'm.space.child', { via: ['test.local'], order: 'o'.repeat(51) }, 'content.order'],
+    ['a sentence as a via', 'm.space.child', { via: ['meet me at noon'] }, 'content.via[0]'],
+    ['text beside the tombstone', 'm.room.tombstone', { replacement_room: ROOM, note: 'secret' }, 'content.note'],
+    ['text beside the encryption', 'm.room.encryption', { algorithm: MEGOLM, note: 'secret' }, 'content.note'],
+    ['a custom state event over 4 KiB', 'org.example.notes', { text: 'x'.repeat(MAX_CUSTOM_STATE_BYTES) }, 'content'],
+  ])('%s is refused, naming the field', (_n, type, content, field) => {
+    expectRefused(() => checkStateEvent(defaults, type, content as Record<string, unknown>, undefined), field);
+  });
+
+  test.each(['m.room.message', 'm.room.encrypted', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.key.verification.start'])(
+    '%s is a message event: never state, whatever the settings',
+    (type) => {
+      expectRefused(() => checkStateEvent(defaults, type, { msgtype: 'm.text', body: 'hello' }, undefined), 'message event');
+    },
+  );
+
+  test('creation_content carries only the room type, m.federate and the predecessor', () => {
+    expect(() => checkCreationContent({ type: 'm.space', 'm.federate': false, predecessor: { room_id: ROOM, event_id: EV } })).not.toThrow();
+    expectRefused(() => checkCreationContent({ type: 'm.space', note: 'secret' }), 'creation_content.note');
+    expectRefused(() => checkCreationContent({ type: 'meet me at noon' }), 'creation_content.type');
+  });
+});
+
+const SSSS_KEY = 'Rjvbx1S0vAZsKWMYDUTOwtnUYE4KymZs';
+const secret = { encrypted: { [SSSS_KEY]: { iv: 'k8aWxUr2vvKGj9DYiAdLLw==', ciphertext: 'u2vwbMFpg3Jl0uDU2x0plGqv5zKXlPHZ1fx0gWDuLCIJrSrB', mac: 'oqldrMkdWNfnCc80Gr/m0c5mnkTYdcpQ0EK7I2vBDYY=' } } };
+/** What Element Web, Element X and matrix-js-sdk keep as account data. */
+const elementAccountData: [string, Record<string, unknown>, boolean][] = [
+  ['m.direct', { [ALICE]: [ROOM] }, false],
+  ['m.ignored_user_list', { ignored_users: { [ALICE]: {} } }, false],
+  ['m.identity_server', { base_url: null }, false],
+  ['m.accepted_terms', { accepted: ['https://example.org/terms'] }, false],
+  ['m.secret_storage.default_key', { key: SSSS_KEY }, false],
+  [`m.secret_storage.key.${SSSS_KEY}`, { algorithm: 'm.secret_storage.v1.aes-hmac-sha2', iv: 'k8aWxUr2vvKGj9DYiAdLLw==', mac: 'oqldrMkdWNfnCc80Gr/m0c5mnkTYdcpQ0EK7I2vBDYY=', passphrase: { algorithm: 'm.pbkdf2', salt: 'ZqqVIwYbsAXgMu8WSHLaxBjaPWZ7kHv1', iterations: 500000 } }, false],
+  ['m.cross_signing.master', secret, false],
+  ['m.cross_signing.self_signing', secret, false],
+  ['m.cross_signing.user_signing', secret, false],
+  ['m.megolm_backup.v1', secret, false],
+  ['m.cross_signing.master', {}, false],
+  ['m.key_backup', { enabled: true }, false],
+  ['m.recent_emoji', { recent_emoji: [{ emoji: '👍', total: 3 }] }, false],
+  ['m.tag', { tags: { 'm.favourite': { order: 0.5 }, 'u.work': {} } }, true],
+  ['m.marked_unread', { unread: true }, true],
+  ['com.famedly.marked_unread', { unread: false }, true],
+  // A secret of another type (a dehydrated device's pickle key) is ciphertext too: kept whatever the settings.
+  ['org.matrix.msc3814', secret, false],
+];
+const elementCustomAccountData: [string, Record<string, unknown>, boolean][] = [
+  ['im.vector.analytics', { id: 'abc', pseudonymousAnalyticsOptIn: false }, false],
+  ['im.vector.setting.breadcrumbs', { recent_rooms: [ROOM] }, false],
+  ['im.vector.web.settings', { SpotlightSearch: { recentSearches: [ROOM] }, autoplayGifs: true }, false],
+  ['io.element.recent_emoji', { recent_emoji: [['👍', 3]] }, false],
+  ['io.element.matrix_client_information.XNISMWCTMQ', { name: 'Element', version: '1.11.100', url: 'https://app.element.io/' }, false],
+  ['org.matrix.msc3890.local_notification_settings.XNISMWCTMQ', { is_silenced: false }, false],
+  ['m.org.matrix.custom.backup_disabled', { disabled: false }, false],
+  ['m.widgets', { stickerpicker: { content: { type: 'm.stickerpicker', url: 'https://scalar.example', name: 'Stickerpicker' }, state_key: 'stickerpicker', type: 'm.widget', id: 'stickerpicker' } }, false],
+  ['im.vector.setting.allowed_widgets', { w1: true }, true],
+];
+
+describe('account data: secrets only encrypted, the spec\'s types in their shapes, other types bounded', () => {
+  test.each(elementAccountData)('%s as clients keep it passes, also in strict mode', (type, content, inRoom) => {
+    expect(() => checkAccountData(defaults, type, content, inRoom)).not.toThrow();
+    expect(() => checkAccountData(strict, type, content, inRoom)).not.toThrow();
+  });
+
+  test.each(elementCustomAccountData)('%s (outside the spec) passes bounded, and is refused with ALLOW_CUSTOM_ACCOUNT_DATA=off', (type, content, inRoom) => {
+    expect(() => checkAccountData(defaults, type, content, inRoom)).not.toThrow();
+    expectRefused(() => checkAccountData(strict, type, content, inRoom), 'ALLOW_CUSTOM_ACCOUNT_DATA is off');
+  });
+
+  test.each([
+    ['a cross-signing key in the clear', 'm.cross_signing.master', { key: 'the private key' }, 'content.key'],
+    ['a backup key in the clear', 'm.megolm_backup.v1', { passphrase: 'hunter2' }, 'content.passphrase'],
+    ['text beside a secret', 'm.cross_signing.master', { ...secret, note: 'secret' }, 'content.note'],
+    ['text inside a secret', 'm.cross_signing.master', { encrypted: { [SSSS_KEY]: { ...secret.encrypted[SSSS_KEY], hint: 'x' } } }, 'hint'],
+    ['plain text as the ciphertext', 'm.megolm_backup.v1', { encrypted: { [SSSS_KEY]: { ...secret.encrypted[SSSS_KEY], ciphertext: 'my recovery key' } } }, 'ciphertext'],
+    ['a custom type that says encrypted but is not', 'org.example.notes', { encrypted: 'yes', text: 'secret' }, 'content'],
+    ['text beside a secret-storage key', `m.secret_storage.key.${SSSS_KEY}`, { algorithm: 'm.secret_storage.v1.aes-hmac-sha2', recovery_key: 'EsTc 1234' }, 'content.recovery_key'],
+    ['the old curve25519 secret storage', `m.secret_storage.key.${SSSS_KEY}`, { algorithm: 'm.secret_storage.v1.curve25519-aes-sha2' }, 'content.algorithm'],
+    ['a sentence as a secret-storage key id', 'm.secret_storage.key.meet me at noon', { algorithm: 'm.secret_storage.v1.aes-hmac-sha2' }, 'key id'],
+    ['a sentence as the default key', 'm.secret_storage.default_key', { key: 'meet me at noon' }, 'content.key'],
+    ['a note in m.direct', 'm.direct', { [ALICE]: [ROOM], note: ['x'] }, 'content.note'],
+    ['text as a DM room', 'm.direct', { [ALICE]: ['meet me at noon'] }, 'content.'],
+    ['a reason for ignoring someone', 'm.ignored_user_list', { ignored_users: { [ALICE]: { reason: 'secret' } } }, 'reason'],
+    ['a custom type over 16 KiB', 'im.vector.web.settings', { notes: 'x'.repeat(MAX_CUSTOM_ACCOUNT_DATA_BYTES) }, 'content'],
+  ])('%s is refused, naming the field', (_n, type, content, field) => {
+    expectRefused(() => checkAccountData(defaults, type, content as Record<string, unknown>, false), field);
+  });
+
+  test.each([
+    ['text in a tag', 'm.tag', { tags: { 'u.work': { order: 0.1, note: 'secret' } } }, 'note'],
+    ['a string order', 'm.tag', { tags: { 'u.work': { order: 'first' } } }, 'order'],
+    ['text beside the unread flag', 'm.marked_unread', { unread: true, why: 'secret' }, 'content.why'],
+  ])('room account data: %s is refused', (_n, type, content, field) => {
+    expectRefused(() => checkAccountData(defaults, type, content as Record<string, unknown>, true), field);
   });
 });

@@ -10,6 +10,7 @@ import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from
 import { selectAccountDataForUpdate } from '../../db/directory.js';
 import { takeStreamPosition } from '../../db/stream.js';
 import { onAccountData } from '../wakes.js';
+import { checkAccountData, checkTagData } from '../policy.js';
 import { checkRoomId } from './room-ids.js';
 import { membershipOf, requireRoom } from '../rooms/access.js';
 
@@ -54,17 +55,19 @@ async function changeTags(hs: Hs, userId: string, roomId: string, change: (tags:
   await transaction(hs.sql, async (tx) => {
     const tags = tagsOf(await selectAccountDataForUpdate(tx, key));
     change(tags);
+    checkAccountData(hs.config, TAG_TYPE, { tags }, true);
     await upsertAccountData(tx, { ...key, content: { tags } });
     await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
   });
   onAccountData(hs.notifier, userId);
 }
 
-/** The body is the tag's data (e.g. `order`, a number); other keys are kept as sent. */
+/** The body is the tag's data: its `order` (a number), nothing else (policy/account-data.ts). */
 export async function setTag(hs: Hs, requesterId: string, userId: string, roomId: string, tag: string, data: Record<string, unknown>): Promise<void> {
   await checkAccess(hs, requesterId, userId, roomId);
   checkTag(tag);
   if (data.order !== undefined && (typeof data.order !== 'number' || !Number.isFinite(data.order))) throw badJson('order must be a number.');
+  checkTagData(data);
   await changeTags(hs, userId, roomId, (tags) => {
     tags[tag] = data;
   });

@@ -3,7 +3,7 @@
  * spec defines, so that no upload can park anything else (a note, a private key in the clear) next to them.
  */
 import { forbidden } from '../../errors.js';
-import { array, base64, boolean, check, deviceId, identifier, map, object, oneOf, signatures, userId, KEY_ID, ROOM_ID, type Shape } from './shape.js';
+import { array, base64, base64Key, boolean, check, deviceId, identifier, map, object, oneOf, signatures, userId, KEY_ID, ROOM_ID, type Shape } from './shape.js';
 
 export const MEGOLM_BACKUP = 'm.megolm_backup.v1.curve25519-aes-sha2';
 
@@ -59,7 +59,7 @@ export function checkBackupVersion(algorithm: string, authData: unknown): void {
   check(backupAuthData, authData, 'auth_data', BACKUP);
 }
 
-const SESSION_ID = /^[A-Za-z0-9+/]{1,128}={0,2}$/;
+const SESSION_ID = base64Key(MAX_KEY);
 
 /**
  * Backed-up sessions by room id and session id: each `session_data` is exactly the ciphertext, its MAC and the

@@ -1,9 +1,8 @@
 /**
  * What a room may carry, by shape. Message events are Megolm envelopes (with only the relation metadata clients keep
  * in the clear); the short allow-list of clear message events (reactions, redactions, in-room verification) has exact
- * shapes; state needed to run a room is allowed, and encryption, once on, stays on with Megolm.
+ * shapes. State has its own shapes (state-events.ts).
  */
-import { isDeepStrictEqual } from 'node:util';
 import { forbidden } from '../../errors.js';
 import { array, base64, boolean, check, deviceId, eventId, identifier, map, object, oneOf, refuse, text, userId, KEY_ID, type Shape } from './shape.js';
 
@@ -18,8 +17,6 @@ export interface RoomPolicySettings {
   allowRedactionReasons: boolean;
   /** In-room key verification (device ids, public keys, commitments, MACs), which clients send in the clear. */
   allowInRoomVerification: boolean;
-  /** Refuse room names, topics and avatars, which are state and so sent in the clear. */
-  refusePlaintextRoomMetadata: boolean;
 }
 
 export const MEGOLM = 'm.megolm.v1.aes-sha2';
@@ -147,25 +144,4 @@ export function checkMessageEvent(settings: RoomPolicySettings, type: string, co
     if (step) return check(step, content, 'content', VERIFICATION);
   }
   throw forbidden(`${ONLY_ENCRYPTED}: ${type.slice(0, 255)} must be sent as m.room.encrypted (encrypt it on your device).`);
-}
-
-const ROOM_METADATA = new Set(['m.room.name', 'm.room.topic', 'm.room.avatar']);
-
-/**
- * Throws 403 M_FORBIDDEN unless a state event may be set. `current` is the room's current content for this
- * type and state key, if any: encryption, once on, stays on with Megolm.
- */
-export function checkStateEvent(settings: RoomPolicySettings, type: string, content: Record<string, unknown>, current: Record<string, unknown> | undefined): void {
-  // Only room creation writes it: a client's m.room.create could otherwise re-found a room whose state was purged.
-  if (type === 'm.room.create') throw forbidden('m.room.create is written by the server when a room is created; it cannot be sent.');
-  if (type === 'm.room.encryption') {
-    if (content.algorithm !== MEGOLM) throw forbidden(`Every room on this server is encrypted with ${MEGOLM}; another algorithm cannot be set.`);
-    if (current && !isDeepStrictEqual(current, content)) {
-      throw forbidden('The encryption settings of a room cannot be changed once set.');
-    }
-    return;
-  }
-  if (ROOM_METADATA.has(type) && settings.refusePlaintextRoomMetadata) {
-    throw forbidden(`This server does not store room names, topics or avatars in the clear (${type} refused).`);
-  }
 }

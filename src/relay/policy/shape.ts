@@ -4,7 +4,7 @@
  * the top of what was sent) and the rule, so that a client developer sees at once what the server will not relay.
  */
 import { forbidden } from '../../errors.js';
-import { MAX_ID_BYTES, isDeviceId, isRoomId, isUserId } from '../../lib/identifiers.js';
+import { MAX_ID_BYTES, isDeviceId, isRoomAlias, isRoomId, isServerName, isUserId } from '../../lib/identifiers.js';
 
 /** A rule for a string: a regular expression, or an identifier grammar from lib/identifiers.ts as `{ test: isUserId }`. */
 export type StringRule = { test(s: string): boolean };
@@ -46,15 +46,53 @@ export function text(maxBytes: number, pattern?: StringRule, what = 'a short str
 }
 
 /**
- * Base64 as Matrix encodes keys, signatures, MACs and ciphertext (unpadded standard; padded or URL-safe accepted, as
- * lenient decoders do): its alphabet, so no spaces or punctuation, which is what keeps sentences out. The length is
+ * Base64 as Matrix encodes keys, signatures, MACs and ciphertext: unpadded standard (padded or URL-safe accepted, as
+ * lenient decoders do, but not both alphabets in one value). The alphabet keeps sentences out (no spaces or
+ * punctuation), and the length must be one an encoder can produce: unpadded, length mod 4 is never 1; padded, the
+ * whole is a multiple of 4 with one or two `=`. Every base64 check of the policy goes through here; the length is
  * bounded by each field's shape.
  */
-export const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
+const BASE64_ALPHABET = /^[A-Za-z0-9+/_-]+={0,2}$/;
+export function isBase64(s: string): boolean {
+  if (!BASE64_ALPHABET.test(s)) return false;
+  if (/[+/]/.test(s) && /[_-]/.test(s)) return false;
+  const unpadded = s.replace(/=+$/, '');
+  const pad = s.length - unpadded.length;
+  if (pad === 0) return unpadded.length % 4 !== 1;
+  return s.length % 4 === 0 && unpadded.length % 4 === 4 - pad;
+}
+export const BASE64: StringRule = { test: isBase64 };
+/** Base64 of at most `maxChars` characters, as a rule for map keys (Curve25519 keys, Megolm session ids). */
+export const base64Key = (maxChars: number): StringRule => ({ test: (s) => s.length <= maxChars && isBase64(s) });
 
 export function base64(maxChars: number): Shape {
   return text(maxChars, BASE64, 'base64');
 }
+
+/** A string of at most `maxBytes` UTF-8 bytes that may be empty (a name or topic being cleared). */
+export function string(maxBytes: number): Shape {
+  return (value, at, why) => {
+    if (typeof value !== 'string') refuse(at, 'it must be a string', why);
+    if (Buffer.byteLength(value) > maxBytes) refuse(at, `it is longer than ${maxBytes} bytes`, why);
+  };
+}
+
+/** `shape`, or null. */
+export function nullable(shape: Shape): Shape {
+  return (value, at, why) => (value === null ? undefined : shape(value, at, why));
+}
+
+/** Any JSON value of at most `maxBytes` bytes as JSON: content whose shape the server does not know, bounded. */
+export function jsonOfAtMost(maxBytes: number): Shape {
+  return (value, at, why) => {
+    const size = Buffer.byteLength(JSON.stringify(value) ?? '');
+    if (size > maxBytes) refuse(at, `it is ${size} bytes of JSON, more than the ${maxBytes} this server keeps of it`, why);
+  };
+}
+
+export const number: Shape = (value, at, why) => {
+  if (typeof value !== 'number' || !Number.isFinite(value)) refuse(at, 'it must be a number', why);
+};
 
 /** One of a fixed list of values (a spec enum, a known algorithm). */
 export function oneOf(...values: (string | number | boolean)[]): Shape {
@@ -110,6 +148,11 @@ export const eventId = text(300, /^\$(?:[A-Za-z0-9+/_-]{43}|[A-Za-z0-9_-]{18}:[A
 export const USER_ID: StringRule = { test: isUserId };
 export const ROOM_ID: StringRule = { test: isRoomId };
 export const userId = text(MAX_ID_BYTES, USER_ID, 'a user id');
+export const roomAlias = text(MAX_ID_BYTES, { test: isRoomAlias }, 'a room alias');
+export const serverName = text(MAX_ID_BYTES, { test: isServerName }, 'a server name');
+/** Media URIs (`mxc://server/id`), as profiles hold them. */
+export const MXC = /^mxc:\/\/[A-Za-z0-9.:\-[\]]{1,255}\/[A-Za-z0-9_-]{1,255}$/;
+export const mxc = text(600, MXC, 'an mxc:// URI');
 export const roomId = text(MAX_ID_BYTES, ROOM_ID, 'a room id');
 export const deviceId = text(MAX_ID_BYTES, { test: isDeviceId }, 'a device id');
 /** A namespaced identifier (an algorithm, a method, a code, a secret name). */

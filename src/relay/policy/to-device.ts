@@ -6,7 +6,7 @@
  */
 import { forbidden } from '../../errors.js';
 import { MAX_ID_BYTES } from '../../lib/identifiers.js';
-import { base64, check, deviceId, identifier, integer, map, object, oneOf, roomId, text, type Shape } from './shape.js';
+import { base64, base64Key, check, deviceId, identifier, integer, map, object, oneOf, roomId, text, type Shape } from './shape.js';
 import { byStartMethod, methods, verificationFields } from './room-events.js';
 
 export interface ToDevicePolicySettings {
@@ -27,7 +27,7 @@ const MAX_WITHHELD_REASON_BYTES = 256;
 const withMsgid = (fields: Record<string, Shape>, optional: Record<string, Shape> = {}) =>
   object(fields, { ...optional, 'org.matrix.msgid': text(64, /^[A-Za-z0-9_+/=-]+$/, 'a message id') });
 
-const CURVE25519_KEY = /^[A-Za-z0-9+/]{1,128}={0,2}$/;
+const CURVE25519_KEY = base64Key(MAX_KEY);
 
 const olmEnvelope = withMsgid({
   algorithm: oneOf(OLM),

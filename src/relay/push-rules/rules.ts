@@ -2,7 +2,7 @@
  * Push rules of a user: the rendered ruleset (server defaults merged with the user's rules and changes), and every
  * change to it. Each write is one transaction that locks the user's rules first and takes a stream position last.
  */
-import { invalidParam, missingParam, notFound } from '../../errors.js';
+import { badJson, invalidParam, missingParam, notFound } from '../../errors.js';
 import type { Hs } from '../../hs.js';
 import { transaction, type Tx } from '../../db/database.js';
 import * as db from '../../db/push-rules.js';
@@ -20,6 +20,8 @@ export interface RuleContent {
 }
 
 const RULE_ID_MAX = 255;
+/** Rules a user may add of each kind (a client adding rules in a loop stops here). */
+export const MAX_USER_RULES_PER_KIND = 200;
 /** Spec "Historical Actions": homeservers MUST ignore dont_notify and coalesce, e.g. by stripping them. */
 const HISTORICAL_ACTIONS = new Set(['dont_notify', 'coalesce']);
 
@@ -124,6 +126,7 @@ export async function setPushRule(
   await write(hs, userId, async (tx) => {
     const rows = await db.selectPushRulesOfKind(tx, userId, kind);
     const existing = rows.findIndex((r) => r.ruleId === ruleId);
+    if (existing < 0 && rows.length >= MAX_USER_RULES_PER_KIND) throw badJson(`At most ${MAX_USER_RULES_PER_KIND} ${kind} rules of your own; delete one first.`);
     const order = rows.map((r) => r.ruleId).filter((id) => id !== ruleId);
     const indexOf = (relative: string) => {
       const i = order.indexOf(relative);

@@ -11,7 +11,7 @@ import type { Hs, TxHs } from '../../hs.js';
 import { badJson, notFound, roomInUse, unsupportedRoomVersion } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectUser } from '../../db/users.js';
-import { MEGOLM } from '../policy.js';
+import { MEGOLM, checkCreationContent, checkStateEvent } from '../policy.js';
 import { DEFAULT_ROOM_VERSION, SERVED_ROOM_VERSIONS, servedRoomVersion, type RoomVersion } from './room-versions.js';
 import { appendEvent, newOpenRoom, type EventDraft, type OpenRoom } from './append.js';
 import { newRoomId } from './events.js';
@@ -196,6 +196,8 @@ export async function createRoomInTransaction(hs: TxHs, tx: Tx, creator: string,
       throw badJson(`initial_state cannot contain ${s.type}; use creation_content, invite or power_level_content_override.`);
     }
   }
+  // What the server writes from the client's choices (trusted below) has the policy's shapes too.
+  if (req.creation_content) checkCreationContent(req.creation_content);
   const createContent = createContentOf(version, creator, req, preset, invitees);
   const { roomId, derived } = newRoomIdentity(hs.config.serverName, version, creator, createContent);
   // is_direct marks the invites only (spec: "the m.room.member events sent to the users in invite").
@@ -210,6 +212,7 @@ export async function createRoomInTransaction(hs: TxHs, tx: Tx, creator: string,
   const create = await appendEvent(hs, room, creator, { type: 'm.room.create', state_key: '', content: createContent }, { trusted: true, derived });
   await trusted({ type: 'm.room.member', state_key: creator, content: creatorJoin });
   let powerLevels = opts.powerLevels ?? { ...defaultPowerLevels(version, creator, preset, invitees), ...(req.power_level_content_override ?? {}) };
+  if (!opts.powerLevels) checkStateEvent(hs.config, 'm.room.power_levels', powerLevels, undefined);
   if (version.infiniteCreators) powerLevels = withoutCreators(powerLevels, creatorsOf(version, creator, createContent));
   await trusted({ type: 'm.room.power_levels', state_key: '', content: powerLevels });
   if (alias) {
