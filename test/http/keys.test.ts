@@ -32,7 +32,7 @@ describe('upload', () => {
     const same = await upload(alice, { device_keys: aliceKeys.deviceKeys });
     expect(same.status).toBe(200);
     const before = await countKeys();
-    const conflicting = await upload(alice, { one_time_keys: { 'signed_curve25519:AAAA0': aliceKeys.sign({ key: 'different' }), 'signed_curve25519:NEW': aliceKeys.sign({ key: 'x' }) } });
+    const conflicting = await upload(alice, { one_time_keys: { 'signed_curve25519:AAAA0': aliceKeys.sign({ key: 'different0' }), 'signed_curve25519:NEW': aliceKeys.sign({ key: 'xA' }) } });
     expect([conflicting.status, conflicting.body.errcode]).toEqual([400, 'M_INVALID_PARAM']);
     expect(conflicting.body.error).toContain('AAAA0');
     expect(await countKeys()).toBe(before);

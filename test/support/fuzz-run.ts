@@ -58,7 +58,7 @@ export function fuzzEveryOperation(label: string, start: () => Promise<FuzzServe
       deviceIds: [fuzzer.deviceId, bob.deviceId],
       other: ['m.room.encrypted', 'm.room.member', 'm.room.topic', 'm.reaction', 'm.annotation', 'm.thread', '0', '1', '.m.rule.master', 'global', 's1_0', 'm.megolm.v1.aes-sha2'],
     };
-  }, 60_000);
+  }, 180_000); // PGlite starts and migrates in the hook: generous under a loaded machine
 
   afterAll(async () => {
     if (casesRun.size > 0) {

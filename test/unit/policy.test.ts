@@ -440,6 +440,7 @@ describe('room state: the spec\'s types in their exact shapes, other types bound
     ['a note beside the join rule', 'm.room.join_rules', { join_rule: 'invite', note: 'secret' }, 'content.note'],
     ['an unknown join rule', 'm.room.join_rules', { join_rule: 'meet me at noon' }, 'content.join_rule'],
     ['text in a restricted rule', 'm.room.join_rules', { join_rule: 'restricted', allow: [{ type: 'm.room_membership', room_id: ROOM, why: 'x' }] }, 'content.allow[0].why'],
+    ['a sentence as guest access', 'm.room.guest_access', { guest_access: 'meet me at noon' }, 'content.guest_access'],
     ['a name over 255 bytes', 'm.room.name', { name: 'n'.repeat(256) }, 'content.name'],
     ['a topic over 4 KiB', 'm.room.topic', { topic: 't'.repeat(4097) }, 'content.topic'],
     ['text beside the topic', 'm.room.topic', { topic: 'x', body: 'secret' }, 'content.body'],

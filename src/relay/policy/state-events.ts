@@ -67,7 +67,8 @@ const STATE: Record<string, Shape> = {
     { allow: array(object({ type: oneOf('m.room_membership') }, { room_id: roomId }), 50) },
   ),
   'm.room.history_visibility': object({ history_visibility: oneOf('invited', 'joined', 'shared', 'world_readable') }),
-  'm.room.guest_access': object({ guest_access: oneOf('can_join', 'forbidden') }),
+  // Anything but can_join (even a missing or misspelt value) keeps guests out: the authorization rules read it so.
+  'm.room.guest_access': object({}, { guest_access: text(32, /^[A-Za-z0-9._-]+$/, 'a guest access value') }),
   'm.room.encryption': object({ algorithm: oneOf(MEGOLM) }, { rotation_period_ms: integer(0, 2 ** 53 - 1), rotation_period_msgs: integer(0, 2 ** 53 - 1) }),
   'm.room.name': object({}, { name: string(MAX_NAME_BYTES) }),
   'm.room.topic': object({}, {
