@@ -125,7 +125,11 @@ describe('what is never hidden', () => {
     await join(alice, roomId);
     const theirs = await send(alice, roomId, 'hers');
     for (const list of [[alice.userId], 'everyone', null]) {
-      await ignore(carol, list);
+      // The blindness policy refuses a malformed list at the door (403); one stored before it existed hides nothing.
+      const refused = await t.http.put(`${V3}/user/${enc(carol.userId)}/account_data/m.ignored_user_list`).set(carol.auth).send({ ignored_users: list } as object);
+      expect([refused.status, refused.body.errcode]).toEqual([403, 'M_FORBIDDEN']);
+      await t.hs.sql`UPDATE account_data SET content = ${t.hs.sql.json({ ignored_users: list } as never)}
+        WHERE user_id = ${carol.userId} AND room_id = '' AND type = 'm.ignored_user_list'`;
       expect(ids(timelineOf(await sync(carol), roomId))).toContain(theirs);
     }
   });

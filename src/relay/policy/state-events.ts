@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { forbidden } from '../../errors.js';
 import {
-  array, base64, boolean, check, eventId, integer, jsonOfAtMost, map, mxc, nullable, number, object, oneOf, roomAlias, roomId,
+  array, base64, boolean, check, eventId, integer, jsonOfAtMost, map, mxc, nullable, number, object, oneOf, roomId,
   serverName, signatures, string, text, userId, USER_ID, type Shape,
 } from './shape.js';
 import { MEGOLM } from './room-events.js';
@@ -42,6 +42,8 @@ const imageInfo = object({}, {
 /** An avatar URL: an mxc:// URI, or empty (how clients remove one). */
 const avatarUrl: Shape = (value, at, why) => (value === '' ? undefined : mxc(value, at, why));
 const via = array(serverName, 50);
+/** A field whose values another rule of the write path checks (with its own errors). */
+const checkedElsewhere: Shape = () => undefined;
 
 const STATE: Record<string, Shape> = {
   'm.room.member': object(
@@ -75,8 +77,10 @@ const STATE: Record<string, Shape> = {
     topic: string(MAX_TOPIC_BYTES),
     'm.topic': object({}, { 'm.text': array(object({ body: string(MAX_TOPIC_BYTES) }, { mimetype: text(255, undefined, 'a media type') }), 4) }),
   }),
-  'm.room.avatar': object({}, { url: avatarUrl, info: imageInfo }),
-  'm.room.canonical_alias': object({}, { alias: nullable(roomAlias), alt_aliases: array(roomAlias, 100) }),
+  // A URL that is not mxc:// is left out of the directory (directory/public-rooms.ts); here it is only bounded.
+  'm.room.avatar': object({}, { url: string(MAX_URL_BYTES), info: imageInfo }),
+  // The aliases themselves are checked by rooms/aliases.ts (400 M_INVALID_PARAM, M_BAD_ALIAS: they must point here).
+  'm.room.canonical_alias': object({}, { alias: checkedElsewhere, alt_aliases: checkedElsewhere }),
   'm.room.pinned_events': object({}, { pinned: array(eventId, 1000) }),
   'm.room.server_acl': object({}, { allow: array(text(255), 1000), deny: array(text(255), 1000), allow_ip_literals: boolean }),
   'm.room.tombstone': object({ replacement_room: roomId }, { body: string(MAX_REASON_BYTES) }),
