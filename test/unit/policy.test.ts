@@ -444,7 +444,7 @@ describe('room state: the spec\'s types in their exact shapes, other types bound
     ['a name over 255 bytes', 'm.room.name', { name: 'n'.repeat(256) }, 'content.name'],
     ['a topic over 4 KiB', 'm.room.topic', { topic: 't'.repeat(4097) }, 'content.topic'],
     ['text beside the topic', 'm.room.topic', { topic: 'x', body: 'secret' }, 'content.body'],
-    ['a string power level', 'm.room.power_levels', { ban: '50' }, 'content.ban'],
+    ['a word as a power level', 'm.room.power_levels', { ban: 'fifty' }, 'content.ban'],
     ['text in the power levels', 'm.room.power_levels', { users: { [ALICE]: 100 }, note: 'secret' }, 'content.note'],
     ['a sentence as a user id', 'm.room.power_levels', { users: { 'meet me at noon': 100 } }, 'content.users'],
     ['a bio in a member event', 'm.room.member', { membership: 'join', bio: 'secret' }, 'content.bio'],

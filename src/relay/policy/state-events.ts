@@ -30,7 +30,9 @@ const MAX_DISPLAYNAME_BYTES = 1024;
 const MAX_REASON_BYTES = 512;
 const MAX_URL_BYTES = 1024;
 
-const level = integer(-(2 ** 53) + 1, 2 ** 53 - 1);
+const integerLevel = integer(-(2 ** 53) + 1, 2 ** 53 - 1);
+/** A power level: an integer; before room version 10 also a string of digits ("50"), as the auth rules read it. */
+const level: Shape = (value, at, why) => (typeof value === 'string' ? text(17, /^[+-]?[0-9]{1,16}$/, 'an integer')(value, at, why) : integerLevel(value, at, why));
 const EVENT_TYPE = { test: (s: string) => s.length > 0 && Buffer.byteLength(s) <= 255 };
 /** Rust and JS clients add a BlurHash of the image (MSC2448) next to avatars. */
 const blurhash = text(128, /^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]+$/, 'a BlurHash');
