@@ -47,8 +47,8 @@ export interface Route<B = unknown, Q = unknown> {
   confirmsToken?: boolean;
   /**
    * The endpoint existed in the r0 API (r0.6.1, the last release before v1.1), so it is also served under the legacy
-   * prefix /_matrix/client/r0 by the same handler (servedPaths). Only for /_matrix/client/v3 paths; never for an
-   * endpoint a later version added (test/http/legacy-r0.test.ts holds the r0 list).
+   * r0 prefix by the same handler (servedPaths): /_matrix/client/v3 -> /_matrix/client/r0, /_matrix/media/v3 ->
+   * /_matrix/media/r0. Never for an endpoint a later version added (test/http/legacy-r0.test.ts holds the r0 list).
    */
   r0?: boolean;
   body?: z.ZodType<B>;
@@ -80,12 +80,20 @@ export const CLIENT_V3 = '/_matrix/client/v3';
 export const CLIENT_V1 = '/_matrix/client/v1';
 /** The legacy prefix of the r0 releases; older clients and bots (matrix-nio 0.20) still call it. */
 export const CLIENT_R0 = '/_matrix/client/r0';
+export const MEDIA_R0 = '/_matrix/media/r0';
 
-/** Every path a route answers on: its own and, for a route declared `r0: true`, the same path under CLIENT_R0. */
+/** The r0 prefix of each current prefix that has one. */
+const R0_PREFIXES: [current: string, r0: string][] = [
+  [CLIENT_V3, CLIENT_R0],
+  ['/_matrix/media/v3', MEDIA_R0],
+];
+
+/** Every path a route answers on: its own and, for a route declared `r0: true`, the same path under the r0 prefix. */
 export function servedPaths(r: Route): string[] {
   if (!r.r0) return [r.path];
-  if (!r.path.startsWith(`${CLIENT_V3}/`)) throw new Error(`${r.operationId}: only ${CLIENT_V3} routes have an r0 alias`);
-  return [r.path, CLIENT_R0 + r.path.slice(CLIENT_V3.length)];
+  const prefix = R0_PREFIXES.find(([current]) => r.path.startsWith(`${current}/`));
+  if (!prefix) throw new Error(`${r.operationId}: only ${R0_PREFIXES.map(([current]) => current).join(' and ')} routes have an r0 alias`);
+  return [r.path, prefix[1] + r.path.slice(prefix[0].length)];
 }
 
 function fieldName(path: PropertyKey[]): string {

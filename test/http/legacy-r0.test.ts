@@ -1,21 +1,20 @@
 /**
- * The legacy /_matrix/client/r0 prefix: every endpoint of the r0 API (r0.6.1, the last r0 release) that the server
+ * The legacy r0 prefixes (/_matrix/client/r0, /_matrix/media/r0): every endpoint of the r0 API (r0.6.1, the last r0 release) that the server
  * serves answers under r0 exactly as under v3, and no endpoint a later version added has an r0 alias. The route table
  * (the routes declared `r0: true`) is compared with the r0 list written below, taken from the r0.6.1 spec
- * (matrix-doc, tag client_server/r0.6.1, api/client-server/*.yaml). Older clients and bots (matrix-nio 0.20) call
+ * (matrix-doc, tag client_server/r0.6.1, api/client-server/*.yaml, content-repo.yaml for the media ones). Older clients and bots (matrix-nio 0.20) call
  * these paths with the token in the access_token query parameter, which is tested here too.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import Router from '@koa/router';
 import { allRoutes } from '../../src/api/index.js';
-import { CLIENT_R0, CLIENT_V3, servedPaths, type Route } from '../../src/api/route.js';
+import { CLIENT_R0, CLIENT_V3, MEDIA_R0, servedPaths, type Route } from '../../src/api/route.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
 
 /**
  * Every client-server endpoint of r0.6.1 under /_matrix/client/r0, as that spec writes it (its unprefixed
- * /versions and /.well-known are not in it; /_matrix/media/r0 is the content repository, not served under any
- * version yet). The push rule scope is written `global`, the only scope there is; r0.6.1 names
+ * /versions and /.well-known are not in it; the content repository's are in R0_MEDIA_ENDPOINTS). The push rule scope is written `global`, the only scope there is; r0.6.1 names
  * GET /pushrules/global/ in the text of GET /pushrules/.
  */
 const R0_ENDPOINTS: [string, string][] = [
@@ -132,8 +131,19 @@ const R0_ENDPOINTS: [string, string][] = [
   ['GET', '/voip/turnServer'],
 ];
 
+/** The content repository of r0.6.1, under /_matrix/media/r0 (matrix-nio 0.20 uploads and downloads there). */
+const R0_MEDIA_ENDPOINTS: [string, string][] = [
+  ['GET', '/config'],
+  ['GET', '/download/{serverName}/{mediaId}'],
+  ['GET', '/download/{serverName}/{mediaId}/{fileName}'],
+  ['GET', '/preview_url'],
+  ['GET', '/thumbnail/{serverName}/{mediaId}'],
+  ['POST', '/upload'],
+];
+const MEDIA_V3 = '/_matrix/media/v3';
+
 /**
- * r0 endpoints the server serves under no prefix at all, and why. When one of them is served, its route is declared
+ * r0 endpoints the server serves under no prefix at all, and why (media ones by their full path). When one of them is served, its route is declared
  * `r0: true` and it leaves this list (the first test below says so).
  */
 const NOT_SERVED: Record<string, string> = {
@@ -148,6 +158,12 @@ const NOT_SERVED: Record<string, string> = {
   'POST /pushers/set': 'not served yet (Client reach issue)',
   'POST /rooms/{roomId}/report/{eventId}': 'not served yet',
   'POST /search': 'not served: the server cannot search ciphertext',
+  'GET /_matrix/media/r0/config': 'the media repository is not served yet (issue 15)',
+  'GET /_matrix/media/r0/download/{serverName}/{mediaId}': 'the media repository is not served yet (issue 15)',
+  'GET /_matrix/media/r0/download/{serverName}/{mediaId}/{fileName}': 'the media repository is not served yet (issue 15)',
+  'GET /_matrix/media/r0/preview_url': 'the media repository is not served yet (issue 15)',
+  'GET /_matrix/media/r0/thumbnail/{serverName}/{mediaId}': 'the media repository is not served yet (issue 15)',
+  'POST /_matrix/media/r0/upload': 'the media repository is not served yet (issue 15)',
 };
 
 /** A value for each path parameter, so that every r0 path is a concrete request. */
@@ -169,10 +185,25 @@ const SAMPLE: Record<string, string> = {
   kind: 'override',
   ruleId: 'org.example.r0',
   networkId: 'irc',
+  serverName: 'test.local',
+  mediaId: 'nomedia',
+  fileName: 'f.bin',
 };
 
 const key = (method: string, path: string) => `${method} ${path}`;
 const concrete = (path: string, sample: Record<string, string> = SAMPLE) => path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(sample[name] ?? name));
+
+/** One r0 endpoint: its r0 path, the current path that must serve it the same way, and its key in NOT_SERVED. */
+interface R0Entry {
+  method: string;
+  r0: string;
+  current: string;
+  key: string;
+}
+const ENTRIES: R0Entry[] = [
+  ...R0_ENDPOINTS.map(([method, p]) => ({ method, r0: CLIENT_R0 + p, current: CLIENT_V3 + p, key: key(method, p) })),
+  ...R0_MEDIA_ENDPOINTS.map(([method, p]) => ({ method, r0: MEDIA_R0 + p, current: MEDIA_V3 + p, key: key(method, MEDIA_R0 + p) })),
+];
 
 /** Which route serves a v3 request: the router, built from the route table's own paths, decides. */
 const v3Router = new Router({ strict: false });
@@ -190,9 +221,8 @@ describe('the r0 aliases in the route table', () => {
   test('exactly the r0 endpoints the server serves are declared r0: true, and nothing a later version added', () => {
     const problems: string[] = [];
     const covered = new Set<Route>();
-    for (const [method, path] of R0_ENDPOINTS) {
-      const served = routeFor(method, CLIENT_V3 + concrete(path));
-      const k = key(method, path);
+    for (const { method, current, key: k } of ENTRIES) {
+      const served = routeFor(method, concrete(current));
       if (served) covered.add(served);
       if (served && k in NOT_SERVED) problems.push(`${k} is served now (${served.operationId}): declare it r0: true and take it off NOT_SERVED`);
       else if (!served && !(k in NOT_SERVED)) problems.push(`${k} existed in r0 but no route serves it`);
@@ -205,6 +235,7 @@ describe('the r0 aliases in the route table', () => {
     // The list is r0.6.1's: 112 client operations, two pairs of them on one method and path (POST
     // /rooms/{roomId}/invite for a user or a third party, GET /events to sync or to peek), and /pushrules/global/.
     expect(R0_ENDPOINTS.length).toBe(111);
+    expect(Object.keys(NOT_SERVED).filter((k) => !ENTRIES.some((e) => e.key === k))).toEqual([]);
   });
 
   test('servedPaths: a v3 route declared r0 answers on both prefixes; other routes on their own path only', () => {
@@ -212,7 +243,9 @@ describe('the r0 aliases in the route table', () => {
     expect(servedPaths(whoami)).toEqual([`${CLIENT_V3}/account/whoami`, `${CLIENT_R0}/account/whoami`]);
     const refresh = allRoutes.find((r) => r.operationId === 'refresh')!;
     expect(servedPaths(refresh)).toEqual([`${CLIENT_V3}/refresh`]);
+    expect(servedPaths({ ...refresh, path: `${MEDIA_V3}/upload`, r0: true })).toEqual([`${MEDIA_V3}/upload`, `${MEDIA_R0}/upload`]);
     expect(() => servedPaths({ ...refresh, path: '/_matrix/client/v1/rooms/:roomId/threads', r0: true })).toThrow(/only/);
+    expect(() => servedPaths({ ...refresh, path: '/_matrix/client/v1/media/config', r0: true })).toThrow(/only/);
   });
 });
 
@@ -242,16 +275,16 @@ const UNCHECKED_200: Record<string, string> = {
 const ENDS_SESSION = new Set(['logout', 'logout_all', 'deactivateAccount']);
 
 describe('every r0 endpoint answers under r0 as under v3', () => {
-  const served = R0_ENDPOINTS.filter(([m, p]) => !(key(m, p) in NOT_SERVED));
+  const served = ENTRIES.filter((e) => !(e.key in NOT_SERVED)).map((e) => [e.method, e.r0, e] as const);
 
-  test.each(served)('%s /_matrix/client/r0%s', async (method, path) => {
-    const route = routeFor(method, CLIENT_V3 + concrete(path))!;
+  test.each(served)('%s %s', async (method, _r0, entry) => {
+    const route = routeFor(method, concrete(entry.current))!;
     // Alice's own ids, so the requests reach the handler's own rules rather than stopping at "not yours".
     const own = { ...SAMPLE, userId: alice.userId, deviceId: alice.deviceId };
     const withToken = !ENDS_SESSION.has(route.operationId) && route.access !== 'none';
     for (const auth of withToken ? [{}, alice.auth] : [{}]) {
-      const r0 = await send(method, CLIENT_R0 + concrete(path, own), auth);
-      const v3 = await send(method, CLIENT_V3 + concrete(path, own), auth);
+      const r0 = await send(method, concrete(entry.r0, own), auth);
+      const v3 = await send(method, concrete(entry.current, own), auth);
       expect(r0.body.errcode).not.toBe('M_UNRECOGNIZED');
       expect([r0.status, r0.body.errcode]).toEqual([v3.status, v3.body.errcode]);
       expect(r0.headers['content-type']).toBe('application/json');
