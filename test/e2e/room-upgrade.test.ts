@@ -2,8 +2,8 @@
  * "Upgrade this room" as Element does it, with real matrix-js-sdk clients and Rust crypto: alice upgrades an
  * encrypted invite-only room with `client.upgradeRoom` and invites its members to the new one; bob's client sees the tombstone, follows `replacement_room` by joining
  * it with the tombstone sender's server as `via`, links the two rooms (getRoomUpgradeHistory, findPredecessor), hides
- * the old room from its room list (getVisibleRooms), and both go on chatting encrypted in the new room. No plaintext
- * reaches the database.
+ * the old room from its room list (getVisibleRooms), and both go on chatting encrypted in the new room; then once more
+ * to room version 12 (a room id made from the create event's hash). No plaintext reaches the database.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { RoomStateEvent } from 'matrix-js-sdk';
@@ -111,6 +111,23 @@ test('alice upgrades an encrypted room; bob follows the tombstone and they keep 
 
   // The old room is closed to plain members: bob (power 0) can no longer talk there.
   await expect(bob.client.sendTextMessage(oldRoom, plain('into the old room'))).rejects.toMatchObject({ errcode: 'M_FORBIDDEN' });
+
+  // Once more, to room version 12 (the room id is then the create event's hash, the creator's power infinite).
+  const { replacement_room: v12Room } = await alice.client.upgradeRoom(newRoom, '12');
+  expect(v12Room).toMatch(/^![A-Za-z0-9_-]{43}$/);
+  await joined(alice, v12Room);
+  await alice.client.invite(v12Room, users.bob.userId);
+  await waitFor([[bob.client, [RoomStateEvent.Events]]], () => bob.client.getRoom(newRoom)?.currentState.getStateEvents('m.room.tombstone', '') ?? undefined, 'bob to see the second tombstone');
+  await bob.client.joinRoom(v12Room, { viaServers: [via] });
+  await joined(bob, v12Room);
+  expect(bob.client.getRoom(v12Room)!.getVersion()).toBe('12');
+  expect(bob.client.getRoomUpgradeHistory(v12Room, true).map((r) => r.roomId)).toEqual([oldRoom, newRoom, v12Room]);
+  expect(bob.client.getVisibleRooms().map((r) => r.roomId).filter((id) => [oldRoom, newRoom, v12Room].includes(id))).toEqual([v12Room]);
+  await seesMembership(alice, v12Room, users.bob.userId, 'join');
+  const inV12 = plain('alice in the v12 room');
+  await expectDecrypts(bob, v12Room, (await alice.client.sendTextMessage(v12Room, inV12)).event_id, inV12);
+  const backInV12 = plain('bob in the v12 room');
+  await expectDecrypts(alice, v12Room, (await bob.client.sendTextMessage(v12Room, backInV12)).event_id, backInV12);
 
   await expectNoPlaintextInDatabase(t.hs.sql, plaintexts, ROOM_NAME);
 }, 120_000);
