@@ -14,6 +14,7 @@ import { COMMAND_LINE } from './relay/admin/audit.js';
 import { MAX_USES, createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from './relay/admin/registration-tokens.js';
 import { createUser, deactivateUser, deleteUserDevice, generatePassword, listUserDevices, listUsers, resetPassword, setAdmin } from './relay/admin/users.js';
 import { deleteRoom, listRooms } from './relay/admin/rooms.js';
+import { deleteMediaItem, deleteUserMedia } from './relay/admin/media.js';
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 
@@ -39,6 +40,8 @@ Commands:
                           Delete one device of an account (its session ends).
   list-rooms              List rooms with their joined member counts.
   delete-room ROOM_ID     Delete a room: every member leaves, and its events, state and aliases are purged.
+  delete-media MXC_URI    Delete a media item (mxc://server/mediaId, or its media id) and its thumbnails.
+  delete-user-media NAME  Delete every media item the account uploaded.
 
 NAME is a user name (alice) or a full user id of this server (@alice:example.org).
 
@@ -74,6 +77,8 @@ const COMMANDS: Record<string, { args: number; options: OptionName[] }> = {
   'delete-device': { args: 2, options: [] },
   'list-rooms': { args: 0, options: [] },
   'delete-room': { args: 1, options: [] },
+  'delete-media': { args: 1, options: [] },
+  'delete-user-media': { args: 1, options: [] },
 };
 
 /** What each command needs when its arguments are missing. */
@@ -86,6 +91,8 @@ const NEEDS: Record<string, string> = {
   'list-devices': 'a user name',
   'delete-device': 'a user name and a device id',
   'delete-room': 'a room id',
+  'delete-media': 'an mxc:// URI or a media id',
+  'delete-user-media': 'a user name',
 };
 
 const MAX_EXPIRY_DAYS = 36_500;
@@ -218,6 +225,17 @@ async function run(hs: Hs, command: string, args: string[], values: ReturnType<t
     case 'delete-room': {
       const { removed } = await deleteRoom(hs, COMMAND_LINE, arg);
       out(`deleted ${arg}; ${removed.length} member${removed.length === 1 ? '' : 's'} removed`);
+      return;
+    }
+    case 'delete-media': {
+      const m = /^mxc:\/\/([^/]+)\/(.+)$/.exec(arg);
+      await deleteMediaItem(hs, COMMAND_LINE, m ? m[1] : hs.config.serverName, m ? m[2] : arg);
+      out(`deleted ${arg}`);
+      return;
+    }
+    case 'delete-user-media': {
+      const { deleted } = await deleteUserMedia(hs, COMMAND_LINE, userId());
+      out(`deleted ${deleted} media item${deleted === 1 ? '' : 's'} of ${userId()}`);
       return;
     }
   }

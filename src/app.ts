@@ -11,6 +11,9 @@ import { jsonBodyMiddleware, urlGateMiddleware } from './api/input-gate.js';
 import { allRoutes } from './api/index.js';
 import { runRoute, servedPaths, type Route } from './api/route.js';
 
+/** Routes whose body the edge must not read as JSON (media uploads stream it), by method and router path. */
+const streamingBodies = new Set(allRoutes.filter((r) => r.streamsBody).map((r) => `${r.method} ${r.path}`));
+
 function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
   const router = new Router({ strict: false });
   for (const r of routes) {
@@ -38,6 +41,7 @@ export function buildApp(hs: Hs): Koa {
       throw unrecognized(404, 'Unrecognized request.');
     }
     ctx.state.route = `${ctx.method} ${match.pathAndMethod[0].path}`;
+    ctx.state.streamsBody = streamingBodies.has(ctx.state.route);
     await next();
   });
   app.use(jsonBodyMiddleware(hs));

@@ -60,6 +60,17 @@ export interface Config {
   turnAllowGuests: boolean;
   /** Presence (relay/ephemeral/presence.ts): off = nothing kept, everyone reads as offline. */
   presence: boolean;
+  /** Media (relay/media/): where blobs go, how big, how much per user, what is refused. */
+  mediaStore: 'fs' | 'postgres';
+  maxUploadBytes: number;
+  /** Bytes of media one user may keep; 0: no quota. */
+  mediaQuotaBytes: number;
+  mediaPendingUploads: number;
+  mediaUnusedExpiresMs: number;
+  mediaLegacyUnauthenticated: boolean;
+  mediaPlaintext: 'allow' | 'refuse';
+  /** With RETENTION on: media not downloaded for this long is deleted; undefined = kept. */
+  mediaRetentionMs: number | undefined;
 }
 
 interface Setting {
@@ -186,7 +197,7 @@ export const SETTINGS: Setting[] = [
     key: 'directorySearchRatePerMinute', env: 'RATE_LIMIT_DIRECTORY_SEARCHES_PER_MINUTE',
     help: 'Room directory and user directory searches per minute, per user (per client address without a token).', default: fixed('120'), parse: int(1, 1_000_000),
   },
-  { key: 'mediaUploadRatePerMinute', env: 'RATE_LIMIT_MEDIA_UPLOADS_PER_MINUTE', help: 'Media uploads per minute, per user (for the media API, not served yet).', default: fixed('30'), parse: int(1, 1_000_000) },
+  { key: 'mediaUploadRatePerMinute', env: 'RATE_LIMIT_MEDIA_UPLOADS_PER_MINUTE', help: 'Media uploads per minute, per user (POST /upload, POST /create and PUT /upload each count).', default: fixed('30'), parse: int(1, 1_000_000) },
   { key: 'maxBodyBytes', env: 'MAX_BODY_BYTES', help: 'Largest accepted request body, in bytes (larger: 413 M_TOO_LARGE).', default: fixed('1048576'), parse: int(1024, 100 * 1024 * 1024) },
   {
     key: 'accessTokenLifetimeMs', env: 'ACCESS_TOKEN_LIFETIME_MS', help: 'Lifetime of access tokens issued with a refresh token (clients that ask for refresh_token).',
@@ -249,6 +260,32 @@ export const SETTINGS: Setting[] = [
   {
     key: 'presence', env: 'PRESENCE', help: 'on: users see who is online, idle or offline, when they were last active and their status message (in memory only). off: nothing is kept; everyone reads as offline.',
     default: fixed('off'), parse: bool,
+  },
+  {
+    key: 'mediaStore', env: 'MEDIA_STORE',
+    help: 'fs: media files under DATA_DIR/media (one process, or processes sharing that disk); postgres: media in the database, in chunks (several processes or machines without a shared disk).',
+    default: fixed('fs'), parse: oneOf('fs', 'postgres'),
+  },
+  { key: 'maxUploadBytes', env: 'MAX_UPLOAD_BYTES', help: 'Largest media upload, in bytes (larger: 413 M_TOO_LARGE); advertised as m.upload.size.', default: fixed('52428800'), parse: int(1, 2 ** 40) },
+  { key: 'mediaQuotaBytes', env: 'MEDIA_QUOTA_BYTES', help: 'Bytes of media each user may keep on the server (more: 403 M_FORBIDDEN). 0: no quota.', default: fixed('0'), parse: int(0, 2 ** 50) },
+  {
+    key: 'mediaPendingUploads', env: 'MEDIA_PENDING_UPLOADS', help: 'Media ids a user may hold created (POST /_matrix/media/v1/create) but not yet uploaded (more: 429 M_LIMIT_EXCEEDED).',
+    default: fixed('5'), parse: int(1, 10_000),
+  },
+  { key: 'mediaUnusedExpiresMs', env: 'MEDIA_UNUSED_EXPIRES', help: 'How long a created media id waits for its upload (unused_expires_at).', default: fixed('24h'), parse: atLeastOneSecond },
+  {
+    key: 'mediaLegacyUnauthenticated', env: 'MEDIA_LEGACY_UNAUTHENTICATED',
+    help: 'on: also serve the unauthenticated /_matrix/media/v3/download and /thumbnail (deprecated in v1.11) for old clients. off: 404 M_NOT_FOUND there.',
+    default: fixed('off'), parse: bool,
+  },
+  {
+    key: 'mediaPlaintext', env: 'MEDIA_PLAINTEXT',
+    help: 'allow | refuse. refuse: uploads whose bytes are a recognisable file format (an image, a PDF, ...) are refused with 403, so only ciphertext is stored (avatars then fail).',
+    default: fixed('allow'), parse: oneOf('allow', 'refuse'),
+  },
+  {
+    key: 'mediaRetentionMs', env: 'MEDIA_RETENTION', help: 'With RETENTION=on: media not downloaded for this long (e.g. 90d) is deleted. Empty: media is kept.',
+    default: fixed(''), parse: optionalDuration,
   },
   { key: 'turnAllowGuests', env: 'TURN_ALLOW_GUESTS', help: 'Hand TURN credentials to guest accounts too (off: guests get 403).', default: fixed('off'), parse: bool },
 ];

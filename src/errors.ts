@@ -9,6 +9,7 @@ export const Codes = {
   BAD_ALIAS: 'M_BAD_ALIAS',
   BAD_JSON: 'M_BAD_JSON',
   BAD_STATE: 'M_BAD_STATE',
+  CANNOT_OVERWRITE_MEDIA: 'M_CANNOT_OVERWRITE_MEDIA',
   FORBIDDEN: 'M_FORBIDDEN',
   GUEST_ACCESS_FORBIDDEN: 'M_GUEST_ACCESS_FORBIDDEN',
   INVALID_PARAM: 'M_INVALID_PARAM',
@@ -20,6 +21,7 @@ export const Codes = {
   MISSING_TOKEN: 'M_MISSING_TOKEN',
   NOT_FOUND: 'M_NOT_FOUND',
   NOT_JSON: 'M_NOT_JSON',
+  NOT_YET_UPLOADED: 'M_NOT_YET_UPLOADED',
   PROFILE_TOO_LARGE: 'M_PROFILE_TOO_LARGE',
   THREEPID_DENIED: 'M_THREEPID_DENIED',
   THREEPID_MEDIUM_NOT_SUPPORTED: 'M_THREEPID_MEDIUM_NOT_SUPPORTED',
@@ -97,3 +99,7 @@ export const wrongRoomKeysVersion = (current: number | undefined) =>
   new MatrixError(403, Codes.WRONG_ROOM_KEYS_VERSION, 'That is not the current backup version.', current !== undefined ? { current_version: String(current) } : {});
 /** M_UNKNOWN: a 500 (the default) or, where the spec names no better code, a refused request (400) or conflict (409). */
 export const unknownError = (status: 400 | 409 | 500 = 500, msg = 'Internal server error.') => new MatrixError(status, Codes.UNKNOWN, msg);
+/** PUT /upload/{serverName}/{mediaId} on a media id that already has its content (spec: 409). */
+export const cannotOverwriteMedia = () => new MatrixError(409, Codes.CANNOT_OVERWRITE_MEDIA, 'This media id already has its content.');
+/** A download of media created but not uploaded within the client's timeout_ms (spec: 504). */
+export const notYetUploaded = () => new MatrixError(504, Codes.NOT_YET_UPLOADED, 'The content of this media id has not been uploaded yet.');

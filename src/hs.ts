@@ -4,6 +4,7 @@
  * Hs (per Hs, not per module: tests run several servers in one process). The modules of the parts take no Hs, so
  * nothing imported here imports this module back.
  */
+import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Database, Sql } from './db/database.js';
@@ -16,6 +17,9 @@ import { wakePresenceWatchers } from './relay/ephemeral/user-presence.js';
 import { createRoomStateCache, forgetRoomsWrittenElsewhere, type RoomStateCache } from './relay/rooms/state-cache.js';
 import { createFilterCache, type FilterCache } from './relay/filters.js';
 import { PollMemory } from './relay/sync/poll-memory.js';
+import type { BlobStore } from './relay/media/blob-store.js';
+import { createFsBlobStore } from './relay/media/fs-store.js';
+import { createPgBlobStore } from './relay/media/pg-store.js';
 
 /** Who is calling: the user and device of an access token (resolved in relay/authentication.ts). */
 export interface Requester {
@@ -57,6 +61,8 @@ export interface Hs {
   sessions: Lru<string, CachedSession>;
   /** What this process remembers between one device's /sync long-polls (relay/sync/poll-memory.ts). */
   polls: PollMemory;
+  /** Where media bytes live: files under DATA_DIR/media or chunks in PostgreSQL (MEDIA_STORE, relay/media/blob-store.ts). */
+  media: BlobStore;
 }
 
 /**
@@ -86,5 +92,6 @@ export async function createHs(config: Config, db: Database, log: Logger = creat
   return {
     config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, presence,
     roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
+    media: config.mediaStore === 'postgres' ? createPgBlobStore(db.sql) : createFsBlobStore(path.join(config.dataDir, 'media')),
   };
 }

@@ -10,6 +10,7 @@ import { migrate, NewerSchemaError } from './db/migrate.js';
 import { buildApp } from './app.js';
 import { createHs, createLogger, type Hs } from './hs.js';
 import { startRetention } from './relay/retention.js';
+import { startMediaJanitor } from './relay/media/deletion.js';
 
 export interface RunningServer {
   hs: Hs;
@@ -31,6 +32,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
   }
   const hs = await createHs(config, db, log);
   const stopRetention = startRetention(hs);
+  const stopMediaJanitor = startMediaJanitor(hs);
   const app = buildApp(hs);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -48,6 +50,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
   const stop = () =>
     (stopping ??= (async () => {
       stopRetention();
+      stopMediaJanitor();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting long-polls answer now (with what they have) instead of holding the shutdown for their timeout.

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { createRegistrationToken, listRegistrationTokens, revokeRegistrationToken } from '../relay/admin/registration-tokens.js';
 import { deleteRoom, listRooms } from '../relay/admin/rooms.js';
+import { deleteMediaItem, deleteUserMedia } from '../relay/admin/media.js';
 import { createUser, deactivateUser, deleteUserDevice, getUser, listUserDevices, listUsers, resetPassword } from '../relay/admin/users.js';
 import { route } from './route.js';
 
@@ -145,5 +146,24 @@ export const adminRoutes = [
       const { removed } = await deleteRoom(hs, requester.userId, params.roomId);
       return { removed_members: removed };
     },
+  }),
+  /** DELETE /_securecomm/admin/v1/media/{serverName}/{mediaId} */
+  route({
+    operationId: 'adminDeleteMedia',
+    method: 'DELETE',
+    path: `${ADMIN_V1}/media/:serverName/:mediaId`,
+    access: 'admin',
+    handler: async ({ hs, requester, params }) => {
+      await deleteMediaItem(hs, requester.userId, params.serverName, params.mediaId);
+      return {};
+    },
+  }),
+  /** DELETE /_securecomm/admin/v1/users/{userId}/media */
+  route({
+    operationId: 'adminDeleteUserMedia',
+    method: 'DELETE',
+    path: `${ADMIN_V1}/users/:userId/media`,
+    access: 'admin',
+    handler: async ({ hs, requester, params }) => deleteUserMedia(hs, requester.userId, params.userId),
   }),
 ];

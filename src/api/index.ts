@@ -27,5 +27,6 @@ import { whoisRoutes } from './whois.js';
 import { openIdRoutes } from './openid.js';
 import { voipRoutes } from './voip.js';
 import { presenceRoutes } from './presence.js';
+import { mediaRoutes } from './media.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes];

@@ -124,10 +124,13 @@ export function parseClientJson(text: string, notJsonError: () => MatrixError, f
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads a JSON body (whatever the Content-Type: Matrix bodies are JSON) into ctx.state.rawBody. */
+/**
+ * Reads a JSON body (whatever the Content-Type: Matrix bodies are JSON) into ctx.state.rawBody. A route that streams
+ * its body (ctx.state.streamsBody: media uploads, which have their own limit, MAX_UPLOAD_BYTES) is left alone.
+ */
 export function jsonBodyMiddleware(hs: Hs) {
   return async (ctx: Context, next: Next) => {
-    if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE') {
+    if (ctx.state.streamsBody !== true && (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'DELETE')) {
       const declared = Number(ctx.get('content-length') || 0);
       const limit = hs.config.maxBodyBytes;
       if (declared > limit) throw tooLarge(`The request body is larger than ${limit} bytes.`);

@@ -54,6 +54,10 @@ export interface Route<B = unknown, Q = unknown> {
   body?: z.ZodType<B>;
   query?: z.ZodType<Q>;
   limits?: RouteLimit<B, Q>[];
+  /** The body is not JSON: the edge leaves it unread and the handler streams ctx.req itself (media uploads). */
+  streamsBody?: boolean;
+  /** The handler writes the response itself (status, headers, a stream: media downloads); its result is ignored. */
+  writesResponse?: boolean;
   handler: (call: Call<B, Q>) => Promise<unknown>;
 }
 
@@ -71,6 +75,8 @@ export function route<A extends Access, BS extends z.ZodType = z.ZodType<unknown
   body?: BS;
   query?: QS;
   limits?: { name: LimitName; cost?: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => number }[];
+  streamsBody?: boolean;
+  writesResponse?: boolean;
   handler: (call: Call<z.output<BS>, z.output<QS>, RequesterFor<A>>) => Promise<unknown>;
 }): Route {
   return r as unknown as Route;
@@ -150,6 +156,7 @@ export async function runRoute(hs: Hs, r: Route, ctx: Context, params: Record<st
     if (cost > 0) await hs.limits.charge(limit.name, requester ? `user:${requester.userId}` : `ip:${ctx.request.ip}`, cost);
   }
   const result = await r.handler(call);
+  if (r.writesResponse) return;
   ctx.status = 200;
   ctx.body = result ?? {};
 }

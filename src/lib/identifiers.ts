@@ -77,3 +77,8 @@ export const roomAliasSchema = z.string().refine(isRoomAlias, 'must be a room al
 export const eventIdSchema = z.string().refine(isEventId, 'must be an event id ($opaque, at most 255 bytes)');
 export const eventTypeSchema = z.string().refine(isEventType, 'must be an event type (1 to 255 bytes)');
 export const stateKeySchema = z.string().refine(isStateKey, 'must be a state key (at most 255 bytes)');
+
+/** A media id (spec: the path of an mxc:// URI): 1 to 255 of A-Z, a-z, 0-9, '-' and '_', so never a path. */
+export function isMediaId(s: unknown): s is string {
+  return typeof s === 'string' && /^[A-Za-z0-9_-]{1,255}$/.test(s);
+}

@@ -19,6 +19,7 @@ import { userIdOf, validateNewLocalpart } from './user-ids.js';
 import { transaction, type Tx } from '../db/database.js';
 import { eraseKeyBackups } from '../db/erasure.js';
 import { eraseEventsOf } from './rooms/redaction.js';
+import { deleteMediaOfUser } from './media/deletion.js';
 
 export interface SessionRequest {
   deviceId?: string;
@@ -152,7 +153,7 @@ export async function changePassword(hs: Hs, userId: string, keepDeviceId: strin
 /**
  * Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room.
  * With `erase`, its profile, account data and key backup go too, and then every message and membership profile copy
- * it left in any room loses its content (rooms/redaction.ts).
+ * it left in any room loses its content (rooms/redaction.ts), and every media item it uploaded is deleted.
  */
 export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
   await transaction(hs.sql, async (tx) => {
@@ -170,8 +171,11 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
   for (const membership of ['join', 'invite', 'knock']) {
     for (const roomId of await selectRoomsWithMembership(hs.sql, userId, membership)) await leaveRoom(hs, userId, roomId);
   }
-  // After the leaves: their membership events (and what they replaced) are erased too.
-  if (erase) await eraseEventsOf(hs, userId);
+  // After the leaves: their membership events (and what they replaced) are erased too, and their media.
+  if (erase) {
+    await eraseEventsOf(hs, userId);
+    await deleteMediaOfUser(hs, userId);
+  }
 }
 
 /** Logout: ends the session and deletes its device (spec: the device and its keys go with the token). */

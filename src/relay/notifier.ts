@@ -8,6 +8,7 @@ import type { Sql } from '../db/database.js';
 
 export const userKey = (userId: string) => `u:${userId}`;
 export const roomKey = (roomId: string) => `r:${roomId}`;
+export const mediaKey = (mediaId: string) => `m:${mediaId}`;
 
 const CHANNEL = 'securecomm_wake';
 /** NOTIFY payloads must stay under 8000 bytes. */

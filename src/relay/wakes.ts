@@ -3,7 +3,7 @@
  * on its user key and on the keys of its joined and invited rooms). Writers call them after commit, or into a
  * WakeBatch that one transaction fills and sends once it has committed. The notifier only carries the keys.
  */
-import { roomKey, userKey } from './notifier.js';
+import { mediaKey, roomKey, userKey } from './notifier.js';
 
 /** Where a wake goes: the notifier itself (now), or a batch (after the transaction commits). */
 export interface Waker {
@@ -65,4 +65,9 @@ export function onTypingChange(to: Waker, roomId: string): void {
 /** A user's presence changed: the user and everyone in the rooms the user is joined to or invited into. */
 export function onPresenceChange(to: Waker, userId: string, roomIds: Iterable<string>): void {
   to.wake([userKey(userId), ...[...roomIds].map(roomKey)]);
+}
+
+/** The content of a media id made by POST /create arrived: downloads waiting for it (timeout_ms) read again. */
+export function onMediaUploaded(to: Waker, mediaId: string): void {
+  to.wake([mediaKey(mediaId)]);
 }

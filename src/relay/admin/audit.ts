@@ -16,7 +16,9 @@ export type AdminAction =
   | 'set_admin'
   | 'create_registration_token'
   | 'revoke_registration_token'
-  | 'delete_room';
+  | 'delete_room'
+  | 'delete_media'
+  | 'delete_user_media';
 
 /** Logs a completed admin action; `target` holds ids only (user, device, room, token fingerprint) and flags. */
 export function logAdminAction(hs: Hs, admin: string, action: AdminAction, target: Record<string, string | number | boolean | string[] | null>): void {

@@ -1,0 +1,77 @@
+/**
+ * How media is served safely (spec: "Security considerations" of the content repository): a browser must never run
+ * or render an upload as part of a web page. Content-Disposition is inline only for types the spec lists as safe to
+ * show inline, otherwise attachment; the file name is encoded per RFC 6266; CSP sandboxes whatever is opened;
+ * nosniff stops a browser from guessing a more dangerous type; Cross-Origin-Resource-Policy lets web clients on other
+ * origins embed it.
+ */
+import contentDisposition from 'content-disposition';
+
+/** Spec v1.12, "Serving inline content". */
+const INLINE_TYPES = new Set([
+  'text/css', 'text/plain', 'text/csv', 'application/json', 'application/ld+json',
+  'image/jpeg', 'image/gif', 'image/png', 'image/apng', 'image/webp', 'image/avif',
+  'video/mp4', 'video/webm', 'video/ogg', 'video/quicktime',
+  'audio/mp4', 'audio/webm', 'audio/aac', 'audio/mpeg', 'audio/ogg', 'audio/wave', 'audio/wav', 'audio/x-wav', 'audio/x-pn-wav', 'audio/flac', 'audio/x-flac',
+]);
+
+/** A Content-Type as the client gave it: type/subtype with optional parameters, printable ASCII, short. */
+const MIME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*;[\x20-\x7e]*)?$/;
+
+export function isContentType(s: string): boolean {
+  return s.length <= 255 && MIME.test(s);
+}
+
+/** The type without parameters, lower case. */
+export function essence(contentType: string): string {
+  return contentType.split(';')[0].trim().toLowerCase();
+}
+
+/** A file name as given at upload or download: no path separators, control characters or NUL, at most 255 bytes. */
+export function isSafeFilename(name: string): boolean {
+  return name.length > 0 && Buffer.byteLength(name) <= 255 && !/[/\\\p{Cc}]/u.test(name) && name !== '.' && name !== '..';
+}
+
+export interface ServingHeaders {
+  'Content-Type': string;
+  'Content-Disposition': string;
+  'Content-Security-Policy': string;
+  'X-Content-Type-Options': string;
+  'Cross-Origin-Resource-Policy': string;
+  'Cache-Control': string;
+}
+
+export function servingHeaders(contentType: string, filename: string | undefined, forceInline = false): ServingHeaders {
+  const type = forceInline || INLINE_TYPES.has(essence(contentType)) ? 'inline' : 'attachment';
+  // text/* is served with its charset pinned, so that a browser never reinterprets it as another encoding.
+  const served = essence(contentType).startsWith('text/') && !/charset=/i.test(contentType) ? `${contentType}; charset=utf-8` : contentType;
+  return {
+    'Content-Type': served,
+    'Content-Disposition': filename !== undefined ? contentDisposition(filename, { type }) : type,
+    'Content-Security-Policy': "sandbox; default-src 'none'; script-src 'none'; plugin-types application/pdf; style-src 'unsafe-inline'; media-src 'self'; object-src 'self';",
+    'X-Content-Type-Options': 'nosniff',
+    'Cross-Origin-Resource-Policy': 'cross-origin',
+    // Media never changes once uploaded; it may be kept by the client, not by shared caches (authenticated).
+    'Cache-Control': 'private, max-age=86400, immutable',
+  };
+}
+
+/** A single `bytes=a-b` range within `size`, or undefined to serve the whole (other forms are ignored, as HTTP allows). */
+export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header || size === 0) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return undefined;
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start > end || start >= size) return undefined;
+  return { start, end };
+}

@@ -1,0 +1,482 @@
+/**
+ * The content repository over HTTP, on both blob stores (files under DATA_DIR/media, chunks in PostgreSQL): uploads
+ * (plain and asynchronous), authenticated downloads with safe serving headers and ranges, thumbnails of plaintext
+ * images only, config, and every refusal: over size, over quota, wrong owner, double upload, unknown and hostile ids
+ * and file names, missing tokens, the legacy unauthenticated endpoints off. A refusal leaves no bytes behind.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import sharp from 'sharp';
+import type { Config } from '../../src/config.js';
+import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+
+const UPLOAD = '/_matrix/media/v3/upload';
+const CREATE = '/_matrix/media/v1/create';
+const DOWNLOAD = '/_matrix/client/v1/media/download';
+const THUMBNAIL = '/_matrix/client/v1/media/thumbnail';
+const CONFIG = '/_matrix/client/v1/media/config';
+
+/** The files a store directory holds (blobs and temp files), recursively. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) await walk(path.join(d, e.name));
+      else out.push(path.join(d, e.name));
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** A media server with its own data directory; `stores` lists what the blob store holds. */
+export async function startMediaServer(overrides: Partial<Config> = {}): Promise<{ t: TestServer; dataDir: string; blobs(): Promise<string[]>; close(): Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'securecomm-media-'));
+  const t = await startTestServer({ dataDir, ...overrides });
+  return {
+    t,
+    dataDir,
+    async blobs() {
+      if (t.hs.config.mediaStore === 'fs') return filesUnder(path.join(dataDir, 'media'));
+      const rows = await t.hs.sql<{ blobKey: string }[]>`SELECT DISTINCT blob_key FROM media_chunks ORDER BY blob_key`;
+      const staging = await t.hs.sql<{ blobKey: string }[]>`SELECT blob_key FROM media_staging`;
+      return [...rows.map((r) => r.blobKey), ...staging.map((r) => `staging row ${r.blobKey}`)];
+    },
+    async close() {
+      await t.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A request the raw way: a body sent in chunks without Content-Length (chunked transfer encoding). */
+export function chunkedRequest(server: http.Server, method: string, target: string, headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: Record<string, unknown> }> {
+  const address = server.address() as { port: number };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: address.port, method, path: target, headers: { ...headers, 'Transfer-Encoding': 'chunked' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString() || '{}') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    (async () => {
+      for (const c of chunks) {
+        if (req.destroyed) return;
+        if (!req.write(c)) await new Promise((r) => req.once('drain', r));
+      }
+      req.end();
+    })().catch(() => {});
+  });
+}
+
+const mediaIdOf = (uri: string) => uri.replace(/^mxc:\/\/[^/]+\//, '');
+
+describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
+  let m: Awaited<ReturnType<typeof startMediaServer>>;
+  let t: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  let png: Buffer;
+  const MAX = 1024 * 1024;
+
+  beforeAll(async () => {
+    m = await startMediaServer({ mediaStore: store, maxUploadBytes: MAX });
+    t = m.t;
+    [alice, bob] = [await registerUser(t), await registerUser(t)];
+    png = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#ff0000' } }).png().toBuffer();
+  });
+  afterAll(() => m.close());
+
+  async function upload(u: TestUser, bytes: Buffer, contentType = 'application/octet-stream', filename?: string): Promise<string> {
+    const res = await t.http.post(UPLOAD).query(filename ? { filename } : {}).set(u.auth).set('Content-Type', contentType).send(bytes);
+    expect(res.status).toBe(200);
+    expectValidResponseById('uploadContent', 200, res.body);
+    return res.body.content_uri as string;
+  }
+  const get = (u: TestUser | undefined, target: string) => {
+    const r = t.http.get(target).buffer(true).parse((res, cb) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => cb(null, Buffer.concat(parts)));
+    });
+    return u ? r.set(u.auth) : r;
+  };
+  const json = (body: Buffer) => JSON.parse(body.toString()) as Record<string, unknown>;
+
+  test('config: m.upload.size is MAX_UPLOAD_BYTES (authenticated and legacy path)', async () => {
+    for (const p of [CONFIG, '/_matrix/media/v3/config']) {
+      const res = await t.http.get(p).set(alice.auth);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ 'm.upload.size': MAX });
+    }
+    expectValidResponseById('getConfigAuthed', 200, { 'm.upload.size': MAX });
+    expectMatrixError((await t.http.get(CONFIG)).body, 'M_MISSING_TOKEN');
+  });
+
+  test('an encrypted blob goes up and comes back byte for byte, served as an attachment with the safe headers', async () => {
+    const bytes = randomBytes(300_000);
+    const uri = await upload(alice, bytes);
+    expect(uri).toMatch(/^mxc:\/\/test\.local\/[A-Za-z0-9]{24}$/);
+    const res = await get(bob, `${DOWNLOAD}/test.local/${mediaIdOf(uri)}`);
+    expect(res.status).toBe(200);
+    expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    expect(res.headers['content-disposition']).toBe('attachment');
+    expect(res.headers['content-security-policy']).toMatch(/^sandbox; default-src 'none'/);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['cross-origin-resource-policy']).toBe('cross-origin');
+    expect(res.headers['content-length']).toBe(String(bytes.length));
+    const [row] = await t.hs.sql`SELECT * FROM media WHERE media_id = ${mediaIdOf(uri)}`;
+    expect(row).toMatchObject({ userId: alice.userId, state: 'complete', size: bytes.length, contentType: 'application/octet-stream' });
+  });
+
+  test('file names: kept from the upload, replaced by the path, encoded per RFC 6266; inline only for safe types', async () => {
+    const uri = await upload(alice, png, 'image/png', 'Straße "x".png');
+    const id = mediaIdOf(uri);
+    const res = await get(alice, `${DOWNLOAD}/test.local/${id}`);
+    expect(res.headers['content-type']).toBe('image/png');
+    expect(res.headers['content-disposition']).toBe(`inline; filename="Straße \\"x\\".png"`);
+    const named = await get(alice, `${DOWNLOAD}/test.local/${id}/${encodeURIComponent('résumé €.png')}`);
+    expect(named.status).toBe(200);
+    expect(named.headers['content-disposition']).toBe(`inline; filename="résumé ?.png"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.png`);
+    const html = await upload(alice, Buffer.from('<script>alert(1)</script>'), 'text/html', 'page.html');
+    const served = await get(alice, `${DOWNLOAD}/test.local/${mediaIdOf(html)}`);
+    expect(served.headers['content-disposition']).toBe('attachment; filename="page.html"');
+    expect(served.headers['content-security-policy']).toContain('sandbox');
+  });
+
+  test('a byte range is served as 206 with Content-Range', async () => {
+    const bytes = randomBytes(700_000);
+    const id = mediaIdOf(await upload(alice, bytes));
+    const res = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=262000-262999');
+    expect(res.status).toBe(206);
+    expect(res.headers['content-range']).toBe(`bytes 262000-262999/${bytes.length}`);
+    expect(Buffer.compare(res.body as Buffer, bytes.subarray(262000, 263000))).toBe(0);
+    const tail = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=-10');
+    expect(Buffer.compare(tail.body as Buffer, bytes.subarray(bytes.length - 10))).toBe(0);
+    const ignored = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=9999999-');
+    expect(ignored.status).toBe(200);
+  });
+
+  test('an empty upload is an empty file', async () => {
+    const id = mediaIdOf(await upload(alice, Buffer.alloc(0)));
+    const res = await get(alice, `${DOWNLOAD}/test.local/${id}`);
+    expect(res.status).toBe(200);
+    expect((res.body as Buffer).length).toBe(0);
+  });
+
+  test('over MAX_UPLOAD_BYTES: 413 M_TOO_LARGE, declared or streamed, and nothing is left behind', async () => {
+    const before = await m.blobs();
+    const declared = await t.http.post(UPLOAD).set(alice.auth).set('Content-Type', 'application/octet-stream').send(randomBytes(MAX + 1));
+    expect(declared.status).toBe(413);
+    expectMatrixError(declared.body, 'M_TOO_LARGE');
+    const streamed = await chunkedRequest(t.server, 'POST', UPLOAD, { ...alice.auth, 'Content-Type': 'application/octet-stream' }, Array.from({ length: 20 }, () => randomBytes(64 * 1024)));
+    expect(streamed.status).toBe(413);
+    expectMatrixError(streamed.body, 'M_TOO_LARGE');
+    expect(await m.blobs()).toEqual(before);
+    // Exactly the limit passes.
+    await upload(alice, randomBytes(MAX));
+  });
+
+  test('unknown ids, other servers and path traversal in ids are 404 M_NOT_FOUND; in file names 400', async () => {
+    for (const target of [
+      `${DOWNLOAD}/test.local/AAAAAAAAAAAAAAAAAAAAAAAA`,
+      `${DOWNLOAD}/other.example/AAAAAAAAAAAAAAAAAAAAAAAA`,
+      `${DOWNLOAD}/test.local/..%2F..%2F..%2Fetc%2Fpasswd`,
+      `${DOWNLOAD}/test.local/%2E%2E`,
+      `${DOWNLOAD}/..%2F..%2Fetc/passwd`,
+      `${THUMBNAIL}/test.local/..%2Fx?width=32&height=32`,
+    ]) {
+      const res = await get(alice, target);
+      expect([target, res.status]).toEqual([target, 404]);
+      expectMatrixError(json(res.body as Buffer), 'M_NOT_FOUND');
+    }
+    const id = mediaIdOf(await upload(alice, randomBytes(10)));
+    for (const name of ['..%2F..%2Fetc%2Fpasswd', '..', 'a%5Cb', 'a%0Ab']) {
+      const res = await get(alice, `${DOWNLOAD}/test.local/${id}/${name}`);
+      expect([name, res.status]).toEqual([name, 400]);
+      expectMatrixError(json(res.body as Buffer), 'M_INVALID_PARAM');
+    }
+    const badUpload = await t.http.post(UPLOAD).query({ filename: '../../x' }).set(alice.auth).send(Buffer.from('x'));
+    expect(badUpload.status).toBe(400);
+    expectMatrixError(badUpload.body, 'M_INVALID_PARAM');
+  });
+
+  test('downloads need a token; the legacy unauthenticated endpoints are off', async () => {
+    const id = mediaIdOf(await upload(alice, randomBytes(10)));
+    const res = await get(undefined, `${DOWNLOAD}/test.local/${id}`);
+    expect(res.status).toBe(401);
+    expectMatrixError(json(res.body as Buffer), 'M_MISSING_TOKEN');
+    const thumb = await get(undefined, `${THUMBNAIL}/test.local/${id}?width=32&height=32`);
+    expect(thumb.status).toBe(401);
+    for (const p of [`/_matrix/media/v3/download/test.local/${id}`, `/_matrix/media/v3/download/test.local/${id}/x.bin`, `/_matrix/media/v3/thumbnail/test.local/${id}?width=32&height=32`]) {
+      const legacy = await get(undefined, p);
+      expect(legacy.status).toBe(404);
+      expectMatrixError(json(legacy.body as Buffer), 'M_NOT_FOUND');
+    }
+    const up = await t.http.post(UPLOAD).send(Buffer.from('x'));
+    expect(up.status).toBe(401);
+  });
+
+  test('async upload: only the creator, only once; a download waits for it, or 504 M_NOT_YET_UPLOADED', async () => {
+    const created = await t.http.post(CREATE).set(alice.auth).send({});
+    expect(created.status).toBe(200);
+    expectValidResponseById('createContent', 200, created.body);
+    expect(created.body.unused_expires_at).toBeGreaterThan(Date.now() + 23 * 3600_000);
+    const id = mediaIdOf(created.body.content_uri);
+
+    const early = await get(bob, `${DOWNLOAD}/test.local/${id}?timeout_ms=0`);
+    expect(early.status).toBe(504);
+    expectMatrixError(json(early.body as Buffer), 'M_NOT_YET_UPLOADED');
+
+    const wrongOwner = await t.http.put(`${UPLOAD}/test.local/${id}`).set(bob.auth).send(Buffer.from('x'));
+    expect(wrongOwner.status).toBe(403);
+    expectMatrixError(wrongOwner.body, 'M_FORBIDDEN');
+
+    const bytes = randomBytes(50_000);
+    const waiting = get(bob, `${DOWNLOAD}/test.local/${id}?timeout_ms=20000`).then((r) => r);
+    await new Promise((r) => setTimeout(r, 200));
+    const put = await t.http.put(`${UPLOAD}/test.local/${id}`).set(alice.auth).set('Content-Type', 'application/octet-stream').send(bytes);
+    expect(put.status).toBe(200);
+    expectValidResponseById('uploadContentToMXC', 200, put.body);
+    const waited = await waiting;
+    expect(waited.status).toBe(200);
+    expect(Buffer.compare(waited.body as Buffer, bytes)).toBe(0);
+
+    const again = await t.http.put(`${UPLOAD}/test.local/${id}`).set(alice.auth).send(Buffer.from('y'));
+    expect(again.status).toBe(409);
+    expectMatrixError(again.body, 'M_CANNOT_OVERWRITE_MEDIA');
+
+    for (const target of [`${UPLOAD}/test.local/AAAAAAAAAAAAAAAAAAAAAAAA`, `${UPLOAD}/other.example/${id}`, `${UPLOAD}/test.local/..%2F..%2Fx`]) {
+      const unknown = await t.http.put(target).set(alice.auth).send(Buffer.from('z'));
+      expect([target, unknown.status]).toEqual([target, 404]);
+      expectMatrixError(unknown.body, 'M_NOT_FOUND');
+    }
+    // A media id from plain upload is not pending: it cannot be overwritten either.
+    const plain = mediaIdOf(await upload(alice, Buffer.from('plain')));
+    expect((await t.http.put(`${UPLOAD}/test.local/${plain}`).set(alice.auth).send(Buffer.from('x'))).status).toBe(409);
+  });
+
+  test('an expired created id is unknown', async () => {
+    const created = await t.http.post(CREATE).set(alice.auth).send({});
+    const id = mediaIdOf(created.body.content_uri);
+    await t.hs.sql`UPDATE media SET unused_expires_ts = ${Date.now() - 1} WHERE media_id = ${id}`;
+    const put = await t.http.put(`${UPLOAD}/test.local/${id}`).set(alice.auth).send(Buffer.from('x'));
+    expect(put.status).toBe(404);
+    expect((await get(alice, `${DOWNLOAD}/test.local/${id}`)).status).toBe(404);
+  });
+
+  test('thumbnails of a PNG at the sizes Element asks for, cached; never of an encrypted blob', async () => {
+    const id = mediaIdOf(await upload(alice, png, 'image/png', 'avatar.png'));
+    for (const [w, h, method, ew, eh] of [[32, 32, 'crop', 32, 32], [96, 96, 'crop', 96, 96], [800, 600, 'scale', 200, 100]] as const) {
+      const res = await get(bob, `${THUMBNAIL}/test.local/${id}?width=${w}&height=${h}&method=${method}`);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('image/png');
+      expect(res.headers['content-disposition']).toBe('inline; filename="thumbnail.png"');
+      const meta = await sharp(res.body as Buffer).metadata();
+      expect([meta.width, meta.height]).toEqual([ew, eh]);
+    }
+    const rows = await t.hs.sql`SELECT width, height, method FROM media_thumbnails WHERE media_id = ${id} ORDER BY width`;
+    expect(rows.length).toBe(3);
+    await get(bob, `${THUMBNAIL}/test.local/${id}?width=32&height=32&method=crop`);
+    expect((await t.hs.sql`SELECT 1 FROM media_thumbnails WHERE media_id = ${id}`).length).toBe(3);
+
+    const encrypted = mediaIdOf(await upload(alice, randomBytes(1000)));
+    const refused = await get(bob, `${THUMBNAIL}/test.local/${encrypted}?width=32&height=32&method=crop`);
+    expect(refused.status).toBe(400);
+    expectMatrixError(json(refused.body as Buffer), 'M_UNKNOWN');
+    // Ciphertext that claims to be an image: sharp refuses it, nothing is stored.
+    const liar = mediaIdOf(await upload(alice, randomBytes(1000), 'image/png'));
+    expect((await get(bob, `${THUMBNAIL}/test.local/${liar}?width=32&height=32`)).status).toBe(400);
+    expect((await t.hs.sql`SELECT 1 FROM media_thumbnails WHERE media_id = ${liar}`).length).toBe(0);
+    const badSize = await get(bob, `${THUMBNAIL}/test.local/${id}?width=0&height=32`);
+    expect(badSize.status).toBe(400);
+  });
+
+  test('URL previews are off, with a clear error', async () => {
+    for (const p of ['/_matrix/client/v1/media/preview_url', '/_matrix/media/v3/preview_url']) {
+      const res = await t.http.get(p).query({ url: 'https://example.org/' }).set(alice.auth);
+      expect(res.status).toBe(403);
+      expectMatrixError(res.body, 'M_FORBIDDEN');
+      expect(res.body.error).toMatch(/URL previews are off/);
+    }
+  });
+});
+
+describe('media limits and settings', () => {
+  test('a per-user quota: 403 M_FORBIDDEN past it, streamed or declared; other users unaffected', async () => {
+    const m = await startMediaServer({ mediaQuotaBytes: 100_000 });
+    try {
+      const [a, b] = [await registerUser(m.t), await registerUser(m.t)];
+      expect((await m.t.http.post(UPLOAD).set(a.auth).send(randomBytes(60_000))).status).toBe(200);
+      const over = await m.t.http.post(UPLOAD).set(a.auth).send(randomBytes(60_000));
+      expect(over.status).toBe(403);
+      expectMatrixError(over.body, 'M_FORBIDDEN');
+      expect(over.body.error).toMatch(/quota/);
+      expect((await m.t.http.post(UPLOAD).set(b.auth).send(randomBytes(60_000))).status).toBe(200);
+      expect((await m.t.http.post(UPLOAD).set(a.auth).send(randomBytes(40_000))).status).toBe(200);
+      const full = await m.t.http.post(UPLOAD).set(a.auth).send(randomBytes(1));
+      expect(full.status).toBe(403);
+      expect((await m.blobs()).filter((f) => f.includes(`${path.sep}media${path.sep}tmp${path.sep}`))).toEqual([]);
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('pending created ids are limited (429 M_LIMIT_EXCEEDED), uploads are rate limited', async () => {
+    const m = await startMediaServer({ mediaPendingUploads: 2, rateLimits: true, mediaUploadRatePerMinute: 4 });
+    try {
+      const a = await registerUser(m.t);
+      expect((await m.t.http.post(CREATE).set(a.auth).send({})).status).toBe(200);
+      expect((await m.t.http.post(CREATE).set(a.auth).send({})).status).toBe(200);
+      const third = await m.t.http.post(CREATE).set(a.auth).send({});
+      expect(third.status).toBe(429);
+      expectMatrixError(third.body, 'M_LIMIT_EXCEEDED');
+      const up = await m.t.http.post(UPLOAD).set(a.auth).send(Buffer.from('x'));
+      expect(up.status).toBe(200);
+      const limited = await m.t.http.post(UPLOAD).set(a.auth).send(Buffer.from('x'));
+      expect(limited.status).toBe(429);
+      expectMatrixError(limited.body, 'M_LIMIT_EXCEEDED');
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('MEDIA_PLAINTEXT=refuse: a recognisable file is refused, ciphertext passes', async () => {
+    const m = await startMediaServer({ mediaPlaintext: 'refuse' });
+    try {
+      const a = await registerUser(m.t);
+      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#00ff00' } }).png().toBuffer();
+      const refused = await m.t.http.post(UPLOAD).set(a.auth).set('Content-Type', 'image/png').send(png);
+      expect(refused.status).toBe(403);
+      expectMatrixError(refused.body, 'M_FORBIDDEN');
+      expect(refused.body.error).toMatch(/image\/png/);
+      expect(await m.blobs()).toEqual([]);
+      expect((await m.t.http.post(UPLOAD).set(a.auth).send(Buffer.concat([Buffer.from([0x00, 0x13, 0x37]), randomBytes(5000)]))).status).toBe(200);
+    } finally {
+      await m.close();
+    }
+  });
+
+  test('MEDIA_LEGACY_UNAUTHENTICATED=on serves the v3 downloads without a token', async () => {
+    const m = await startMediaServer({ mediaLegacyUnauthenticated: true });
+    try {
+      const a = await registerUser(m.t);
+      const res = await m.t.http.post(UPLOAD).set(a.auth).send(Buffer.from('legacy bytes'));
+      const id = mediaIdOf(res.body.content_uri);
+      const legacy = await m.t.http.get(`/_matrix/media/v3/download/test.local/${id}`).buffer(true);
+      expect(legacy.status).toBe(200);
+      expect(legacy.headers['x-content-type-options']).toBe('nosniff');
+    } finally {
+      await m.close();
+    }
+  });
+});
+
+describe.each(['fs', 'postgres'] as const)('deleting media on the %s store', (store) => {
+  let m: Awaited<ReturnType<typeof startMediaServer>>;
+  let t: TestServer;
+  let admin: TestUser;
+  beforeAll(async () => {
+    m = await startMediaServer({ mediaStore: store });
+    t = m.t;
+    admin = await registerUser(t);
+    await t.hs.sql`UPDATE users SET is_admin = true WHERE user_id = ${admin.userId}`;
+  });
+  afterAll(() => m.close());
+
+  const up = async (u: TestUser, bytes: Buffer, type = 'application/octet-stream') => {
+    const res = await t.http.post(UPLOAD).set(u.auth).set('Content-Type', type).send(bytes);
+    expect(res.status).toBe(200);
+    return mediaIdOf(res.body.content_uri);
+  };
+  const dl = (u: TestUser, id: string) => t.http.get(`${DOWNLOAD}/test.local/${id}`).set(u.auth).buffer(true);
+
+  test('admin API: one item (its thumbnails too), then all of a user\'s; equal bytes stay while another item holds them', async () => {
+    const u = await registerUser(t);
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#0000ff' } }).png().toBuffer();
+    const before = await m.blobs();
+    const a = await up(u, png, 'image/png');
+    const twin = await up(u, png, 'image/png');
+    expect((await t.http.get(`${THUMBNAIL}/test.local/${a}?width=32&height=32&method=crop`).set(u.auth)).status).toBe(200);
+    const other = await up(u, randomBytes(1000));
+    expect((await m.blobs()).length).toBe(before.length + 3); // the png once, its thumbnail, the other
+
+    const res = await t.http.delete(`/_securecomm/admin/v1/media/test.local/${a}`).set(admin.auth);
+    expect(res.status).toBe(200);
+    expectValidResponseById('adminDeleteMedia', 200, res.body);
+    expect((await dl(u, a)).status).toBe(404);
+    expect((await dl(u, twin)).status).toBe(200);
+    expect((await m.blobs()).length).toBe(before.length + 2); // the thumbnail went; the png stays for its twin
+
+    expect((await t.http.delete(`/_securecomm/admin/v1/media/test.local/${a}`).set(admin.auth)).status).toBe(404);
+    expect((await t.http.delete(`/_securecomm/admin/v1/media/test.local/${other}`).set(u.auth)).status).toBe(403);
+
+    const all = await t.http.delete(`/_securecomm/admin/v1/users/${encodeURIComponent(u.userId)}/media`).set(admin.auth);
+    expect(all.status).toBe(200);
+    expectValidResponseById('adminDeleteUserMedia', 200, all.body);
+    expect(all.body).toEqual({ deleted: 2 });
+    expect((await dl(u, twin)).status).toBe(404);
+    expect((await dl(u, other)).status).toBe(404);
+    expect(await m.blobs()).toEqual(before);
+  });
+
+  test('deactivation with erase deletes the user\'s media; without erase it stays', async () => {
+    const keep = await registerUser(t);
+    const kept = await up(keep, randomBytes(100));
+    const gone = await registerUser(t);
+    const erased = await up(gone, randomBytes(100));
+    for (const [u, erase] of [[keep, false], [gone, true]] as const) {
+      const res = await t.http.post('/_matrix/client/v3/account/deactivate').set(u.auth).send({ erase, auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: u.userId }, password: u.password } });
+      expect(res.status).toBe(200);
+    }
+    expect((await dl(admin, kept)).status).toBe(200);
+    expect((await dl(admin, erased)).status).toBe(404);
+    expect((await t.hs.sql`SELECT 1 FROM media WHERE user_id = ${gone.userId}`).length).toBe(0);
+  });
+
+  test('the janitor: expired created ids always; with RETENTION on, media not downloaded for MEDIA_RETENTION', async () => {
+    const { purgeExpiredMedia } = await import('../../src/relay/media/deletion.js');
+    const u = await registerUser(t);
+    const created = await t.http.post(CREATE).set(u.auth).send({});
+    const pending = mediaIdOf(created.body.content_uri);
+    const old = await up(u, randomBytes(100));
+    const fresh = await up(u, randomBytes(100));
+    const now = Date.now();
+    await t.hs.sql`UPDATE media SET last_access_ts = ${now - 10 * 86_400_000} WHERE media_id = ${old}`;
+    // Retention off: only the pending id, once expired.
+    expect(await purgeExpiredMedia(t.hs, now + 25 * 3600_000)).toBeGreaterThanOrEqual(1);
+    expect((await t.hs.sql`SELECT 1 FROM media WHERE media_id = ${pending}`).length).toBe(0);
+    expect((await dl(u, old)).status).toBe(200); // this download is an access, recorded
+    await t.hs.sql`UPDATE media SET last_access_ts = ${now - 10 * 86_400_000} WHERE media_id = ${old}`;
+    const retaining = { ...t.hs, config: { ...t.hs.config, retention: true, mediaRetentionMs: 7 * 86_400_000 } };
+    expect(await purgeExpiredMedia(retaining, now)).toBe(1);
+    expect((await dl(u, old)).status).toBe(404);
+    expect((await dl(u, fresh)).status).toBe(200);
+  });
+
+  test('npm run admin: delete-media and delete-user-media', async () => {
+    const { runAdminCommand } = await import('../../src/admin.js');
+    const u = await registerUser(t);
+    const a = await up(u, randomBytes(10));
+    const b = await up(u, randomBytes(10));
+    const lines: string[] = [];
+    await runAdminCommand(t.hs, ['delete-media', `mxc://test.local/${a}`], (l) => lines.push(l));
+    await runAdminCommand(t.hs, ['delete-user-media', u.userId], (l) => lines.push(l));
+    expect(lines).toEqual([`deleted mxc://test.local/${a}`, `deleted 1 media item of ${u.userId}`]);
+    expect((await dl(u, b)).status).toBe(404);
+    await expect(runAdminCommand(t.hs, ['delete-media', a], () => {})).rejects.toThrow(/Unknown media/);
+  });
+});
