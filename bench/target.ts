@@ -41,6 +41,8 @@ export interface TargetOptions {
   url?: string;
   pid?: number;
   adminUrl: string;
+  /** More settings for a server this starts (bench/media.ts: the media store and upload limit). */
+  env?: Record<string, string>;
 }
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -177,7 +179,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
     if (opts.kind === 'in-process') {
       const { loadConfig } = await import('../src/config.js');
       const { startServer } = await import('../src/main.js');
-      const running = await startServer(loadConfig(serverEnv(db.url, 0)));
+      const running = await startServer(loadConfig({ ...serverEnv(db.url, 0), ...opts.env }));
       return {
         kind: 'in-process',
         url: running.url,
@@ -197,7 +199,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: REPO,
-      env: { ...process.env, ...serverEnv(db.url, port) },
+      env: { ...process.env, ...serverEnv(db.url, port), ...opts.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -2,7 +2,7 @@
  * The media repository's SQL: the metadata of each media id (who, how big, which blob, when last read), the
  * thumbnails made of it, and, for MEDIA_STORE=postgres, the blobs themselves in chunks (media_chunks).
  */
-import type { Db } from './database.js';
+import { transaction, type Db, type Sql } from './database.js';
 
 export interface MediaRow {
   mediaId: string;
@@ -145,8 +145,15 @@ export async function insertStaging(db: Db, blobKey: string, now: number): Promi
   await db`INSERT INTO media_staging (blob_key, created_ts) VALUES (${blobKey}, ${now})`;
 }
 
-export async function insertChunk(db: Db, blobKey: string, seq: number, data: Buffer): Promise<void> {
-  await db`INSERT INTO media_chunks (blob_key, seq, data) VALUES (${blobKey}, ${seq}, ${data})`;
+/**
+ * Writes staged chunks, several per statement. Without waiting for the WAL flush (synchronous_commit off): staged
+ * chunks matter only once published, and the publishing transaction's own flush covers every WAL record before it.
+ */
+export async function insertChunks(sql: Sql, blobKey: string, firstSeq: number, chunks: Buffer[]): Promise<void> {
+  await transaction(sql, async (tx) => {
+    await tx`SET LOCAL synchronous_commit = off`;
+    await tx`INSERT INTO media_chunks ${tx(chunks.map((data, i) => ({ blob_key: blobKey, seq: firstSeq + i, data })))}`;
+  });
 }
 
 export async function selectChunks(db: Db, blobKey: string, fromSeq: number, count: number): Promise<{ seq: number; data: Buffer }[]> {

@@ -82,6 +82,14 @@ describe('defaults', () => {
       turnTtlMs: 86_400_000,
       turnAllowGuests: false,
       presence: false,
+      mediaStore: 'fs',
+      maxUploadBytes: 52_428_800,
+      mediaQuotaBytes: 0,
+      mediaPendingUploads: 5,
+      mediaUnusedExpiresMs: 86_400_000,
+      mediaLegacyUnauthenticated: false,
+      mediaPlaintext: 'allow',
+      mediaRetentionMs: undefined,
     });
   });
 
@@ -170,6 +178,14 @@ describe('environment', () => {
       TURN_TTL: '12h',
       TURN_ALLOW_GUESTS: 'on',
       PRESENCE: 'on',
+      MEDIA_STORE: 'postgres',
+      MAX_UPLOAD_BYTES: '1000000',
+      MEDIA_QUOTA_BYTES: '5000000',
+      MEDIA_PENDING_UPLOADS: '2',
+      MEDIA_UNUSED_EXPIRES: '1h',
+      MEDIA_LEGACY_UNAUTHENTICATED: 'on',
+      MEDIA_PLAINTEXT: 'refuse',
+      MEDIA_RETENTION: '90d',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -217,6 +233,14 @@ describe('environment', () => {
       turnTtlMs: 43_200_000,
       turnAllowGuests: true,
       presence: true,
+      mediaStore: 'postgres',
+      maxUploadBytes: 1_000_000,
+      mediaQuotaBytes: 5_000_000,
+      mediaPendingUploads: 2,
+      mediaUnusedExpiresMs: 3_600_000,
+      mediaLegacyUnauthenticated: true,
+      mediaPlaintext: 'refuse',
+      mediaRetentionMs: 90 * 86_400_000,
     });
   });
 

@@ -7,12 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sql } from '../../db/database.js';
-import { blobChunksExist, deleteChunks, insertChunk, insertStaging, publishStagedChunks, selectChunks, selectStaleStaging } from '../../db/media.js';
+import { blobChunksExist, deleteChunks, insertChunks, insertStaging, publishStagedChunks, selectChunks, selectStaleStaging } from '../../db/media.js';
 import { asBuffer, Meter, type BlobStore, type ByteRange, type StagedBlob } from './blob-store.js';
 
 export const CHUNK_BYTES = 256 * 1024;
-/** Chunks fetched per query when reading (1 MiB). */
+/** Chunks fetched per query when reading, and written per statement when uploading (1 MiB). */
 const READ_BATCH = 4;
+const WRITE_BATCH = 4;
 
 export function createPgBlobStore(sql: Sql): BlobStore {
   return {
@@ -25,14 +26,20 @@ export function createPgBlobStore(sql: Sql): BlobStore {
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       let seq = 0;
+      // Whole chunks are cut from the pieces as they come and written WRITE_BATCH at a time.
       const flush = async (all: boolean) => {
+        const chunks: Buffer[] = [];
         while (pendingBytes >= CHUNK_BYTES || (all && pendingBytes > 0)) {
           const joined = Buffer.concat(pending);
           const chunk = joined.subarray(0, CHUNK_BYTES);
           const rest = joined.subarray(chunk.length);
-          await insertChunk(sql, key, seq++, Buffer.from(chunk));
+          chunks.push(Buffer.from(chunk));
           pending = rest.length > 0 ? [Buffer.from(rest)] : [];
           pendingBytes = rest.length;
+        }
+        if (chunks.length > 0) {
+          await insertChunks(sql, key, seq, chunks);
+          seq += chunks.length;
         }
       };
       try {
@@ -41,7 +48,7 @@ export function createPgBlobStore(sql: Sql): BlobStore {
           meter.take(chunk);
           pending.push(chunk);
           pendingBytes += chunk.length;
-          if (pendingBytes >= CHUNK_BYTES) await flush(false);
+          if (pendingBytes >= WRITE_BATCH * CHUNK_BYTES) await flush(false);
         }
         await flush(true);
       } catch (err) {
