@@ -13,12 +13,15 @@
  * - v1.3: refresh tokens (POST /refresh).
  * - v1.4: the thread list (GET /rooms/{roomId}/threads) and threaded read receipts.
  * - v1.5: no new endpoint (clarifications); matrix-js-sdk 43 refuses a server without it.
- * Not listed, until what they need is served:
- * - v1.6: GET /rooms/{roomId}/timestamp_to_event (Element's jump-to-date).
- * - v1.7: asynchronous media upload (POST /_matrix/media/v1/create, PUT /upload/{serverName}/{mediaId}).
- * - v1.11: authenticated media (/_matrix/client/v1/media/...): clients seeing v1.11 download only through it.
- * The content repository of every version (/_matrix/media/v3) is not served either: no version number can tell a
- * client that, so the gap is the media issue's, not a reason to list fewer versions than v1.5.
+ * Not listed, until what they need is served (versions are cumulative: listing v1.11 claims v1.6 to v1.10 too):
+ * - v1.6: GET /rooms/{roomId}/timestamp_to_event (Element's jump-to-date). This alone keeps v1.6 and later out.
+ * - v1.7: POST /login/get_token (optional: a server may refuse it) and the appservice ping (no appservices here);
+ *   its asynchronous media upload (POST /_matrix/media/v1/create, PUT /upload/{serverName}/{mediaId}) is served.
+ * - v1.10: GET /.well-known/matrix/support.
+ * - v1.11: authenticated media (/_matrix/client/v1/media/download|thumbnail|config|preview_url) is served: clients
+ *   learn it from the unstable feature org.matrix.msc3916.stable below (what Element Web, matrix-js-sdk users and
+ *   Cinny check beside v1.11), since the unauthenticated /_matrix/media/v3 downloads are off by default
+ *   (MEDIA_LEGACY_UNAUTHENTICATED) and a client that fell back to them would show no pictures.
  */
 export const SPEC_VERSIONS = ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5'];
 
@@ -59,4 +62,6 @@ export const UNSTABLE_FEATURES: Record<string, boolean> = {
   'io.element.e2ee_forced.trusted_private': true,
   // Element (up to late 2025) bootstraps cross-signing only when it sees this; the endpoints are served (v1.1).
   'org.matrix.e2e_cross_signing': true,
+  // MSC3916 (spec v1.11): the authenticated media endpoints are served; clients use them when they see this or v1.11.
+  'org.matrix.msc3916.stable': true,
 };

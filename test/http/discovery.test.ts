@@ -43,6 +43,8 @@ describe('discovery', () => {
     const res = await t.http.get('/_matrix/client/versions');
     expect(res.body.versions).toEqual(['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5']);
     expect(res.body.unstable_features['org.matrix.e2e_cross_signing']).toBe(true);
+    // Authenticated media (v1.11's endpoints) is served; clients learn it from MSC3916's stable flag.
+    expect(res.body.unstable_features['org.matrix.msc3916.stable']).toBe(true);
   });
 
   // The versions' endpoints come from the official spec (x-addedInMatrixVersion): skipped without it, as on a plain clone.
