@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Hs } from '../hs.js';
-import { forbidden, invalidParam, notFound, tooLarge } from '../errors.js';
+import { forbidden, invalidParam, notFound, tooLarge, unknownError } from '../errors.js';
 import { createMedia, uploadMedia, uploadToCreatedMedia, type UploadInput } from '../relay/media/upload.js';
 import { findMedia, openMedia, type CompleteMedia } from '../relay/media/download.js';
 import { openThumbnail, thumbnailOf } from '../relay/media/thumbnails.js';
@@ -21,13 +21,22 @@ const CLIENT_MEDIA = `${CLIENT_V1}/media`;
 
 const filenameParam = z.string().refine(isSafeFilename, 'must be a file name (no path separators or control characters, at most 255 bytes)');
 
+/** The request body as it arrives; a connection dropped mid-upload is a client's error (400), not the server's. */
+async function* requestBody(ctx: Context): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of ctx.req) yield chunk as Buffer;
+  } catch {
+    throw unknownError(400, 'The upload was cut short.');
+  }
+}
+
 /** The upload's body and what the client says of it; a declared length over the limit is refused before reading. */
 function uploadInput(hs: Hs, ctx: Context, filename: string | undefined): UploadInput {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > hs.config.maxUploadBytes) throw tooLarge(`The upload is larger than ${hs.config.maxUploadBytes} bytes.`);
   const given = ctx.get('content-type').trim();
   if (given !== '' && !isContentType(given)) throw invalidParam('The Content-Type header is not a media type (type/subtype).');
-  return { body: ctx.req, contentType: given === '' ? 'application/octet-stream' : given, filename };
+  return { body: requestBody(ctx), contentType: given === '' ? 'application/octet-stream' : given, filename };
 }
 
 const uploadQuery = z.object({ filename: filenameParam.optional() });

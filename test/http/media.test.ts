@@ -190,6 +190,24 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     await upload(alice, randomBytes(MAX));
   });
 
+  test('an upload cut off mid-stream leaves nothing behind', async () => {
+    const before = await m.blobs();
+    const address = t.server.address() as { port: number };
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: '127.0.0.1', port: address.port, method: 'POST', path: UPLOAD, headers: { ...alice.auth, 'Content-Type': 'application/octet-stream', 'Content-Length': String(MAX) } });
+      req.on('error', () => resolve());
+      req.write(randomBytes(300_000), () => setTimeout(() => req.destroy(), 100));
+    });
+    // The server notices the dropped connection by itself: wait (bounded) until the staged bytes are gone.
+    const deadline = Date.now() + 20_000;
+    let now = await m.blobs();
+    while (JSON.stringify(now) !== JSON.stringify(before) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = await m.blobs();
+    }
+    expect(now).toEqual(before);
+  });
+
   test('unknown ids, other servers and path traversal in ids are 404 M_NOT_FOUND; in file names 400', async () => {
     for (const target of [
       `${DOWNLOAD}/test.local/AAAAAAAAAAAAAAAAAAAAAAAA`,
