@@ -270,6 +270,29 @@ test('tags and the direct-chat listing follow each user who joins the new room (
   expect((await get(b, '/account_data/m.direct'))[a.userId]).toEqual([roomId, newRoom]);
 });
 
+test('push rules about the old room (a muted room, a room rule) get a copy for the new room when one joins it', async () => {
+  const [a, b] = [await registerUser(t), await registerUser(t)];
+  const roomId = await createRoom(a, { preset: 'public_chat' });
+  await join(b, roomId);
+  const rule = (u: TestUser, kind: string, id: string) => `${V3}/pushrules/global/${kind}/${enc(id)}`;
+  // Element's "mute": an override rule named by the room id matching it, with no actions; and a room rule, disabled.
+  await t.http.put(rule(b, 'override', roomId)).set(b.auth).send({ actions: [], conditions: [{ kind: 'event_match', key: 'room_id', pattern: roomId }] }).expect(200);
+  await t.http.put(rule(b, 'room', roomId)).set(b.auth).send({ actions: ['notify'] }).expect(200);
+  await t.http.put(`${rule(b, 'room', roomId)}/enabled`).set(b.auth).send({ enabled: false }).expect(200);
+  await t.http.put(rule(b, 'override', 'unrelated')).set(b.auth).send({ actions: [], conditions: [{ kind: 'event_match', key: 'type', pattern: 'x.y' }] }).expect(200);
+
+  const newRoom = (await upgrade(a, roomId, { new_version: '11' })).body.replacement_room;
+  await join(b, newRoom);
+  const muted = await t.http.get(rule(b, 'override', newRoom)).set(b.auth);
+  expect([muted.status, muted.body.actions, muted.body.conditions, muted.body.enabled]).toEqual([200, [], [{ kind: 'event_match', key: 'room_id', pattern: newRoom }], true]);
+  const roomRule = await t.http.get(rule(b, 'room', newRoom)).set(b.auth);
+  expect([roomRule.status, roomRule.body.actions, roomRule.body.enabled]).toEqual([200, ['notify'], false]);
+  // The old room's rules stay; nothing else is copied.
+  expect((await t.http.get(rule(b, 'override', roomId)).set(b.auth)).status).toBe(200);
+  const overrides = (await t.http.get(`${V3}/pushrules/`).set(b.auth)).body.global.override.filter((r: { default: boolean }) => !r.default);
+  expect(overrides.map((r: { rule_id: string }) => r.rule_id).sort()).toEqual([newRoom, roomId, 'unrelated'].sort());
+});
+
 test('the sender gets the new room in /sync as a join; its member list is the sender alone', async () => {
   const u = await registerUser(t);
   const roomId = await createRoom(u, { preset: 'public_chat', name: 'sync me' });

@@ -1,9 +1,11 @@
 /**
  * A user's own settings follow a room upgrade (spec, "Room Upgrades": when a user joins the new room, the server
  * should transfer their personalised settings): on joining a room whose m.room.create names a predecessor, the
- * user's tags of the old room (m.tag room account data) are copied to the new room unless it has some already, and
- * wherever their m.direct lists the old room, the new room is added, so a direct chat stays a direct chat in
- * clients that build their DM list from m.direct (Element). Synapse does the same. Best effort, after the join has
+ * user's tags of the old room (m.tag room account data) are copied to the new room unless it has some already,
+ * wherever their m.direct lists the old room the new room is added, so a direct chat stays a direct chat in clients
+ * that build their DM list from m.direct (Element), and their push rules for the old room (a `room` rule named by
+ * its id, or a rule matching its `room_id`: how clients mute a room or keep it to mentions) get a copy for the new
+ * room. Synapse does the same. Best effort, after the join has
  * committed: the join stands whatever happens here.
  */
 import type { Hs } from '../../hs.js';
@@ -12,6 +14,8 @@ import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from
 import { selectAccountDataForUpdate } from '../../db/directory.js';
 import { takeStreamPosition } from '../../db/stream.js';
 import { onAccountData } from '../wakes.js';
+import { selectPushRules } from '../../db/push-rules.js';
+import { setPushRule, setPushRuleEnabled, type RuleContent } from '../push-rules/rules.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -69,10 +73,29 @@ export async function carrySettingsToUpgradedRoom(hs: Hs, userId: string, oldRoo
   onAccountData(hs.notifier, userId);
 }
 
+/** The user's push rules about the old room, copied for the new one unless a rule of that id exists already. */
+export async function carryPushRules(hs: Hs, userId: string, oldRoomId: string, newRoomId: string): Promise<void> {
+  const rules = await selectPushRules(hs.sql, userId);
+  const existing = new Set(rules.map((r) => `${r.kind}\u0000${r.ruleId}`));
+  const aboutOld = (c: unknown) => isObject(c) && c.kind === 'event_match' && c.key === 'room_id' && c.pattern === oldRoomId;
+  for (const r of rules) {
+    const isRoomRule = r.kind === 'room' && r.ruleId === oldRoomId;
+    const matchesRoom = (r.kind === 'override' || r.kind === 'underride') && (r.conditions ?? []).some(aboutOld);
+    if (!isRoomRule && !matchesRoom) continue;
+    const ruleId = r.ruleId.split(oldRoomId).join(newRoomId);
+    if (ruleId === r.ruleId || existing.has(`${r.kind}\u0000${ruleId}`)) continue;
+    const content = { actions: r.actions } as RuleContent;
+    if (matchesRoom) content.conditions = (r.conditions ?? []).map((c) => (aboutOld(c) ? { ...(c as Record<string, unknown>), pattern: newRoomId } : c)) as RuleContent['conditions'];
+    await setPushRule(hs, userId, r.kind, ruleId, content, {});
+    if (!r.enabled) await setPushRuleEnabled(hs, userId, r.kind, ruleId, false);
+  }
+}
+
 /** After a join has committed: carries the settings, and only logs what fails (the join stands). */
 export async function carrySettingsAfterJoin(hs: Hs, userId: string, oldRoomId: string, newRoomId: string): Promise<void> {
   try {
     await carrySettingsToUpgradedRoom(hs, userId, oldRoomId, newRoomId);
+    await carryPushRules(hs, userId, oldRoomId, newRoomId);
   } catch (err) {
     hs.log.warn({ err }, 'Could not carry tags and m.direct over to an upgraded room');
   }
