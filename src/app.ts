@@ -12,7 +12,7 @@ import { allRoutes } from './api/index.js';
 import { runRoute, servedPaths, type Route } from './api/route.js';
 
 /** Routes whose body the edge must not read as JSON (media uploads stream it), by method and router path. */
-const streamingBodies = new Set(allRoutes.filter((r) => r.streamsBody).map((r) => `${r.method} ${r.path}`));
+const streamingBodies = new Set(allRoutes.filter((r) => r.streamsBody).flatMap((r) => servedPaths(r).map((p) => `${r.method} ${p}`)));
 
 function buildRouter(hs: Hs, routes: Route[] = allRoutes): Router {
   const router = new Router({ strict: false });

@@ -100,7 +100,7 @@ function config(hs: Hs) {
 export const mediaRoutes: Route[] = [
   /** POST /_matrix/media/v3/upload */
   route({
-    operationId: 'uploadContent',
+    operationId: 'uploadContent', r0: true,
     method: 'POST',
     path: `${MEDIA_V3}/upload`,
     access: 'user',
@@ -134,7 +134,7 @@ export const mediaRoutes: Route[] = [
   /** GET /_matrix/client/v1/media/config */
   route({ operationId: 'getConfigAuthed', method: 'GET', path: `${CLIENT_MEDIA}/config`, access: 'user', guests: true, handler: async ({ hs }) => config(hs) }),
   /** GET /_matrix/media/v3/config (deprecated in v1.11; authenticated all along) */
-  route({ operationId: 'getConfig', method: 'GET', path: `${MEDIA_V3}/config`, access: 'user', guests: true, handler: async ({ hs }) => config(hs) }),
+  route({ operationId: 'getConfig', r0: true, method: 'GET', path: `${MEDIA_V3}/config`, access: 'user', guests: true, handler: async ({ hs }) => config(hs) }),
   /** GET /_matrix/client/v1/media/download/{serverName}/{mediaId} */
   route({
     operationId: 'getContentAuthed',
@@ -171,10 +171,10 @@ export const mediaRoutes: Route[] = [
   /** GET /_matrix/client/v1/media/preview_url */
   route({ operationId: 'getUrlPreviewAuthed', method: 'GET', path: `${CLIENT_MEDIA}/preview_url`, access: 'user', guests: true, handler: async () => { throw noPreviews(); } }),
   /** GET /_matrix/media/v3/preview_url (deprecated) */
-  route({ operationId: 'getUrlPreview', method: 'GET', path: `${MEDIA_V3}/preview_url`, access: 'user', guests: true, handler: async () => { throw noPreviews(); } }),
+  route({ operationId: 'getUrlPreview', r0: true, method: 'GET', path: `${MEDIA_V3}/preview_url`, access: 'user', guests: true, handler: async () => { throw noPreviews(); } }),
   /** GET /_matrix/media/v3/download/{serverName}/{mediaId} (deprecated, unauthenticated: MEDIA_LEGACY_UNAUTHENTICATED) */
   route({
-    operationId: 'getContent',
+    operationId: 'getContent', r0: true,
     method: 'GET',
     path: `${MEDIA_V3}/download/:serverName/:mediaId`,
     access: 'none',
@@ -187,7 +187,7 @@ export const mediaRoutes: Route[] = [
   }),
   /** GET /_matrix/media/v3/download/{serverName}/{mediaId}/{fileName} (deprecated, unauthenticated) */
   route({
-    operationId: 'getContentOverrideName',
+    operationId: 'getContentOverrideName', r0: true,
     method: 'GET',
     path: `${MEDIA_V3}/download/:serverName/:mediaId/:fileName`,
     access: 'none',
@@ -200,7 +200,7 @@ export const mediaRoutes: Route[] = [
   }),
   /** GET /_matrix/media/v3/thumbnail/{serverName}/{mediaId} (deprecated, unauthenticated) */
   route({
-    operationId: 'getContentThumbnail',
+    operationId: 'getContentThumbnail', r0: true,
     method: 'GET',
     path: `${MEDIA_V3}/thumbnail/:serverName/:mediaId`,
     access: 'none',

@@ -158,12 +158,6 @@ const NOT_SERVED: Record<string, string> = {
   'POST /pushers/set': 'not served yet (Client reach issue)',
   'POST /rooms/{roomId}/report/{eventId}': 'not served yet',
   'POST /search': 'not served: the server cannot search ciphertext',
-  'GET /_matrix/media/r0/config': 'the media repository is not served yet (issue 15)',
-  'GET /_matrix/media/r0/download/{serverName}/{mediaId}': 'the media repository is not served yet (issue 15)',
-  'GET /_matrix/media/r0/download/{serverName}/{mediaId}/{fileName}': 'the media repository is not served yet (issue 15)',
-  'GET /_matrix/media/r0/preview_url': 'the media repository is not served yet (issue 15)',
-  'GET /_matrix/media/r0/thumbnail/{serverName}/{mediaId}': 'the media repository is not served yet (issue 15)',
-  'POST /_matrix/media/r0/upload': 'the media repository is not served yet (issue 15)',
 };
 
 /** A value for each path parameter, so that every r0 path is a concrete request. */

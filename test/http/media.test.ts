@@ -170,6 +170,16 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect(ignored.status).toBe(200);
   });
 
+  test('the r0 paths (matrix-nio 0.20) stream as v3 does: binary bodies are never read as JSON', async () => {
+    const bytes = randomBytes(5000);
+    const res = await t.http.post('/_matrix/media/r0/upload').query({ filename: 'nio.bin' }).set(alice.auth).set('Content-Type', 'application/octet-stream').send(bytes);
+    expect(res.status).toBe(200);
+    const got = await get(alice, `${DOWNLOAD}/test.local/${mediaIdOf(res.body.content_uri)}`);
+    expect(Buffer.compare(got.body as Buffer, bytes)).toBe(0);
+    expect(got.headers['content-disposition']).toBe('attachment; filename="nio.bin"');
+    expect((await t.http.get('/_matrix/media/r0/config').set(alice.auth)).body).toEqual({ 'm.upload.size': MAX });
+  });
+
   test('an empty upload is an empty file', async () => {
     const id = mediaIdOf(await upload(alice, Buffer.alloc(0)));
     const res = await get(alice, `${DOWNLOAD}/test.local/${id}`);
