@@ -35,6 +35,8 @@ export interface Notifier {
 
 class LocalListener implements Listener {
   private woken = false;
+  /** Closed listeners are detached: no wake reaches them any more, so they never wait. */
+  private closed = false;
   private resolve: ((v: boolean) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -51,6 +53,9 @@ class LocalListener implements Listener {
 
   wait(timeoutMs: number): Promise<boolean> {
     if (this.woken) return Promise.resolve(true);
+    // A /sync may still wait on a listener closed under it: one kept for the device's next poll (poll-memory.ts)
+    // when the notifier closed at shutdown. Waiting would hold that request, and the shutdown, for its whole timeout.
+    if (this.closed) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       this.resolve = resolve;
       this.onWait(1);
@@ -59,6 +64,7 @@ class LocalListener implements Listener {
   }
 
   close(): void {
+    this.closed = true;
     this.finish(false);
     this.detach(this);
   }
@@ -147,10 +153,17 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     flush();
   };
 
+  /** After close (shutdown), listeners are born closed: a long-poll arriving then answers at once. */
+  let closed = false;
+
   return {
     listen(keys) {
       const list = [...new Set(keys)];
       const l = new LocalListener(list, detach, onWait);
+      if (closed) {
+        l.close();
+        return l;
+      }
       for (const key of list) {
         let set = byKey.get(key);
         if (!set) byKey.set(key, (set = new Set()));
@@ -167,6 +180,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
       remoteObservers.push(observer);
     },
     async close() {
+      closed = true;
       for (const set of byKey.values()) for (const l of [...set]) l.close();
       await unlisten?.();
     },

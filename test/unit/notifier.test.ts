@@ -31,4 +31,24 @@ describe('in-process notifier', () => {
     l.close();
     await expect(waiting).resolves.toBe(false);
   });
+
+  // Shutdown: a /sync that waits on a listener kept for its device's next poll, closed by notifier.close(), or that
+  // listens after it, must answer at once, not hold the request (and the server's stop) for its timeout. Each wait
+  // here is 10 minutes, far beyond the test's timeout: the test only passes if it resolves without waiting.
+  test('a closed listener never waits', async () => {
+    const n = await createNotifier();
+    const l = n.listen([userKey('@a:x')]);
+    l.close();
+    await expect(l.wait(600_000)).resolves.toBe(false);
+  });
+
+  test('after the notifier closed, listeners of a kept poll and new ones answer at once', async () => {
+    const n = await createNotifier();
+    const kept = n.listen([userKey('@a:x')]);
+    await n.close();
+    await expect(kept.wait(600_000)).resolves.toBe(false);
+    const late = n.listen([userKey('@a:x')]);
+    await expect(late.wait(600_000)).resolves.toBe(false);
+    expect(n.size()).toBe(0);
+  });
 });
