@@ -35,9 +35,11 @@ export interface RoomsSnapshot {
   withReceipts: Set<string> | undefined;
   /**
    * For each room the user was joined to throughout (since, head] that has events in it: the newest
-   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark.
+   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark; with
+   * `lazyMembers`, the senders of those events whose current member event the device was not sent at or before
+   * `since` (db/lazy-members.ts).
    */
-  steady: Map<string, { events: TimelineRow[]; unread: number }>;
+  steady: Map<string, { events: TimelineRow[]; unread: number; unsentSenders: Set<string> | undefined }>;
 }
 
 /** The end-to-end encryption section's part (relay/sync/e2ee.ts). */
@@ -95,17 +97,25 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       CASE WHEN $4::boolean THEN (
         SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
         WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > $3::bigint AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
-      (SELECT coalesce(json_agg(json_build_array(m.room_id, (
+      (SELECT coalesce(json_agg(json_build_array(m.room_id, b.events, (SELECT n FROM unread_count(m.room_id, $1::text, h.pos)), b.unsent)), '[]')
+        FROM mine m
+        CROSS JOIN LATERAL (
           SELECT json_agg(json_build_object(
             'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
             'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
-            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos)
+            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos) AS events,
+            -- Lazy-loading members: the batch's senders whose current member event the device was not sent by its token.
+            -- (The aggregate runs whatever the CASE says: the FILTER's first condition spares the lookups when off.)
+            CASE WHEN $11::boolean THEN coalesce(array_agg(DISTINCT e.sender) FILTER (WHERE $11::boolean AND NOT EXISTS (
+              SELECT 1 FROM lazy_members_sent s JOIN current_state c
+                ON c.room_id = s.room_id AND c.type = 'm.room.member' AND c.state_key = s.member_id AND c.event_id = s.event_id
+              WHERE s.user_id = $1::text AND s.device_id = $2::text AND s.room_id = m.room_id AND s.member_id = e.sender
+                AND s.sent_pos <= $3::bigint)), '{}') END AS unsent
           FROM (
             SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
             WHERE ev.room_id = m.room_id AND ev.stream_pos > $3::bigint AND ev.stream_pos <= h.pos
             ORDER BY ev.stream_pos DESC LIMIT $8::int) e
-        ), (SELECT n FROM unread_count(m.room_id, $1::text, h.pos)))), '[]')
-        FROM mine m
+        ) b
         WHERE $4::boolean AND m.membership = 'join' AND m.stream_pos <= $3::bigint
           AND EXISTS (SELECT 1 FROM events x WHERE x.room_id = m.room_id AND x.stream_pos > $3::bigint AND x.stream_pos <= h.pos)
       ) AS steady_rooms`,
@@ -122,7 +132,12 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
         accountData,
         withEvents: withEvents ? new Set(withEvents) : undefined,
         withReceipts: withReceipts ? new Set(withReceipts) : undefined,
-        steady: new Map((row.steadyRooms as [string, TimelineRow[], number][]).map(([roomId, events, unread]) => [roomId, { events, unread }])),
+        steady: new Map(
+          (row.steadyRooms as [string, TimelineRow[], number, string[] | null][]).map(([roomId, events, unread, unsent]) => [
+            roomId,
+            { events, unread, unsentSenders: unsent === null ? undefined : new Set(unsent) },
+          ]),
+        ),
       };
     },
   },
@@ -157,13 +172,18 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
  * Parameters, each named once (a tagged template would send one per mention: a Bind past WRITTEN_AT_ONCE_BYTES, which
  * postgres.js writes at once instead of with the other queries of the same turn, db/write-size.ts): $1 user, $2 device,
  * $3 since (-1 on an initial sync), $4 incremental, $5 whether a to-device ack came, $6 the ack, $7 to-device limit,
- * $8 timeline fetch, $9 whether to confirm the token, $10 its hash.
- * The DELETE runs in the same statement; its rows stay visible to the statement's snapshot, hence message_id > ack.
+ * $8 timeline fetch, $9 whether to confirm the token, $10 its hash, $11 whether the device's lazy-loaded members are
+ * tracked.
+ * The DELETEs run in the same statement; their rows stay visible to the statement's snapshot, hence message_id > ack
+ * (and sent_pos <= since for the lazy-loading record, whose rows after the token, or all on an initial sync, go).
  */
 const SNAPSHOT_SQL = `
     WITH h AS (SELECT pos FROM stream_head LIMIT 1),
     acked AS (
       DELETE FROM to_device_inbox WHERE $5::boolean AND user_id = $1::text AND device_id = $2::text AND message_id <= $6::bigint
+    ),
+    unsent AS (
+      DELETE FROM lazy_members_sent WHERE $11::boolean AND user_id = $1::text AND device_id = $2::text AND sent_pos > $3::bigint
     ),
     mine AS (SELECT room_id, membership, stream_pos, event_id FROM current_state WHERE type = 'm.room.member' AND state_key = $1::text)
     SELECT
@@ -188,11 +208,13 @@ export async function snapshotAndAcknowledge(
     timelineFetch: number;
     /** The hash of an access token whose facts to fetch in the same statement (a session from the cache). */
     confirmToken?: Buffer;
+    /** The sync lazy-loads members and leaves out those the device was sent (db/lazy-members.ts). */
+    lazyMembers?: boolean;
   },
 ): Promise<SyncSnapshot> {
   const params = [
     q.userId, q.deviceId, q.since ?? -1, q.since !== undefined, q.toDeviceAck !== undefined, q.toDeviceAck ?? 0,
-    q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0),
+    q.toDeviceLimit, q.timelineFetch, q.confirmToken !== undefined, q.confirmToken ?? Buffer.alloc(0), q.lazyMembers === true,
   ];
   const [row] = (await db.unsafe(SNAPSHOT_SQL, params as never[], { prepare: true })) as unknown as Row[];
   return {

@@ -9,6 +9,7 @@ import { selectStreamHead } from '../../db/stream.js';
 import { clientEvent } from './events.js';
 import type { VisibilityView } from './visibility.js';
 import { bundleAggregations } from './relations.js';
+import { sendersMembers } from './read.js';
 import { visibleEvent } from './access.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { streamToken } from '../sync/token.js';
@@ -51,8 +52,9 @@ export async function getEventContext(hs: Hs, userId: string, roomId: string, ev
   const last = after.at(-1) ?? row;
   let state = (await eventsDb.selectStateAt(hs.sql, roomId, last.streamPos)).filter((e) => matchesEventFilter(req.filter, e));
   if (req.filter?.lazy_load_members) {
-    const senders = new Set([row, ...before, ...after].map((e) => e.sender));
-    state = state.filter((e) => e.type !== 'm.room.member' || senders.has(e.stateKey!));
+    // The senders' member events, whatever the filter's types: they are what it takes to show the events.
+    const members = await sendersMembers(hs, roomId, [row, ...before, ...after], last.streamPos);
+    state = [...state.filter((e) => e.type !== 'm.room.member'), ...members].sort((a, b) => a.streamPos - b.streamPos);
   }
   const [event, ...rest] = await bundleAggregations(hs, userId, [row, ...before, ...after].map((e) => clientEvent(e)));
   return {

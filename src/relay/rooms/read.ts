@@ -13,6 +13,7 @@ import { bundleAggregations } from './relations.js';
 import { matchesEventFilter, type EventFilter } from '../sync/event-filter.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
 import { ignoringOf } from '../ignored-users.js';
+import { selectMembersAt } from '../../db/lazy-members.js';
 
 /** The position up to which the user may read the room's state; 404 for an unknown room. */
 async function readablePosition(hs: Hs, userId: string, roomId: string): Promise<number> {
@@ -49,7 +50,10 @@ export interface MessagesRequest {
 
 const PAGE_SCAN_LIMIT = 1000;
 
-/** GET /messages: a page of visible events, with start/end tokens; `end` is absent when the history is exhausted. */
+/**
+ * GET /messages: a page of visible events, with start/end tokens; `end` is absent when no visible event matching the
+ * filter is left in that direction (the history is exhausted, or the rest is hidden from the user).
+ */
 export async function getMessages(hs: Hs, userId: string, roomId: string, req: MessagesRequest) {
   await requireRoom(hs.sql, roomId);
   // A user who has left reads up to their leave: that is the head of their view of the room.
@@ -59,42 +63,54 @@ export async function getMessages(hs: Hs, userId: string, roomId: string, req: M
   const ignoring = await ignoringOf(hs.sql, userId);
   const chunk: EventRow[] = [];
   let cursor = from;
+  // The token after the last event returned; `end` is left out when no visible, matching event follows it.
+  let endCursor = from;
   let exhausted = false;
-  // Scan in batches until the page is full of visible, matching events or the history ends.
-  while (chunk.length < req.limit) {
+  let more = false;
+  // Scan in batches until the page is full and one more visible, matching event is seen, or the history ends.
+  let peeked = 0;
+  while (!exhausted && !more) {
     const batchSize = Math.min(PAGE_SCAN_LIMIT, Math.max(req.limit * 2, 20));
     const batch =
       req.dir === 'b'
         ? (await eventsDb.selectRoomEventsBackward(hs.sql, roomId, to ?? 0, cursor, batchSize)).reverse()
         : await eventsDb.selectRoomEventsForward(hs.sql, roomId, cursor, to ?? head, batchSize);
-    if (batch.length === 0) {
-      exhausted = true;
-      break;
-    }
     for (const e of batch) {
-      cursor = req.dir === 'b' ? e.streamPos - 1 : e.streamPos;
-      if (view.canSee(e) && matchesEventFilter(req.filter, e) && !ignoring.hides(e)) chunk.push(e);
-      if (chunk.length >= req.limit) break;
+      const next = req.dir === 'b' ? e.streamPos - 1 : e.streamPos;
+      if (view.canSee(e) && matchesEventFilter(req.filter, e) && !ignoring.hides(e)) {
+        if (chunk.length >= req.limit) {
+          more = true;
+          break;
+        }
+        chunk.push(e);
+        endCursor = next;
+      } else if (chunk.length >= req.limit) {
+        peeked++;
+      }
+      cursor = next;
     }
-    if (batch.length < batchSize && chunk.length < req.limit) {
-      exhausted = true;
-      break;
-    }
+    if (batch.length < batchSize) exhausted = true;
+    // Unsure after a long look: an `end` costs the client one more (empty) page, a missing one loses history.
+    if (peeked >= PAGE_SCAN_LIMIT) more = true;
   }
-  const members = req.filter?.lazy_load_members ? await lazyMembers(hs, roomId, chunk, head) : [];
+  // The senders' member events as of the newest event of the chunk (dir=b: its first).
+  const newest = req.dir === 'b' ? chunk[0] : chunk.at(-1);
+  const members = req.filter?.lazy_load_members && newest ? await sendersMembers(hs, roomId, chunk, newest.streamPos) : [];
   return {
     chunk: await bundleAggregations(hs, userId, chunk.map((r) => clientEvent(r))),
     start: streamToken(from),
-    ...(exhausted ? {} : { end: streamToken(cursor) }),
+    ...(more ? { end: streamToken(endCursor) } : {}),
     ...(members.length > 0 ? { state: members.map((r) => clientEvent(r)) } : {}),
   };
 }
 
-/** Lazy-loading members: the member events of the senders in a chunk. */
-async function lazyMembers(hs: Hs, roomId: string, chunk: EventRow[], at: number): Promise<EventRow[]> {
-  const senders = new Set(chunk.map((e) => e.sender));
-  const state = await eventsDb.selectStateAt(hs.sql, roomId, at);
-  return state.filter((r) => r.type === 'm.room.member' && senders.has(r.stateKey!));
+/**
+ * Lazy-loading members: the member events of the senders of `events` at a position (spec: /messages `state`, /context
+ * `state`). No record is kept of what a client was sent through these endpoints: every call carries them.
+ */
+export async function sendersMembers(hs: Hs, roomId: string, events: EventRow[], at: number): Promise<EventRow[]> {
+  const senders = [...new Set(events.map((e) => e.sender))];
+  return (await selectMembersAt(hs.sql, roomId, senders, at, undefined)).map(({ known: _known, ...row }) => row);
 }
 
 export async function getMembers(

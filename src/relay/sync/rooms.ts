@@ -13,7 +13,9 @@ import type { RoomsSnapshot } from '../../db/sync-snapshot.js';
 import type { Filter } from '../filters.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
 import { bundleAggregations } from '../rooms/relations.js';
-import { visibilityFor, type VisibilityView } from '../rooms/visibility.js';
+import { visibilityFor, type LoadedVisibilityView, type VisibilityView } from '../rooms/visibility.js';
+import { recordSentMembers, selectStateChanges } from '../../db/lazy-members.js';
+import { lazyMode, lazyState, type LazyDevice, type LazyRoom } from './lazy-members.js';
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { receiptEvents } from '../ephemeral/receipts.js';
 import { countUnread } from '../../db/receipts.js';
@@ -92,6 +94,8 @@ interface Ctx {
   mayHaveChildren: Set<string>;
   /** Whom the user ignores (m.ignored_user_list), read once per sync and only when a timeline or invite is built. */
   ignoring: () => Promise<Ignoring>;
+  /** Lazy-loaded members (relay/sync/lazy-members.ts): the device, and what this response sends it; undefined when off. */
+  lazy: LazyDevice | undefined;
 }
 
 /** The view of a user who was joined for the whole range read: every event in it is visible. */
@@ -132,9 +136,26 @@ export function timelineLimit(filter: Filter): number {
   return Math.min(filter.room?.timeline?.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
 }
 
+/** How many events a timeline scans at most to learn whether visible history lies before it (beyond: limited). */
+const MAX_SCAN = 1000;
+
+interface TimelineResult {
+  events: EventRow[];
+  /** Visible events matching the filter were left out before the timeline (the gap), by the limit or a rejoin. */
+  limited: boolean;
+  prevBatch: string;
+  /** The position the timeline starts after: the state section is the state there. */
+  startPos: number;
+  /** The state changes in (from, startPos] when the scan saw all of that range (no read needed); else undefined. */
+  gapState: EventRow[] | undefined;
+}
+
 /**
- * The timeline of a room for (from, to]: the newest visible events up to the limit, oldest first. `first`: the
- * newest `size` events of the range, already read (by the sync snapshot), oldest first.
+ * The timeline of a room for (from, to]: the newest visible events that match the timeline filter, up to the limit,
+ * oldest first. It never reaches back past a state event the user may not see (what changed while they were away
+ * from the room), so that the state section, the state at its start, carries that change. `limited` says that
+ * visible, matching events were left out before it (a type filter that leaves events out does not make a gap).
+ * `first`: the newest `size` events of the range, already read (by the sync snapshot), oldest first.
  */
 async function timeline(
   ctx: Ctx,
@@ -143,60 +164,67 @@ async function timeline(
   to: number,
   view: VisibilityView,
   first?: { rows: TimelineRow[]; size: number },
-): Promise<{ events: EventRow[]; limited: boolean; prevBatch: string; startPos: number }> {
+): Promise<TimelineResult> {
   const tf = ctx.filter.room?.timeline;
   const limit = timelineLimit(ctx.filter);
   const ignoring = await ctx.ignoring();
   const picked: EventRow[] = [];
+  // State events scanned and not picked (left out by the filter, or hidden), newest first.
+  const unpicked: EventRow[] = [];
   let cursor = to;
   let limited = false;
-  // A short batch means the range holds nothing more: no further read is needed.
+  // Picking stops at the limit or at a state event the user may not see; the scan goes on to tell `limited`.
+  let picking = true;
   let exhausted = false;
-  while (picked.length < limit && !exhausted) {
-    const size = first && cursor === to ? first.size : Math.max(limit * 2, 20);
-    const batch = first && cursor === to ? [...first.rows] : await eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, cursor, size);
+  let scanned = 0;
+  while (!limited && !exhausted) {
+    if (scanned >= MAX_SCAN) {
+      // Not worth reading on: a client told of a gap pages back with prev_batch (and the gap's state is read).
+      limited = true;
+      break;
+    }
+    const useFirst = first !== undefined && cursor === to;
+    // Once the timeline is picked, the scan only looks for one more visible, matching event: larger reads.
+    const size = useFirst ? first.size : picking && picked.length < limit ? Math.max(limit * 2, 20) : 250;
+    const batch = useFirst ? [...first.rows] : await eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, cursor, size);
     exhausted = batch.length < size;
+    scanned += batch.length;
     for (const e of batch.reverse()) {
       cursor = e.streamPos - 1;
-      if (!view.canSee(e) || !matchesEventFilter(tf, e) || ignoring.hides(e)) continue;
-      if (picked.length === limit) {
+      if (!view.canSee(e)) {
+        if (e.stateKey !== null) {
+          picking = false;
+          unpicked.push(e);
+        }
+        continue;
+      }
+      if (!matchesEventFilter(tf, e) || ignoring.hides(e)) {
+        if (e.stateKey !== null) unpicked.push(e);
+        continue;
+      }
+      if (!picking || picked.length === limit) {
         limited = true;
         break;
       }
       picked.push(e);
-      if (e.hasChildren) ctx.mayHaveChildren.add(e.eventId);
+      if ((e as TimelineRow).hasChildren) ctx.mayHaveChildren.add(e.eventId);
     }
-    if (limited) break;
-  }
-  if (picked.length === limit && !limited && !exhausted) {
-    // A full page: more visible history before it means the client has a gap to fill.
-    limited = (await eventsDb.selectRoomEventsBackward(ctx.hs.sql, roomId, from, cursor, 1)).length > 0;
   }
   picked.reverse();
-  const start = picked.length > 0 ? picked[0].streamPos - 1 : to;
-  return { events: picked, limited, prevBatch: streamToken(start), startPos: start };
+  const startPos = picked.length > 0 ? picked[0].streamPos - 1 : to;
+  // Without a gap the scan saw the whole range: the state changes before the timeline are among what it left out.
+  const gapState = limited ? undefined : latestPerStateKey(unpicked.filter((e) => e.streamPos <= startPos).reverse());
+  return { events: picked, limited, prevBatch: streamToken(startPos), startPos, gapState };
 }
 
 /**
- * The state section for a timeline: everything at its start when the room is new to the client (or full_state),
- * else what changed in the gap between the client's position and a limited timeline, else nothing.
+ * The state section for a timeline, before members are chosen lazily: everything at its start when the room is new
+ * to the client (or full_state), else what changed between the client's position and its start (the gap).
  */
-async function stateFor(ctx: Ctx, roomId: string, fresh: boolean, tl: { limited: boolean; startPos: number }): Promise<EventRow[]> {
-  if (fresh || ctx.fullState) return eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
-  if (!tl.limited) return [];
-  const gap = await eventsDb.selectRoomEventsForward(ctx.hs.sql, roomId, ctx.since!, tl.startPos, 10_000);
-  return latestPerStateKey(gap.filter((e) => e.stateKey !== null));
-}
-
-function stateFilter(ctx: Ctx, rows: EventRow[], timelineEvents: EventRow[]): EventRow[] {
-  const sf = ctx.filter.room?.state;
-  let out = rows.filter((r) => matchesEventFilter(sf, r));
-  if (sf?.lazy_load_members) {
-    const senders = new Set(timelineEvents.map((e) => e.sender));
-    senders.add(ctx.requester.userId);
-    out = out.filter((r) => r.type !== 'm.room.member' || senders.has(r.stateKey!));
-  }
-  return out;
+async function stateFor(ctx: Ctx, roomId: string, full: boolean, tl: TimelineResult): Promise<EventRow[]> {
+  if (full) return eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
+  if (tl.gapState) return tl.gapState;
+  return selectStateChanges(ctx.hs.sql, roomId, ctx.since!, tl.startPos);
 }
 
 /** State whose change can change a room's summary (members, heroes, whether the room has a name). */
@@ -216,6 +244,29 @@ function accountDataOf(ctx: Ctx, roomId: string): { events: AccountDataEvent[] }
   return { events: (ctx.roomAccountData.get(roomId) ?? []).map((r) => ({ type: r.type, content: r.content })) };
 }
 
+/**
+ * Where the user's current stay in a room began after an earlier one (they left, or were kicked or banned, and came
+ * back): the position of the last membership event of their previous stay (a join, or a profile change). Member
+ * changes after it happened while they were away. Undefined on a first join.
+ */
+function rejoinedAfter(view: VisibilityView): number | undefined {
+  const own = (view as Partial<LoadedVisibilityView>).memberEvents;
+  if (!own) return undefined;
+  let i = own.length - 1;
+  while (i >= 0 && own[i].content.membership === 'join') i--;
+  while (i >= 0 && own[i].content.membership !== 'join') i--;
+  return i >= 0 ? own[i].streamPos : undefined;
+}
+
+/** The state section of a room: the state filter, then the members chosen lazily when the filter asks for it. */
+async function roomState(ctx: Ctx, roomId: string, base: EventRow[], r: Omit<LazyRoom, 'roomId' | 'state' | 'allowed'>, allowed: (e: EventRow) => boolean): Promise<EventRow[]> {
+  const sf = ctx.filter.room?.state;
+  const ok = (e: EventRow) => matchesEventFilter(sf, e) && allowed(e);
+  const state = base.filter(ok);
+  if (!ctx.lazy) return state;
+  return lazyState(ctx.lazy, { ...r, roomId, state, allowed: ok });
+}
+
 async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventRow> | undefined> {
   const roomId = m.roomId;
   // Joined at `since` and ever after (the last membership event, a join, is no later): nothing to decide per event.
@@ -229,21 +280,41 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
   const from = fresh ? 0 : ctx.since!;
   const prefetched = steady ? ctx.steadyRooms.get(roomId) : undefined;
-  const tl = await timeline(ctx, roomId, from, ctx.head, view, prefetched && { rows: prefetched.events, size: timelineLimit(ctx.filter) + 1 });
+  const fetchSize = timelineLimit(ctx.filter) + 1;
+  const tl = await timeline(ctx, roomId, from, ctx.head, view, prefetched && { rows: prefetched.events, size: fetchSize });
   const ephemeral = ephemeralOf(ctx, roomId, fresh);
-  if (!fresh && !ctx.fullState && tl.events.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
-  const state = await stateFor(ctx, roomId, fresh, tl);
+  const full = fresh || ctx.fullState;
+  if (!full && tl.events.length === 0 && tl.gapState?.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
+  const state = await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
   // The server cannot read ciphertext: every message event from others after the user's read receipt counts.
   const notificationCount = prefetched?.unread ?? (await countUnread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
+  // The summary is sent when it may have changed (spec: only changed fields need to be sent).
+  const roomSummary = full || [...tl.events, ...state].some((e) => SUMMARY_TYPES.has(e.type)) ? await summary(ctx, roomId) : {};
+  // The snapshot's check of new senders covers the timeline when it holds only events of the snapshot's batch.
+  const fromBatch = prefetched !== undefined && (tl.events.length === 0 || tl.events[0].streamPos >= (prefetched.events[0]?.streamPos ?? Infinity));
+  const roomStateEvents = await roomState(
+    ctx,
+    roomId,
+    state,
+    {
+      full,
+      withOwn: full,
+      timeline: tl.events,
+      startPos: tl.startPos,
+      heroes: roomSummary['m.heroes'] ?? [],
+      awaySince: fresh ? rejoinedAfter(view) : undefined,
+      unsentSenders: fromBatch ? prefetched.unsentSenders : undefined,
+    },
+    () => true,
+  );
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
-    state: { events: stateFilter(ctx, state, tl.events) },
+    state: { events: roomStateEvents },
     ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
     unread_notifications: { notification_count: notificationCount, highlight_count: 0 },
-    // The summary is sent when it may have changed (spec: only changed fields need to be sent).
-    summary: fresh || ctx.fullState || [...tl.events, ...state].some((e) => SUMMARY_TYPES.has(e.type)) ? await summary(ctx, roomId) : {},
+    summary: roomSummary,
   };
 }
 
@@ -261,12 +332,14 @@ async function leftRoom(ctx: Ctx, roomId: string, leftAt: number): Promise<LeftR
   const view = await visibilityFor(ctx.hs.sql, roomId, ctx.requester.userId, leftAt);
   const fresh = ctx.since === undefined || view.membershipAt(ctx.since) !== 'join';
   const tl = await timeline(ctx, roomId, fresh ? 0 : ctx.since!, leftAt, view);
+  const full = fresh || ctx.fullState;
   // No longer a member: only the state the user was allowed to see (none of a room whose invite they rejected).
-  const state = (await stateFor(ctx, roomId, fresh, tl)).filter((e) => view.canSee(e));
+  const state = await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
+  const roomStateEvents = await roomState(ctx, roomId, state, { full, withOwn: full, timeline: tl.events, startPos: tl.startPos, heroes: [] }, (e) => view.canSee(e));
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
-    state: { events: stateFilter(ctx, state, tl.events) },
+    state: { events: roomStateEvents },
     account_data: accountDataOf(ctx, roomId),
   };
 }
@@ -312,9 +385,11 @@ async function build(
     const kept = rows.filter((r) => matchesEventFilter(filter.room?.account_data, { type: r.type, sender: requester.userId, roomId }));
     if (kept.length > 0) roomAccountData.set(roomId, kept);
   }
+  const mode = lazyMode(filter);
   const ctx: Ctx = {
     hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts,
     roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(), ignoring: once(() => ignoringOf(hs.sql, requester.userId)),
+    lazy: mode === 'off' ? undefined : { db: hs.sql, userId: requester.userId, deviceId: requester.deviceId, since, mode, sent: [] },
   };
   const join: Record<string, JoinedRoom<EventRow>> = {};
   const leave: Record<string, LeftRoom<EventRow>> = {};
@@ -337,6 +412,8 @@ async function build(
       }
     }),
   );
+  // What the device was sent, at this response's position (which its next token names).
+  if (ctx.lazy?.mode === 'lazy') await recordSentMembers(hs.sql, requester.userId, requester.deviceId, head, ctx.lazy.sent);
   // Serialise timelines last: the sender's own device sees its transaction ids.
   const own = ctx.timelineEvents.filter((e) => e.sender === requester.userId).map((e) => e.eventId);
   const txnIds = await eventsDb.selectTxnIdsOfEvents(hs.sql, requester.userId, requester.deviceId, own);

@@ -18,6 +18,7 @@ import { presenceSection, type PresencePart } from './presence.js';
 import { e2eeSection, toDeviceAckAfter, toDeviceComplete, type E2eePart } from './e2ee.js';
 import type { SyncRead, SyncSection } from './section.js';
 import { syncToken } from './token.js';
+import { lazyMode } from './lazy-members.js';
 
 export interface SyncRequest {
   since: number | undefined;
@@ -77,7 +78,7 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       const typing = hs.typing.position();
       const snapshot = await snapshotAndAcknowledge(hs.sql, {
         userId, deviceId, since: req.since, toDeviceAck: req.toDeviceAck, toDeviceLimit: TO_DEVICE_PER_SYNC, timelineFetch: timelineLimit(req.filter) + 1,
-        confirmToken: tokenToConfirm(requester),
+        confirmToken: tokenToConfirm(requester), lazyMembers: lazyMode(req.filter) === 'lazy',
       });
       confirmToken(hs, requester, snapshot.token);
       // Only a confirmed token marks its user present (a revoked one may still sit in the session cache).
