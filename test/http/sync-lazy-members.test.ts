@@ -158,6 +158,59 @@ describe('incremental sync', () => {
   });
 });
 
+describe('cost', () => {
+  /** Runs `f` with the server's pool counting the statements it is given (tagged templates and unsafe). */
+  async function countingStatements(f: () => Promise<unknown>): Promise<number> {
+    const real = t.hs.sql;
+    let n = 0;
+    const counting = new Proxy(real, {
+      apply(target, thisArg, args) {
+        n++;
+        return Reflect.apply(target as never, thisArg, args);
+      },
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target);
+        if (prop === 'unsafe') return (...a: unknown[]) => (n++, (v as (...x: unknown[]) => unknown).apply(target, a));
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    (t.hs as { sql: unknown }).sql = counting;
+    try {
+      await f();
+    } finally {
+      (t.hs as { sql: unknown }).sql = real;
+    }
+    return n;
+  }
+
+  test('an incremental sync whose senders the device was sent reads no more than one without lazy loading', async () => {
+    const room = await roomWith(bob, carol, dave);
+    const plain = JSON.stringify({ room: { rooms: [room], timeline: { limit: 5 } } });
+    await send(bob, room, 'b');
+    await send(carol, room, 'c');
+    // Timelines of two: bob's and carol's messages; dave, who joined before, is not sent.
+    const lazyStart = await sync(carol, { filter: LAZY(room, 2) });
+    const plainStart = await sync(carol, { filter: JSON.stringify({ room: { rooms: [room], timeline: { limit: 2 } } }) });
+    expect(stateMembers(lazyStart, room)).toEqual(sorted(bob, carol));
+    await send(bob, room, 'b2');
+    await send(carol, room, 'c2');
+    let lazyBody: SyncBody | undefined;
+    const lazy = await countingStatements(async () => (lazyBody = await sync(carol, { since: lazyStart.next_batch, filter: LAZY(room, 5) })));
+    const eager = await countingStatements(() => sync(carol, { since: plainStart.next_batch, filter: plain }));
+    expect(lazyBody!.rooms.join[room].timeline.events).toHaveLength(2);
+    expect(stateMembers(lazyBody!, room)).toEqual([]);
+    expect(lazy).toBe(eager);
+    // A new sender costs one read of their member event (and the record of it).
+    await send(dave, room, 'd');
+    let newBody: SyncBody | undefined;
+    const withNew = await countingStatements(async () => (newBody = await sync(carol, { since: lazyBody!.next_batch, filter: LAZY(room, 5) })));
+    expect(stateMembers(newBody!, room)).toEqual(sorted(dave));
+    // At most one read of their member event and one statement recording it (this sync has no own event to look up).
+    expect(withNew).toBeGreaterThan(eager - 1);
+    expect(withNew).toBeLessThanOrEqual(eager + 2);
+  });
+});
+
 describe('gappy (limited) incremental sync', () => {
   test('the senders not yet sent, and every membership change in the gap (joins, leaves), redundant or not', async () => {
     const room = await roomWith(bob, carol);

@@ -67,8 +67,8 @@ export async function lazyState(d: LazyDevice, r: LazyRoom): Promise<EventRow[]>
   if (!r.full) {
     const have = new Set(keep.filter(isMember).map((e) => e.stateKey!));
     const heroes = new Set(r.heroes);
-    // The snapshot already knows which senders are new to the device; heroes (and the user) were not checked.
-    const toRead = [...wanted].filter((u) => !have.has(u) && (r.unsentSenders === undefined || r.unsentSenders.has(u) || heroes.has(u) || u === d.userId));
+    // The snapshot already checked the senders (the user's own messages included); the heroes were not checked.
+    const toRead = [...wanted].filter((u) => !have.has(u) && (r.unsentSenders === undefined || r.unsentSenders.has(u) || heroes.has(u)));
     const members = await selectMembersAt(d.db, r.roomId, toRead, r.startPos, d);
     for (const m of members) {
       if ((d.mode === 'redundant' || !m.known) && r.allowed(m)) keep.push(stripKnown(m));
