@@ -120,11 +120,14 @@ export async function register(client: Client, localpart: string, password = 'be
   return { userId: res.body.user_id, deviceId: res.body.device_id, token: res.body.access_token, sessionId: b64(32), senderKey: b64(32) };
 }
 
-/** Uploads a filter with a timeline limit large enough that bursts are not cut into "limited" gaps. */
-export async function uploadFilter(client: Client, user: BenchUser, timelineLimit: number): Promise<string> {
+/**
+ * Uploads a filter with a timeline limit large enough that bursts are not cut into "limited" gaps; `lazyMembers`:
+ * members are lazy-loaded, as Element asks.
+ */
+export async function uploadFilter(client: Client, user: BenchUser, timelineLimit: number, lazyMembers = false): Promise<string> {
   const res = await client.request('POST', `${V3}/user/${encodeURIComponent(user.userId)}/filter`, {
     token: user.token,
-    body: { room: { timeline: { limit: timelineLimit } }, presence: { types: [] } },
+    body: { room: { timeline: { limit: timelineLimit }, ...(lazyMembers ? { state: { lazy_load_members: true } } : {}) }, presence: { types: [] } },
   });
   expectStatus(res, 200, 'filter');
   return res.body.filter_id as string;

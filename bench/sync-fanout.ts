@@ -32,6 +32,7 @@ Idle mode:
   --idle-hold-seconds S   how long to hold them (<= 20) [10]
 Both:
   --sync-timeout MS       /sync timeout [30000]
+  --lazy-members          the syncing clients' filter lazy-loads members (lazy_load_members), as Element does
   --register-concurrency N  registrations in flight [8]
   --out DIR               where the JSON result goes [bench/results]
 `;
@@ -52,6 +53,7 @@ interface Options {
   idle?: number;
   idleHoldSeconds: number;
   syncTimeoutMs: number;
+  lazyMembers: boolean;
   registerConcurrency: number;
   outDir: string;
 }
@@ -63,13 +65,13 @@ function parseArgs(argv: string[]): Options {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (a === '--spawn' || a === '--help') flags.set(a.slice(2), 'true');
+    else if (a === '--spawn' || a === '--help' || a === '--lazy-members') flags.set(a.slice(2), 'true');
     else {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
       flags.set(a.slice(2), argv[++i]);
     }
   }
-  const known = ['spawn', 'help', 'url', 'pid', 'db-admin-url', 'rooms', 'members', 'rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'register-concurrency', 'out'];
+  const known = ['spawn', 'help', 'url', 'pid', 'db-admin-url', 'rooms', 'members', 'rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'lazy-members', 'register-concurrency', 'out'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
   if (flags.has('help')) {
     console.log(HELP);
@@ -101,6 +103,7 @@ function parseArgs(argv: string[]): Options {
     idle: flags.has('idle') ? num('idle', 0, 1, 20_000) : undefined,
     idleHoldSeconds: num('idle-hold-seconds', 10, 1, 20),
     syncTimeoutMs: num('sync-timeout', 30_000, 0, 300_000),
+    lazyMembers: flags.has('lazy-members'),
     registerConcurrency: num('register-concurrency', 8, 1, 256),
     outDir: flags.get('out') ?? fileURLToPath(new URL('./results/', import.meta.url)),
   };
@@ -185,7 +188,7 @@ async function fanout(opts: Options, target: Target) {
   log(`setting up ${R} rooms x ${M} members on ${target.url} (${target.kind})`);
   const users = await registerUsers(setupClient, total, 'fan', opts.registerConcurrency);
   await mapLimit(users, opts.registerConcurrency, async (u) => {
-    u.filterId = await uploadFilter(setupClient, u, 100);
+    u.filterId = await uploadFilter(setupClient, u, 100, opts.lazyMembers);
   });
   const members: Member[] = users.map((user, i) => ({ user, room: Math.floor(i / M), index: i }));
   const roomIds = await mapLimit(Array.from({ length: R }, (_, r) => r), opts.registerConcurrency, (r) => createRoom(setupClient, members[r * M].user));
