@@ -1,6 +1,6 @@
 /**
  * Lazy-loading room members: the member events a device has been sent by /sync (`lazy_members_sent`, migration
- * 0013), and the reads that decide which members a sync must send. The record is only a way to send less: a member
+ * 0014), and the reads that decide which members a sync must send. The record is only a way to send less: a member
  * whose row is missing, or was sent after the client's token, is sent again (redundant is safe, missing is a bug).
  * The snapshot statement (sync-snapshot.ts) deletes the rows a sync's token does not cover and checks the senders
  * of steady rooms in the same read, so an incremental sync without new senders costs no query here.
