@@ -36,7 +36,11 @@ export async function findMedia(hs: Hs, serverName: string, mediaId: string, tim
       const left = deadline - Date.now();
       if (left <= 0) throw notYetUploaded();
       // Woken by the upload (here or in another process); re-read either way, so a missed wake costs only a second.
-      await listener.wait(Math.min(left, 1000));
+      const waitMs = Math.min(left, 1000);
+      const started = Date.now();
+      const woken = await listener.wait(waitMs);
+      // Neither woken nor timed out: the notifier closed (shutdown), and every later wait would return at once.
+      if (!woken && Date.now() - started < waitMs / 2) throw notYetUploaded();
     } finally {
       listener.close();
     }
