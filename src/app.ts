@@ -40,7 +40,8 @@ export function buildApp(hs: Hs): Koa {
       if (match.path.length > 0) throw unrecognized(405, `Method ${ctx.method} is not allowed on this endpoint.`);
       throw unrecognized(404, 'Unrecognized request.');
     }
-    ctx.state.route = `${ctx.method} ${match.pathAndMethod[0].path}`;
+    ctx.state.routePath = match.pathAndMethod[0].path;
+    ctx.state.route = `${ctx.method} ${ctx.state.routePath}`;
     ctx.state.streamsBody = streamingBodies.has(ctx.state.route);
     await next();
   });

@@ -71,6 +71,10 @@ export interface Config {
   mediaPlaintext: 'allow' | 'refuse';
   /** With RETENTION on: media not downloaded for this long is deleted; undefined = kept. */
   mediaRetentionMs: number | undefined;
+  /** Prometheus metrics (relay/metrics.ts): on their own listener, or on the main one behind a token; neither = off. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  metricsToken: string | undefined;
 }
 
 interface Setting {
@@ -133,6 +137,12 @@ function atLeastOneSecond(v: string, env: string): number {
   return ms;
 }
 const optionalDuration = (v: string, env: string) => (v === '' ? undefined : parseDuration(v, env));
+const optionalPort = (v: string, env: string) => (v === '' ? undefined : int(0, 65535)(v, env));
+function secretToken(v: string, env: string): string | undefined {
+  if (v === '') return undefined;
+  if (v.length < 16 || !/^[\x21-\x7e]+$/.test(v)) throw new ConfigError(`${env} must be at least 16 printable characters without spaces`);
+  return v;
+}
 
 /** An IPv6 address goes in brackets inside a URL. */
 export function hostForUrl(host: string): string {
@@ -288,6 +298,17 @@ export const SETTINGS: Setting[] = [
     default: fixed(''), parse: optionalDuration,
   },
   { key: 'turnAllowGuests', env: 'TURN_ALLOW_GUESTS', help: 'Hand TURN credentials to guest accounts too (off: guests get 403).', default: fixed('off'), parse: bool },
+  {
+    key: 'metricsPort', env: 'METRICS_PORT',
+    help: 'Serve Prometheus metrics (GET /metrics) on a listener of their own on this port (METRICS_HOST). Unset, and METRICS_TOKEN unset: no metrics (they reveal metadata).',
+    default: fixed(''), parse: optionalPort,
+  },
+  { key: 'metricsHost', env: 'METRICS_HOST', help: "Address of the metrics listener (METRICS_PORT).", default: fixed('127.0.0.1'), parse: text },
+  {
+    key: 'metricsToken', env: 'METRICS_TOKEN',
+    help: 'A bearer token (16+ characters) that GET /metrics requires. Without METRICS_PORT the main listener serves /metrics to holders of this token.',
+    default: fixed(''), parse: secretToken,
+  },
 ];
 
 /** Settings that only make sense together. */

@@ -20,6 +20,7 @@ import { PollMemory } from './relay/sync/poll-memory.js';
 import type { BlobStore } from './relay/media/blob-store.js';
 import { createFsBlobStore } from './relay/media/fs-store.js';
 import { createPgBlobStore } from './relay/media/pg-store.js';
+import { createMetrics, type Metrics } from './relay/metrics.js';
 
 /** Who is calling: the user and device of an access token (resolved in relay/authentication.ts). */
 export interface Requester {
@@ -63,6 +64,8 @@ export interface Hs {
   polls: PollMemory;
   /** Where media bytes live: files under DATA_DIR/media or chunks in PostgreSQL (MEDIA_STORE, relay/media/blob-store.ts). */
   media: BlobStore;
+  /** Prometheus metrics, when configured (METRICS_PORT or METRICS_TOKEN; relay/metrics.ts); else nothing is counted. */
+  metrics: Metrics | undefined;
 }
 
 /**
@@ -89,9 +92,11 @@ export async function createHs(config: Config, db: Database, log: Logger = creat
   const presence = await createPresenceManager(config.presence, wakePresenceWatchers(notifier, db.sql), db.embedded ? undefined : db.sql);
   const roomStates = createRoomStateCache();
   notifier.onRemoteWake((keys) => forgetRoomsWrittenElsewhere(roomStates, keys));
+  const metricsOn = config.metricsPort !== undefined || config.metricsToken !== undefined;
   return {
     config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, presence,
     roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
     media: config.mediaStore === 'postgres' ? createPgBlobStore(db.sql) : createFsBlobStore(path.join(config.dataDir, 'media')),
+    metrics: metricsOn ? createMetrics(db.sql, notifier) : undefined,
   };
 }

@@ -11,11 +11,14 @@ import { buildApp } from './app.js';
 import { createHs, createLogger, type Hs } from './hs.js';
 import { startRetention } from './relay/retention.js';
 import { startMediaJanitor } from './relay/media/deletion.js';
+import { startMetricsListener, type MetricsListener } from './api/metrics.js';
 
 export interface RunningServer {
   hs: Hs;
   server: Server;
   url: string;
+  /** The metrics listener's URL (METRICS_PORT), if any. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,6 +45,17 @@ export async function startServer(config: Config, log = createLogger(config)): P
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${hostForUrl(config.host)}:${port}`;
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsPort !== undefined) {
+    try {
+      metricsListener = await startMetricsListener(hs, config.metricsHost, config.metricsPort);
+    } catch (err) {
+      server.close();
+      await hs.notifier.close();
+      await db.close();
+      throw err;
+    }
+  }
   let stopping: Promise<void> | undefined;
   // Responses finished during shutdown close their connection, so keep-alive does not hold the exit back.
   server.on('request', (_req, res) => {
@@ -51,6 +65,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
     (stopping ??= (async () => {
       stopRetention();
       stopMediaJanitor();
+      await metricsListener?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Waiting long-polls answer now (with what they have) instead of holding the shutdown for their timeout.
@@ -58,7 +73,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
       await closed;
       await db.close();
     })());
-  return { hs, server, url, stop };
+  return { hs, server, url, metricsUrl: metricsListener?.url, stop };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -92,6 +107,8 @@ async function main(argv: string[]): Promise<void> {
     log.warn('ALLOW_PLAINTEXT_MESSAGES is ON: this server accepts UNENCRYPTED room messages. Use it only to run conformance suites.');
   }
   log.info({ url: running.url, serverName: config.serverName, registration: config.registration }, `SecureComm listening on ${running.url}`);
+  if (running.metricsUrl) log.info({ url: running.metricsUrl }, `metrics on ${running.metricsUrl}`);
+  else if (config.metricsToken !== undefined) log.info('metrics on /metrics of the main listener, for holders of METRICS_TOKEN');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log.info({ signal }, 'shutting down: finishing requests in flight');

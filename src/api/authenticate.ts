@@ -27,6 +27,11 @@ export function bearerToken(ctx: Context, acceptQueryToken = ACCEPTS_QUERY_ACCES
     if (query === '') throw missingToken('Missing access token.');
     return query;
   }
+  return bearerFromHeader(header);
+}
+
+/** The token of an Authorization header: undefined when there is none, refused when it is not "Bearer <token>". */
+export function bearerFromHeader(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw missingToken('The Authorization header must be "Bearer <access token>".');

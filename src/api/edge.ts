@@ -38,6 +38,8 @@ export function requestLogMiddleware(hs: Hs) {
     try {
       await next();
     } finally {
+      // Metrics by route template too, never the raw path (relay/metrics.ts).
+      hs.metrics?.observeRequest(ctx.method, ctx.state.routePath ?? '(unrouted)', ctx.status, Number(process.hrtime.bigint() - started) / 1e9);
       if (hs.config.logRequests) {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         // ctx.state.route is the route pattern (no ids); the raw path is left out to keep metadata out of logs.

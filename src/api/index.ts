@@ -28,5 +28,6 @@ import { openIdRoutes } from './openid.js';
 import { voipRoutes } from './voip.js';
 import { presenceRoutes } from './presence.js';
 import { mediaRoutes } from './media.js';
+import { metricsRoutes } from './metrics.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes, ...metricsRoutes];

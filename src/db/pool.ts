@@ -119,13 +119,30 @@ interface Waiter {
   reserves: boolean;
   grant(): void;
   timer: NodeJS.Timeout;
+  since: number;
 }
+
+/** What the pool is doing, for metrics (relay/metrics.ts). */
+export interface PoolStats {
+  size: number;
+  /** Connections reserved by transactions now. */
+  reserved: number;
+  /** Queries and transactions waiting in line now. */
+  waiting: number;
+  /** Waits that gave up (answered 503), since start. */
+  timeouts: number;
+}
+
+/** Called with each admission's wait in seconds (0 when a connection was free): `kind` is what was admitted. */
+export type PoolWaitObserver = (kind: 'query' | 'transaction', seconds: number) => void;
 
 class Pool {
   private reserved = 0;
   private readonly waiters: Waiter[] = [];
   /** Reservations by postgres.js connection id, learnt from the first statement each sends. */
   private readonly byConnection = new Map<number, { lost: boolean }>();
+  private timeouts = 0;
+  observer: PoolWaitObserver | undefined;
   raw!: Sql;
 
   constructor(readonly rules: PoolRules) {}
@@ -145,11 +162,17 @@ class Pool {
   private enqueue(reserves: boolean, grant: () => void, fail: (err: unknown) => void): void {
     const waiter: Waiter = {
       reserves,
-      grant,
+      grant: () => {
+        // A transaction's wait is reported by reserve(), which also counts postgres.js's own.
+        if (!reserves) this.observer?.('query', (performance.now() - waiter.since) / 1000);
+        grant();
+      },
       timer: setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        this.timeouts++;
         fail(poolTimeout());
       }, this.rules.timeoutMs),
+      since: performance.now(),
     };
     this.waiters.push(waiter);
   }
@@ -177,13 +200,21 @@ class Pool {
     }
     const reject = query.reject;
     query.reject = (err) => reject(databaseFault(err));
-    if (this.free()) return handler(query);
+    if (this.free()) {
+      this.observer?.('query', 0);
+      return handler(query);
+    }
     this.enqueue(false, () => handler(query), query.reject);
+  }
+
+  stats(): PoolStats {
+    return { size: this.rules.size, reserved: this.reserved, waiting: this.waiters.length, timeouts: this.timeouts };
   }
 
   async reserve(): Promise<Reservation> {
     this.checkOutsideTransaction();
     const started = Date.now();
+    const since = performance.now();
     if (this.free()) this.reserved++;
     else await new Promise<void>((resolve, reject) => this.enqueue(true, resolve, reject));
     let unreserved = false;
@@ -197,11 +228,15 @@ class Pool {
     const reservation = this.raw.reserve() as Promise<Tx>;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(poolTimeout()), Math.max(0, this.rules.timeoutMs - (Date.now() - started)));
+      timer = setTimeout(() => {
+        this.timeouts++;
+        reject(poolTimeout());
+      }, Math.max(0, this.rules.timeoutMs - (Date.now() - started)));
     });
     let raw: Tx;
     try {
       raw = await Promise.race([reservation, timedOut]);
+      this.observer?.('transaction', (performance.now() - since) / 1000);
     } catch (err) {
       // Too late: a reservation that comes after all is handed straight back.
       reservation.then((late) => late.release(), () => {}).finally(unreserve);
@@ -274,6 +309,17 @@ export function guardPool(open: (hooks: PoolHooks) => Sql, rules: PoolRules): Sq
   const guarded = interceptQueries(pool.raw, (q, handler) => pool.run(q, handler), (prop) => (prop === 'reserve' ? reserve : prop === 'begin' ? begin : undefined));
   pools.set(guarded, pool);
   return guarded;
+}
+
+/** What `sql`'s pool is doing (a pool opened by guardPool; undefined for any other). */
+export function poolStats(sql: Sql): PoolStats | undefined {
+  return pools.get(sql)?.stats();
+}
+
+/** Reports every admission's wait on `sql`'s pool to `observer` (one observer per pool; metrics only). */
+export function observePoolWaits(sql: Sql, observer: PoolWaitObserver | undefined): void {
+  const pool = pools.get(sql);
+  if (pool) pool.observer = observer;
 }
 
 /** Reserves a connection of `sql`'s pool for a transaction (the rules apply to a pool opened by guardPool). */

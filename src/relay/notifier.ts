@@ -31,6 +31,18 @@ export interface Notifier {
   size(): number;
   /** Listeners now waiting: long-polls that found nothing new (for tests and metrics). */
   waiting(): number;
+  /** Totals since start, for metrics. */
+  stats(): NotifierStats;
+}
+
+export interface NotifierStats {
+  /** Keys woken by writes in this process, and by wakes received from other processes. */
+  localKeys: number;
+  remoteKeys: number;
+  /** Listeners woken (a long-poll that reads again). */
+  listenersWoken: number;
+  /** Times the cross-process channel came back after being lost (every listener was woken then). */
+  reconnects: number;
 }
 
 class LocalListener implements Listener {
@@ -91,6 +103,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const remoteObservers: ((keys: string[]) => void)[] = [];
   const origin = randomUUID();
   let waiting = 0;
+  const stats: NotifierStats = { localKeys: 0, remoteKeys: 0, listenersWoken: 0, reconnects: 0 };
   const onWait = (delta: number) => {
     waiting += delta;
   };
@@ -98,7 +111,9 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const wakeLocal = (keys: Iterable<string>) => {
     for (const key of keys) {
       const set = byKey.get(key);
-      if (set) for (const l of [...set]) l.fire();
+      if (!set) continue;
+      stats.listenersWoken += set.size;
+      for (const l of [...set]) l.fire();
     }
   };
 
@@ -118,6 +133,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
       try {
         const msg = JSON.parse(payload) as { o: string; k: string[] };
         if (msg.o !== origin) {
+          stats.remoteKeys += msg.k.length;
           for (const observe of remoteObservers) observe(msg.k);
           wakeLocal(msg.k);
         }
@@ -128,7 +144,10 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     // Called once LISTEN is in place, and again each time postgres.js has re-established it after losing its
     // connection (a database restart): wakes published meanwhile are lost, so every listener here reads again.
     const onListen = () => {
-      if (listened) wakeLocal([...byKey.keys()]);
+      if (listened) {
+        stats.reconnects++;
+        wakeLocal([...byKey.keys()]);
+      }
       listened = true;
     };
     const sub = await sql.listen(CHANNEL, onPayload, onListen);
@@ -173,6 +192,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     },
     wake(keys) {
       const list = [...new Set(keys)];
+      stats.localKeys += list.length;
       wakeLocal(list);
       publish(list);
     },
@@ -186,6 +206,9 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     },
     waiting() {
       return waiting;
+    },
+    stats() {
+      return { ...stats };
     },
     size() {
       const all = new Set<LocalListener>();

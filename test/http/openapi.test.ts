@@ -238,6 +238,11 @@ describe('openapi.yaml documents exactly what is routed', () => {
         if (!(o.op.tags as unknown[] | undefined)?.includes('Admin')) problems.push(`${at}: /_securecomm/ operations are tagged Admin`);
         continue;
       }
+      // Operator endpoints outside /_matrix (metrics) are SecureComm's own too; they carry the Operations tag.
+      if (!o.path.startsWith('/_matrix/') && !o.path.startsWith('/.well-known/')) {
+        if (!(o.op.tags as unknown[] | undefined)?.includes('Operations')) problems.push(`${at}: operations outside /_matrix/ are tagged Operations`);
+        continue;
+      }
       if (o.path.startsWith('/_matrix/federation/')) {
         const fed = FEDERATION_OPERATIONS[String(o.operationId)];
         if (!fed) problems.push(`${at}: not a server-server operation SecureComm serves`);

@@ -249,7 +249,8 @@ export class SchemaSet {
       } catch (err) {
         throw new Error(`${this.name}: cannot compile the ${status} response schema of ${describeOp(o)}: ${(err as Error).message}`);
       }
-    } else if (content) {
+    } else if (content && !Object.keys(content).every((type) => type.startsWith('text/'))) {
+      // A text body (the metrics' exposition format) has no JSON schema to check; anything else must be JSON.
       throw new Error(`${this.name}: the ${status} response of ${describeOp(o)} is not JSON (${Object.keys(content).join(', ')}).`);
     }
     this.validators.set(key, validate);

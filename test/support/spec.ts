@@ -109,8 +109,8 @@ function requireOfficial(): SchemaSet {
   return found;
 }
 
-/** SecureComm's own API (the admin API) is not in the Matrix spec. */
-const isOurOwn = (op: SchemaOperation) => op.fullPath.startsWith('/_securecomm/');
+/** SecureComm's own API (the admin API, and operator endpoints outside /_matrix such as /metrics) is not in the Matrix spec. */
+const isOurOwn = (op: SchemaOperation) => op.fullPath.startsWith('/_securecomm/') || !(op.fullPath.startsWith('/_matrix/') || op.fullPath.startsWith('/.well-known/'));
 
 /**
  * Throws a readable error unless `body` matches the schema for `status` of the operation `method specPath` (full path

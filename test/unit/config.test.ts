@@ -90,6 +90,9 @@ describe('defaults', () => {
       mediaLegacyUnauthenticated: false,
       mediaPlaintext: 'allow',
       mediaRetentionMs: undefined,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
+      metricsToken: undefined,
     });
   });
 
@@ -186,6 +189,9 @@ describe('environment', () => {
       MEDIA_LEGACY_UNAUTHENTICATED: 'on',
       MEDIA_PLAINTEXT: 'refuse',
       MEDIA_RETENTION: '90d',
+      METRICS_PORT: '9102',
+      METRICS_HOST: '::1',
+      METRICS_TOKEN: 'prometheus-scrape-token-1234',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -241,6 +247,9 @@ describe('environment', () => {
       mediaLegacyUnauthenticated: true,
       mediaPlaintext: 'refuse',
       mediaRetentionMs: 90 * 86_400_000,
+      metricsPort: 9102,
+      metricsHost: '::1',
+      metricsToken: 'prometheus-scrape-token-1234',
     });
   });
 
@@ -318,6 +327,14 @@ describe('config file (SECURECOMM_CONFIG)', () => {
   });
 });
 
+describe('metrics settings', () => {
+  test('off unless a port or a token is set; the listener is loopback unless told otherwise', () => {
+    expect(loadConfig({ METRICS_PORT: '9102' })).toMatchObject({ metricsPort: 9102, metricsHost: '127.0.0.1', metricsToken: undefined });
+    expect(loadConfig({ METRICS_PORT: '9102', METRICS_HOST: '0.0.0.0', METRICS_TOKEN: 'x'.repeat(32) })).toMatchObject({ metricsPort: 9102, metricsHost: '0.0.0.0', metricsToken: 'x'.repeat(32) });
+    expect(loadConfig({ METRICS_PORT: '', METRICS_TOKEN: '' })).toMatchObject({ metricsPort: undefined, metricsToken: undefined });
+  });
+});
+
 describe('bad values', () => {
   test.each([
     [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535, got "abc"'],
@@ -330,6 +347,9 @@ describe('bad values', () => {
     [{ MAX_BODY_BYTES: '100' }, 'MAX_BODY_BYTES must be an integer between 1024 and'],
     [{ ACCESS_TOKEN_LIFETIME_MS: '5' }, 'ACCESS_TOKEN_LIFETIME_MS must be an integer between 10000 and'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    [{ METRICS_PORT: 'nine' }, 'METRICS_PORT must be an integer between 0 and 65535, got "nine"'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 printable characters without spaces'],
+    [{ METRICS_TOKEN: 'a token with spaces in it' }, 'METRICS_TOKEN must be at least 16 printable characters'],
   ])('%j is refused with a message naming the setting', (env, message) => {
     expect(configError(env).message).toContain(message);
   });
