@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
-import type { Database } from './database.js';
+import type { Database, Db } from './database.js';
 
 const MIGRATIONS_TABLE = 'pgmigrations';
 
@@ -34,6 +34,12 @@ export function knownMigrations(): string[] {
 }
 
 export class NewerSchemaError extends Error {}
+
+/** The migrations applied to the database (readiness: relay/readiness.ts); throws when it cannot be read. */
+export async function appliedMigrations(db: Db): Promise<string[]> {
+  const rows = await db<{ name: string }[]>`SELECT name FROM pgmigrations`;
+  return rows.map((r) => r.name);
+}
 
 /** Applies pending migrations; refuses a database migrated by a newer SecureComm. Returns the names applied. */
 export async function migrate(db: Database, log: (msg: string) => void = () => {}): Promise<string[]> {

@@ -33,6 +33,11 @@ export interface Notifier {
   waiting(): number;
   /** Totals since start, for metrics. */
   stats(): NotifierStats;
+  /**
+   * Whether the cross-process channel works now: a probe published on it comes back through this process's own
+   * LISTEN within `timeoutMs` (readiness, relay/readiness.ts). Always true in-process (the embedded database).
+   */
+  probe(timeoutMs: number): Promise<boolean>;
 }
 
 export interface NotifierStats {
@@ -127,12 +132,15 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
   };
 
   let unlisten: (() => Promise<void>) | undefined;
+  /** Probes of the channel sent and not yet back, by nonce. */
+  const probes = new Map<string, () => void>();
   if (sql) {
     let listened = false;
     const onPayload = (payload: string) => {
       try {
-        const msg = JSON.parse(payload) as { o: string; k: string[] };
-        if (msg.o !== origin) {
+        const msg = JSON.parse(payload) as { o: string; k: string[]; p?: string };
+        if (msg.o === origin && msg.p !== undefined) probes.get(msg.p)?.();
+        else if (msg.o !== origin) {
           stats.remoteKeys += msg.k.length;
           for (const observe of remoteObservers) observe(msg.k);
           wakeLocal(msg.k);
@@ -209,6 +217,21 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     },
     stats() {
       return { ...stats };
+    },
+    probe(timeoutMs) {
+      if (!sql) return Promise.resolve(true);
+      const nonce = randomUUID();
+      return new Promise<boolean>((resolve) => {
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          probes.delete(nonce);
+          resolve(ok);
+        };
+        const timer = setTimeout(() => done(false), timeoutMs);
+        probes.set(nonce, () => done(true));
+        // Other processes read it as a wake of no keys.
+        sql.notify(CHANNEL, JSON.stringify({ o: origin, k: [], p: nonce })).catch(() => done(false));
+      });
     },
     size() {
       const all = new Set<LocalListener>();
