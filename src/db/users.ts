@@ -23,6 +23,15 @@ export async function selectUser(db: Db, userId: string): Promise<UserRow | unde
   return row;
 }
 
+/**
+ * The user's row, share-locked until the transaction ends: a profile change (an UPDATE of the row) waits until a
+ * member event built from it has committed, and a member event waits for a profile change in flight.
+ */
+export async function selectUserForShare(db: Db, userId: string): Promise<UserRow | undefined> {
+  const [row] = await db<UserRow[]>`SELECT * FROM users WHERE user_id = ${userId} FOR SHARE`;
+  return row;
+}
+
 /** Inserts a user; false when the id is taken. */
 export async function insertUser(
   db: Db,

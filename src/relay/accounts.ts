@@ -18,7 +18,7 @@ import { randomId } from '../lib/tokens.js';
 import { userIdOf, validateNewLocalpart } from './user-ids.js';
 import { transaction, type Tx } from '../db/database.js';
 import { eraseKeyBackups } from '../db/erasure.js';
-import { eraseEventsOf } from './rooms/redaction.js';
+import { eraseEventsOf, redactEventsOf } from './rooms/redaction.js';
 import { deleteMediaOfUser } from './media/deletion.js';
 
 export interface SessionRequest {
@@ -152,8 +152,9 @@ export async function changePassword(hs: Hs, userId: string, keepDeviceId: strin
 
 /**
  * Deactivation: the account can no longer log in; its devices, tokens and password are gone; it leaves every room.
- * With `erase`, its profile, account data and key backup go too, and then every message and membership profile copy
- * it left in any room loses its content (rooms/redaction.ts), and every media item it uploaded is deleted.
+ * With `erase`, its profile, account data and key backup go too; in the rooms it is still in, its events are redacted
+ * by redaction events (so clients drop their copies), and then every message and membership profile copy left in any
+ * room loses its content in place (rooms/redaction.ts), and every media item it uploaded is deleted.
  */
 export async function deactivateAccount(hs: Hs, userId: string, erase: boolean): Promise<void> {
   await transaction(hs.sql, async (tx) => {
@@ -167,6 +168,8 @@ export async function deactivateAccount(hs: Hs, userId: string, erase: boolean):
     await deleteDevices(tx, userId, all);
   });
   await wakeDeviceListWatchers(hs, userId);
+  // While still joined, the user's events are redacted by redaction events, which reach every client that synced them.
+  if (erase) for (const roomId of await selectRoomsWithMembership(hs.sql, userId, 'join')) await redactEventsOf(hs, userId, roomId);
   // Leaving is a room event each (one transaction per room); invites are rejected the same way.
   for (const membership of ['join', 'invite', 'knock']) {
     for (const roomId of await selectRoomsWithMembership(hs.sql, userId, membership)) await leaveRoom(hs, userId, roomId);

@@ -9,7 +9,7 @@ import type { ToDevicePolicySettings } from './policy/to-device.js';
 import type { StatePolicySettings } from './policy/state-events.js';
 import type { AccountDataPolicySettings } from './policy/account-data.js';
 
-export { MEGOLM, checkMessageEvent } from './policy/room-events.js';
+export { MEGOLM, checkMessageEvent, checkVerificationRequest, verificationRequestOf } from './policy/room-events.js';
 export { checkCreationContent, checkStateEvent } from './policy/state-events.js';
 export { checkAccountData, checkTagData } from './policy/account-data.js';
 export { OLM, checkToDeviceMessage } from './policy/to-device.js';

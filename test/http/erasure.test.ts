@@ -181,4 +181,32 @@ describe('POST /account/deactivate with erase: true', () => {
     expect(erased.body.content).toEqual({});
     expect(erased.body.unsigned.redacted_because).toMatchObject({ type: 'm.room.redaction', sender: carol.userId });
   });
+
+  test('clients that already synced the erased events get a redaction for each, in the rooms the user was still in', async () => {
+    const dave = await registerUser(t);
+    const open = await createRoom(alice);
+    // A room whose power levels let nobody but its admins redact: erasure still removes the content, in place.
+    const strict = await createRoom(alice);
+    await setState(alice, strict, 'm.room.power_levels', { users: { [alice.userId]: 100 }, events: { 'm.room.redaction': 100 } });
+    for (const roomId of [open, strict]) expect((await t.http.post(`${V3}/join/${enc(roomId)}`).set(dave.auth).send({})).status).toBe(200);
+    const messages = [await send(dave, open, 'm.room.encrypted', megolm(word('dave one'))), await send(dave, open, 'm.room.encrypted', megolm(word('dave two')))];
+    const reaction = await send(dave, open, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: messages[0], key: 'x' } });
+    const unredactable = await send(dave, strict, 'm.room.encrypted', megolm(word('dave strict')));
+    const since = (await t.http.get(`${V3}/sync`).set(alice.auth)).body.next_batch;
+
+    expect((await withPasswordUia(t, 'post', `${V3}/account/deactivate`, dave, { erase: true })).status).toBe(200);
+
+    const res = await t.http.get(`${V3}/sync`).query({ since, timeout: 0 }).set(alice.auth);
+    expect(res.status).toBe(200);
+    const timeline = (roomId: string) => (res.body.rooms.join[roomId]?.timeline.events ?? []) as { type: string; sender: string; content: Record<string, unknown>; redacts?: string; event_id: string }[];
+    const redacted = timeline(open).filter((e) => e.type === 'm.room.redaction').map((e) => ({ sender: e.sender, redacts: e.content.redacts ?? e.redacts }));
+    expect(redacted).toEqual(expect.arrayContaining([...messages, reaction].map((id) => ({ sender: dave.userId, redacts: id }))));
+    // Dave's own join (with his display name) went the same way, and then he left.
+    const memberEvents = (await t.http.get(`${V3}/rooms/${enc(open)}/messages`).query({ dir: 'b', limit: 100 }).set(alice.auth)).body.chunk
+      .filter((e: { type: string; state_key?: string }) => e.type === 'm.room.member' && e.state_key === dave.userId);
+    for (const e of memberEvents) expect(Object.keys(e.content).sort()).toEqual(['membership']);
+    // Where dave could not redact: no redaction event, yet nothing of the message is left.
+    expect(timeline(strict).filter((e) => e.type === 'm.room.redaction')).toEqual([]);
+    expect((await t.http.get(`${V3}/rooms/${enc(strict)}/event/${enc(unredactable)}`).set(alice.auth)).body.content).toEqual({});
+  });
 });

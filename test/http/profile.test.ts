@@ -321,4 +321,21 @@ describe('profile changes reach rooms', () => {
     const member = await t.http.get(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(u.userId)}`).set(u.auth);
     expect(member.body).toMatchObject({ membership: 'join', displayname: 'Renamed' });
   });
+
+  test('a join racing a display name change ends with the current name in the room, every time', async () => {
+    const owner = await registerUser(t);
+    const u = await registerUser(t);
+    const roomId = (await t.http.post('/_matrix/client/v3/createRoom').set(owner.auth).send({ preset: 'public_chat' })).body.room_id;
+    const memberPath = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.member/${encodeURIComponent(u.userId)}`;
+    for (let i = 0; i < 12; i++) {
+      const [join, rename] = await Promise.all([
+        t.http.post(`/_matrix/client/v3/join/${encodeURIComponent(roomId)}`).set(u.auth).send({}),
+        setField(u, 'displayname', `racing name ${i}`),
+      ]);
+      expect([join.status, rename.status]).toEqual([200, 200]);
+      const member = await t.http.get(memberPath).set(owner.auth);
+      expect(member.body).toMatchObject({ membership: 'join', displayname: `racing name ${i}` });
+      expect((await t.http.post(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/leave`).set(u.auth).send({})).status).toBe(200);
+    }
+  }, 120_000);
 });

@@ -116,6 +116,25 @@ const verificationRequest = object({
 
 const VERIFICATION = 'in-room verification events carry only device ids, methods, public keys, commitments and MACs';
 
+/**
+ * The request an in-room verification step answers (its m.reference), for a step whose shape the policy checks; the
+ * write path looks the event up and hands it to checkVerificationRequest.
+ */
+export function verificationRequestOf(settings: RoomPolicySettings, type: string, content: Record<string, unknown>): string | undefined {
+  if (settings.allowPlaintextMessages || !settings.allowInRoomVerification || !Object.hasOwn(inRoomVerification, type)) return undefined;
+  return (content['m.relates_to'] as { event_id: string }).event_id;
+}
+
+/**
+ * Throws 403 M_FORBIDDEN unless `request` is an m.key.verification.request of this room that `sender` is part of
+ * (they sent it, or it is to them): a step cannot point anywhere else, nor join someone else's verification.
+ */
+export function checkVerificationRequest(request: { roomId: string; type: string; sender: string; content: Record<string, unknown> } | undefined, roomId: string, sender: string): void {
+  const answers = request !== undefined && request.roomId === roomId && request.type === 'm.room.message' && request.content.msgtype === 'm.key.verification.request';
+  if (!answers) refuse('content.m.relates_to.event_id', 'it must name an m.key.verification.request in this room', VERIFICATION);
+  if (request.sender !== sender && request.content.to !== sender) refuse('content.m.relates_to.event_id', 'the request is between two other users', VERIFICATION);
+}
+
 function redactionShape(settings: RoomPolicySettings): Shape {
   const reason = text(MAX_REDACTION_REASON_BYTES, undefined, 'a short reason');
   const refusedReason: Shape = (_v, at, why) => refuse(at, 'this server does not keep redaction reasons (ALLOW_REDACTION_REASONS=off)', why);

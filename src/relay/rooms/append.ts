@@ -13,7 +13,7 @@ import * as eventsDb from '../../db/events.js';
 import type { EventRow, TxnKey } from '../../db/events.js';
 import * as roomsDb from '../../db/rooms.js';
 import { selectGuests, selectUser } from '../../db/users.js';
-import { checkMessageEvent, checkStateEvent } from '../policy.js';
+import { checkMessageEvent, checkStateEvent, checkVerificationRequest, verificationRequestOf } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
 import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
 import { checkEventAuth } from './auth-rules.js';
@@ -171,6 +171,9 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
   if (!opts.trusted) {
     if (isState) checkStateEvent(hs.config, draft.type, draft.content, currentStateOf(room, draft.type, draft.state_key)?.content);
     else checkMessageEvent(hs.config, draft.type, draft.content);
+    // An in-room verification step answers a request of this room that its sender is part of.
+    const request = isState ? undefined : verificationRequestOf(hs.config, draft.type, draft.content);
+    if (request !== undefined) checkVerificationRequest(await eventsDb.selectEvent(room.tx, request), room.roomId, sender);
     if (draft.type === 'm.room.canonical_alias' && draft.state_key === '') {
       await checkCanonicalAlias(room.tx, hs.config.serverName, room.roomId, draft.content, currentStateOf(room, draft.type, '')?.content);
     }

@@ -63,7 +63,11 @@ export interface CreatedRoom {
 
 /** The member event content for a user: membership plus their profile's display name and avatar (read from `db`). */
 export async function memberContent(db: Db, userId: string, membership: string, extra: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const profile = (await selectUser(db, userId))?.profile ?? {};
+  return memberContentOf((await selectUser(db, userId))?.profile, membership, extra);
+}
+
+/** The member event content from a profile already read. */
+export function memberContentOf(profile: Record<string, unknown> = {}, membership: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const content: Record<string, unknown> = { membership, ...extra };
   if (membership === 'join' || membership === 'invite' || membership === 'knock') {
     if (typeof profile.displayname === 'string') content.displayname = profile.displayname;

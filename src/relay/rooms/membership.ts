@@ -5,11 +5,12 @@
 import type { Hs } from '../../hs.js';
 import { forbidden, notFound, unknownError } from '../../errors.js';
 import * as roomsDb from '../../db/rooms.js';
-import { selectUser } from '../../db/users.js';
+import { selectUser, selectUserForShare } from '../../db/users.js';
+import type { Tx } from '../../db/database.js';
 import { appendEvent, currentStateOf, roomStateView, writeRoom, type OpenRoom } from './append.js';
 import { joinRuleOf, pickJoinAuthoriser } from './auth-rules.js';
 import { roomVersionOf } from './room-versions.js';
-import { memberContent } from './create-room.js';
+import { memberContent, memberContentOf } from './create-room.js';
 import { resolveAlias } from './aliases.js';
 import { membershipOf, requireRoom } from './access.js';
 import { carrySettingsAfterJoin, predecessorOf } from './upgrade-settings.js';
@@ -21,21 +22,29 @@ export async function resolveRoomIdOrAlias(hs: Hs, roomIdOrAlias: string): Promi
 }
 
 /**
+ * The joiner's profile, read under the room's lock with the user's row share-locked (pipelined behind the lock): a
+ * display name change racing the join either commits first (and the join reads it) or waits for the join to commit
+ * (and then finds the room among the user's rooms and updates its member event). Either way the room ends with the
+ * current name.
+ */
+const lockedProfile = (userId: string) => async (tx: Tx) => (await selectUserForShare(tx, userId))?.profile;
+
+/**
  * Join (guests only where m.room.guest_access allows: the authorization rules decide, for every way in). Joining the
  * replacement of an upgraded room brings the user's tags and direct-chat listing along (upgrade-settings.ts).
  */
 export async function joinRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
-  const content = await memberContent(hs.sql, userId, 'join', reason ? { reason } : {});
-  const predecessor = await writeRoom(hs, roomId, async (room) => {
+  const predecessor = await writeRoom(hs, roomId, async (room, profile) => {
     const current = currentStateOf(room, 'm.room.member', userId);
     if (current?.content.membership === 'join') return undefined;
+    const content = memberContentOf(profile, 'join', reason ? { reason } : {});
     const via = current?.content.membership === 'invite' ? undefined : restrictedJoinAuthoriser(room);
     const joinContent = via ? { ...content, join_authorised_via_users_server: via } : content;
     await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content: joinContent });
     // Joining again brings a forgotten room back.
     await roomsDb.deleteForgotten(room.tx, userId, roomId);
     return predecessorOf(currentStateOf(room, 'm.room.create')?.content);
-  });
+  }, lockedProfile(userId));
   if (predecessor) await carrySettingsAfterJoin(hs, userId, predecessor, roomId);
   return roomId;
 }
@@ -56,11 +65,10 @@ function restrictedJoinAuthoriser(room: OpenRoom): string | undefined {
 
 /** Knock: ask to join a room whose join rule is knock; its members may then invite the knocker. */
 export async function knockRoom(hs: Hs, userId: string, roomId: string, reason?: string): Promise<string> {
-  const content = await memberContent(hs.sql, userId, 'knock', reason ? { reason } : {});
-  return writeRoom(hs, roomId, async (room) => {
-    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content });
+  return writeRoom(hs, roomId, async (room, profile) => {
+    await appendEvent(hs, room, userId, { type: 'm.room.member', state_key: userId, content: memberContentOf(profile, 'knock', reason ? { reason } : {}) });
     return roomId;
-  });
+  }, lockedProfile(userId));
 }
 
 /** Another user's membership set by `sender` (invite, kick, ban, unban). */

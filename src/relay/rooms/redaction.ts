@@ -11,7 +11,9 @@ import * as eventsDb from '../../db/events.js';
 import * as erasureDb from '../../db/erasure.js';
 import { redactedContent } from './events.js';
 import { unindexRelation } from './relations.js';
-import { replaceStateRowIfCurrent, stateRewritten, writeRoom, type OpenRoom } from './append.js';
+import { appendEvent, replaceStateRowIfCurrent, stateRewritten, writeRoom, type EventDraft, type OpenRoom } from './append.js';
+import { roomVersionOf } from './room-versions.js';
+import { MatrixError } from '../../errors.js';
 import type { Hs } from '../../hs.js';
 
 /** What unsigned keeps once redacted: what the state replaced (an id and a user id), never another event's content. */
@@ -62,10 +64,48 @@ export async function removeContent(room: OpenRoom, target: EventRow, because: o
   return redacted;
 }
 
+/** Redactions one transaction appends for an erasure (a long history takes several transactions). */
+const REDACTIONS_PER_TRANSACTION = 200;
+
+/**
+ * Erasure as redaction events, in a room the user is still joined to (before they leave it): each of their message
+ * and membership events not yet redacted gets an m.room.redaction from them, so that every client that already synced
+ * the event drops its copy too (a rewrite in place reaches no client). Where the room's power levels do not let the
+ * user redact, nothing is appended, and eraseEventsOf removes the content in place afterwards. Returns how many
+ * redaction events were sent.
+ */
+export async function redactEventsOf(hs: Hs, userId: string, roomId: string): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    let appended: number;
+    try {
+      appended = await writeRoom(hs, roomId, async (room) => {
+        const version = roomVersionOf(room.roomVersion);
+        const own = (await erasureDb.selectErasableEvents(room.tx, roomId, userId)).filter((e) => e.sender === userId && e.type !== 'm.room.redaction');
+        const batch = own.slice(0, REDACTIONS_PER_TRANSACTION);
+        for (const target of batch) {
+          const draft: EventDraft = version.redactsInContent
+            ? { type: 'm.room.redaction', content: { redacts: target.eventId } }
+            : { type: 'm.room.redaction', content: {}, redacts: target.eventId };
+          await appendEvent(hs, room, userId, draft, { trusted: true });
+        }
+        return batch.length;
+      });
+    } catch (err) {
+      // The authorization rules refuse the user's redactions here (the room's redaction level): erased in place.
+      if (err instanceof MatrixError && err.status === 403) return sent;
+      throw err;
+    }
+    sent += appended;
+    if (appended < REDACTIONS_PER_TRANSACTION) return sent;
+  }
+}
+
 /**
  * Erasure (deactivation with erase: true): every message event the user sent and every membership event they sent
  * or that is about them (their display name and avatar copies) loses its content, room by room, each under the
- * room's lock. No redaction event is appended (the user may have left the room): the room's head is cleared instead,
+ * room's lock. What redactEventsOf could not reach (rooms the user had left, events others sent about them, rooms where
+ * they may not redact) is rewritten in place, without a redaction event: the room's head is cleared instead,
  * so that no process keeps the erased state in its cache. State that runs the room stays.
  */
 export async function eraseEventsOf(hs: Hs, userId: string): Promise<number> {
