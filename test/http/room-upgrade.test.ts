@@ -45,8 +45,9 @@ describe('an upgrade', () => {
   let oldPowerLevels: Record<string, unknown>;
 
   beforeAll(async () => {
+    // A v10 room (creators listed in the power levels), upgraded to v11: the power levels carry over unchanged.
     oldRoom = await createRoom(alice, {
-      preset: 'public_chat', visibility: 'public', room_alias_name: 'up-main', name: 'Upgrade me', topic: 'Before',
+      room_version: '10', preset: 'public_chat', visibility: 'public', room_alias_name: 'up-main', name: 'Upgrade me', topic: 'Before',
       power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 50 } },
     });
     await t.http.put(`${V3}/directory/room/${enc('#up-alt:test.local')}`).set(alice.auth).send({ room_id: oldRoom }).expect(200);
@@ -199,7 +200,7 @@ describe('refused upgrades write nothing', () => {
 describe('power in odd places', () => {
   test('a moderator who may send the tombstone but not power levels: the copy works, their level stays theirs, the old power levels stay', async () => {
     const roomId = await createRoom(alice, {
-      preset: 'private_chat', invite: [bob.userId],
+      room_version: '10', preset: 'private_chat', invite: [bob.userId],
       power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 50 }, events: { 'm.room.tombstone': 50, 'm.room.power_levels': 100, 'm.room.encryption': 100, 'm.room.history_visibility': 100 } },
     });
     await join(bob, roomId);

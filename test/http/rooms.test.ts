@@ -41,7 +41,9 @@ describe('presets', () => {
     expect(state.get('m.room.guest_access|')?.content).toEqual({ guest_access: guests });
     expect(state.get('m.room.encryption|')?.content).toEqual({ algorithm: MEGOLM_ALGORITHM });
     expect(state.get(`m.room.member|${alice.userId}`)?.content.membership).toBe('join');
-    expect((state.get('m.room.power_levels|')?.content.users as Record<string, number>)[alice.userId]).toBe(100);
+    // The default version (12) gives the creator unlimited power without listing them.
+    expect(state.get('m.room.power_levels|')?.content.users).toEqual({});
+    expect(state.get('m.room.create|')?.sender).toBe(alice.userId);
   });
 
   test('no preset: visibility public means public_chat, otherwise private_chat', async () => {
@@ -51,9 +53,13 @@ describe('presets', () => {
     expect(priv.get('m.room.join_rules|')?.content.join_rule).toBe('invite');
   });
 
-  test('trusted_private_chat gives invitees the creator power level', async () => {
+  test('trusted_private_chat gives invitees the creator power level (v12: they are additional creators)', async () => {
     const roomId = await createRoom(alice, { preset: 'trusted_private_chat', invite: [bob.userId] });
-    const users = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content.users as Record<string, number>;
+    const state = await stateOf(alice, roomId);
+    expect(state.get('m.room.power_levels|')?.content.users).toEqual({});
+    expect(state.get('m.room.create|')?.content.additional_creators).toEqual([bob.userId]);
+    const v11 = await createRoom(alice, { preset: 'trusted_private_chat', invite: [bob.userId], room_version: '11' });
+    const users = (await stateOf(alice, v11)).get('m.room.power_levels|')?.content.users as Record<string, number>;
     expect(users).toEqual({ [alice.userId]: 100, [bob.userId]: 100 });
   });
 
@@ -175,7 +181,10 @@ describe('initial_state, overrides, creation_content', () => {
   test('power_level_content_override is applied on top of the defaults', async () => {
     const roomId = await createRoom(alice, { power_level_content_override: { events_default: 10, kick: 75, users: { [alice.userId]: 100, [bob.userId]: 60 } } });
     const pl = (await stateOf(alice, roomId)).get('m.room.power_levels|')?.content;
-    expect(pl).toMatchObject({ events_default: 10, kick: 75, ban: 50, users: { [alice.userId]: 100, [bob.userId]: 60 } });
+    // In the default version (12) the creator's entry is dropped: creators are never listed.
+    expect(pl).toMatchObject({ events_default: 10, kick: 75, ban: 50, users: { [bob.userId]: 60 } });
+    const v11 = await createRoom(alice, { room_version: '11', power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 60 } } });
+    expect((await stateOf(alice, v11)).get('m.room.power_levels|')?.content.users).toEqual({ [alice.userId]: 100, [bob.userId]: 60 });
   });
 
   test('creation_content is kept; room_version cannot be overridden through it', async () => {

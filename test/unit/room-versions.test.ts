@@ -17,6 +17,8 @@ describe('room-version table', () => {
   test('1 to 12 are served and advertised as stable, as the spec lists them', () => {
     expect(SERVED_ROOM_VERSIONS).toEqual(Object.fromEntries(ALL.map((v) => [v, 'stable'])));
     expect(Object.keys(SERVED_ROOM_VERSIONS)).toEqual(ALL);
+    // The spec (v1.16 to v1.19): "Servers SHOULD use room version 12 as the default room version".
+    expect(DEFAULT_ROOM_VERSION).toBe('12');
     expect(servedRoomVersion(DEFAULT_ROOM_VERSION)).toBeDefined();
     expect([...RULED_ROOM_VERSIONS]).toEqual(ALL);
   });

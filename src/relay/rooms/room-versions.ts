@@ -105,10 +105,11 @@ const ROWS: Record<string, RoomVersion> = Object.fromEntries(
 /**
  * The version createRoom uses when the request names none. The spec's room versions page, as of v1.16 and still in
  * v1.19 (the version this server builds to): "Servers SHOULD use room version 12 as the default room version when
- * creating new rooms" (v1.14-v1.15 said 11, v1.6-v1.13 said 10). Clients of this server (matrix-js-sdk 43, Element)
- * know v12's room ids and creator power levels.
+ * creating new rooms" (v1.14-v1.15 said 11, v1.6-v1.13 said 10). Clients of this server read v12 rooms: matrix-js-sdk
+ * 43 (and so Element) knows their hash room ids and creators' infinite power; matrix-nio 0.20 parses their /sync
+ * (it takes m.room.create without `creator` for a malformed event, as in any v11 room, and otherwise works).
  */
-export const DEFAULT_ROOM_VERSION = '10';
+export const DEFAULT_ROOM_VERSION = '12';
 
 /** The row of a version whose rules this server knows (served or not); undefined for any other string. */
 export function roomVersion(id: string): RoomVersion | undefined {
