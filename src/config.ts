@@ -75,6 +75,14 @@ export interface Config {
   metricsPort: number | undefined;
   metricsHost: string;
   metricsToken: string | undefined;
+  /** Push notifications (relay/push/): the delivery job, what a push carries, retries, which gateways pushers may name. */
+  pushDelivery: boolean;
+  pushIncludeSender: boolean;
+  pushMaxAttempts: number;
+  pushRetryInitialMs: number;
+  pushRetryMaxMs: number;
+  /** Gateway origins (scheme://host[:port]) pushers may name; empty: any http(s) URL. */
+  pushGateways: string[];
 }
 
 interface Setting {
@@ -135,6 +143,22 @@ function atLeastOneSecond(v: string, env: string): number {
   const ms = parseDuration(v, env);
   if (ms < 1000) throw new ConfigError(`${env} must be at least 1s, got "${v}"`);
   return ms;
+}
+/** A comma-separated list of http(s) origins (https://push.example.org, http://127.0.0.1:5000). */
+function origins(v: string, env: string): string[] {
+  const list = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  return list.map((u) => {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw new ConfigError(`${env}: "${u}" is not a URL`);
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== u.replace(/\/+$/, '')) {
+      throw new ConfigError(`${env}: "${u}" is not an http(s) origin such as https://push.example.org`);
+    }
+    return url.origin;
+  });
 }
 const optionalDuration = (v: string, env: string) => (v === '' ? undefined : parseDuration(v, env));
 const optionalPort = (v: string, env: string) => (v === '' ? undefined : int(0, 65535)(v, env));
@@ -308,6 +332,21 @@ export const SETTINGS: Setting[] = [
     key: 'metricsToken', env: 'METRICS_TOKEN',
     help: 'A bearer token (16+ characters) that GET /metrics requires. Without METRICS_PORT the main listener serves /metrics to holders of this token.',
     default: fixed(''), parse: secretToken,
+  },
+  {
+    key: 'pushDelivery', env: 'PUSH_DELIVERY', help: 'on: this process pushes notifications to the push gateways of pushers (several processes share the work). off: it stores notifications but pushes nothing.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'pushIncludeSender', env: 'PUSH_INCLUDE_SENDER', help: "on: pushes also carry the sender's user id and the room's name (the gateway, Apple and Google then learn them). off: event id, room id and unread count only.",
+    default: fixed('off'), parse: bool,
+  },
+  { key: 'pushMaxAttempts', env: 'PUSH_MAX_ATTEMPTS', help: 'Tries per notification and pusher before it is given up (a gateway that fails or cannot be reached).', default: fixed('8'), parse: int(1, 100) },
+  { key: 'pushRetryInitialMs', env: 'PUSH_RETRY_INITIAL', help: 'Wait before the first retry of a failed push; doubled after each failure.', default: fixed('1s'), parse: parseDuration },
+  { key: 'pushRetryMaxMs', env: 'PUSH_RETRY_MAX', help: 'Longest wait between retries of a failed push.', default: fixed('10m'), parse: parseDuration },
+  {
+    key: 'pushGateways', env: 'PUSH_GATEWAYS', help: 'Push gateway origins pushers may name, comma-separated (https://push.example.org). Empty: any http(s) URL.',
+    default: fixed(''), parse: origins,
   },
 ];
 

@@ -9,6 +9,7 @@ import { profileRoutes } from './profile.js';
 import { accountDataRoutes } from './account-data.js';
 import { filterRoutes } from './filters.js';
 import { pushRuleRoutes } from './push-rules.js';
+import { pushRoutes } from './push.js';
 import { roomRoutes } from './rooms.js';
 import { roomEventRoutes } from './room-events.js';
 import { relationRoutes } from './relations.js';
@@ -31,4 +32,4 @@ import { mediaRoutes } from './media.js';
 import { metricsRoutes } from './metrics.js';
 import { healthRoutes } from './health.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes, ...metricsRoutes, ...healthRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...pushRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes, ...metricsRoutes, ...healthRoutes];

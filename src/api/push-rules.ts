@@ -9,6 +9,7 @@ import {
   getPushRuleActions,
   getPushRuleEnabled,
   getPushRuleset,
+  getPushRulesOfKind,
   setPushRule,
   setPushRuleActions,
   setPushRuleEnabled,
@@ -113,6 +114,14 @@ export const pushRuleRoutes = [
     path: RULESET,
     access: 'user',
     handler: async ({ hs, requester }) => getPushRuleset(hs, requester.userId),
+  }),
+  /** GET /_matrix/client/v3/pushrules/global/{kind}/ (not in the current spec; older clients and Synapse have it) */
+  route({
+    operationId: 'getPushRulesOfKind',
+    method: 'GET',
+    path: `${RULESET}/:kind`,
+    access: 'user',
+    handler: async ({ hs, requester, params }) => getPushRulesOfKind(hs, requester.userId, params.kind),
   }),
   /** GET /_matrix/client/v3/pushrules/global/{kind}/{ruleId} */
   route({

@@ -109,8 +109,11 @@ function requireOfficial(): SchemaSet {
   return found;
 }
 
+/** Client-server operations the current spec no longer has but SecureComm serves (r0's per-kind push rules). */
+export const NOT_IN_CURRENT_SPEC = new Set(['getPushRulesOfKind']);
 /** SecureComm's own API (the admin API, and operator endpoints outside /_matrix such as /metrics) is not in the Matrix spec. */
-const isOurOwn = (op: SchemaOperation) => op.fullPath.startsWith('/_securecomm/') || !(op.fullPath.startsWith('/_matrix/') || op.fullPath.startsWith('/.well-known/'));
+const isOurOwn = (op: SchemaOperation) =>
+  op.fullPath.startsWith('/_securecomm/') || !(op.fullPath.startsWith('/_matrix/') || op.fullPath.startsWith('/.well-known/')) || NOT_IN_CURRENT_SPEC.has(String(op.operationId));
 
 /**
  * Throws a readable error unless `body` matches the schema for `status` of the operation `method specPath` (full path

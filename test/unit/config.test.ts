@@ -93,6 +93,12 @@ describe('defaults', () => {
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       metricsToken: undefined,
+      pushDelivery: true,
+      pushIncludeSender: false,
+      pushMaxAttempts: 8,
+      pushRetryInitialMs: 1000,
+      pushRetryMaxMs: 600_000,
+      pushGateways: [],
     });
   });
 
@@ -192,6 +198,12 @@ describe('environment', () => {
       METRICS_PORT: '9102',
       METRICS_HOST: '::1',
       METRICS_TOKEN: 'prometheus-scrape-token-1234',
+      PUSH_DELIVERY: 'off',
+      PUSH_INCLUDE_SENDER: 'on',
+      PUSH_MAX_ATTEMPTS: '3',
+      PUSH_RETRY_INITIAL: '2s',
+      PUSH_RETRY_MAX: '1h',
+      PUSH_GATEWAYS: 'https://push.example.org, http://127.0.0.1:5000/',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -250,6 +262,12 @@ describe('environment', () => {
       metricsPort: 9102,
       metricsHost: '::1',
       metricsToken: 'prometheus-scrape-token-1234',
+      pushDelivery: false,
+      pushIncludeSender: true,
+      pushMaxAttempts: 3,
+      pushRetryInitialMs: 2000,
+      pushRetryMaxMs: 3_600_000,
+      pushGateways: ['https://push.example.org', 'http://127.0.0.1:5000'],
     });
   });
 

@@ -67,6 +67,12 @@ export async function getPushRuleset(hs: Hs, userId: string): Promise<Ruleset> {
   return render(userId, rows, changes);
 }
 
+/** The rules of one kind, in priority order (GET /pushrules/global/{kind}/). */
+export async function getPushRulesOfKind(hs: Hs, userId: string, kindName: string): Promise<PushRule[]> {
+  const kind = checkKind(kindName);
+  return (await getPushRuleset(hs, userId))[kind];
+}
+
 export async function getPushRule(hs: Hs, userId: string, kindName: string, ruleId: string): Promise<PushRule> {
   const kind = checkKind(kindName);
   const rule = (await getPushRuleset(hs, userId))[kind].find((r) => r.rule_id === ruleId);

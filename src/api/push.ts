@@ -1,0 +1,45 @@
+/**
+ * Push notifications API (spec "Push notifications"): pushers (GET /pushers, POST /pushers/set) and the user's
+ * notifications (GET /notifications). Bodies are checked against the spec's shapes here; the rules are in relay/push/.
+ */
+import { z } from 'zod';
+import { getPushers, setPusher } from '../relay/push/pushers.js';
+import { CLIENT_V3, route } from './route.js';
+
+const utf8Bytes = (max: number) => (s: string) => Buffer.byteLength(s) <= max;
+
+/** pusher.yaml: pushkey at most 512 bytes, app_id at most 64 characters; the display strings bounded as sensible. */
+const pusherBody = z.object({
+  kind: z.string().min(1).max(32).nullable(),
+  app_id: z.string().min(1).max(64),
+  pushkey: z.string().min(1).refine(utf8Bytes(512), 'at most 512 bytes'),
+  app_display_name: z.string().max(256).optional(),
+  device_display_name: z.string().max(256).optional(),
+  profile_tag: z.string().max(256).optional(),
+  lang: z.string().max(64).optional(),
+  data: z.record(z.string(), z.unknown()).refine((d) => Buffer.byteLength(JSON.stringify(d)) <= 4096, 'at most 4096 bytes of JSON').optional(),
+  append: z.boolean().optional(),
+});
+
+export const pushRoutes = [
+  /** GET /_matrix/client/v3/pushers */
+  route({
+    operationId: 'getPushers',
+    method: 'GET',
+    path: `${CLIENT_V3}/pushers`,
+    access: 'user',
+    handler: async ({ hs, requester }) => ({ pushers: await getPushers(hs, requester.userId) }),
+  }),
+  /** POST /_matrix/client/v3/pushers/set */
+  route({
+    operationId: 'postPusher',
+    method: 'POST',
+    path: `${CLIENT_V3}/pushers/set`,
+    access: 'user',
+    body: pusherBody,
+    handler: async ({ hs, requester, body }) => {
+      await setPusher(hs, requester, body);
+      return {};
+    },
+  }),
+];
