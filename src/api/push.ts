@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { getPushers, setPusher } from '../relay/push/pushers.js';
+import { getNotifications } from '../relay/push/notifications.js';
 import { CLIENT_V3, route } from './route.js';
 
 const utf8Bytes = (max: number) => (s: string) => Buffer.byteLength(s) <= max;
@@ -21,7 +22,22 @@ const pusherBody = z.object({
   append: z.boolean().optional(),
 });
 
+const notificationsQuery = z.object({
+  from: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  only: z.string().max(64).optional(),
+});
+
 export const pushRoutes = [
+  /** GET /_matrix/client/v3/notifications */
+  route({
+    operationId: 'getNotifications',
+    method: 'GET',
+    path: `${CLIENT_V3}/notifications`,
+    access: 'user',
+    query: notificationsQuery,
+    handler: async ({ hs, requester, query }) => getNotifications(hs, requester.userId, query),
+  }),
   /** GET /_matrix/client/v3/pushers */
   route({
     operationId: 'getPushers',

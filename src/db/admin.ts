@@ -53,6 +53,9 @@ export async function purgeRoomContent(tx: Tx, roomId: string, scrub: boolean): 
   await tx`
     DELETE FROM event_txns WHERE event_id IN (
       SELECT event_id FROM events WHERE room_id = ${roomId} AND event_id NOT IN (SELECT event_id FROM current_state WHERE room_id = ${roomId}))`;
+  await tx`
+    DELETE FROM notifications WHERE stream_pos IN (
+      SELECT stream_pos FROM events WHERE room_id = ${roomId} AND event_id NOT IN (SELECT event_id FROM current_state WHERE room_id = ${roomId}))`;
   await tx`DELETE FROM events WHERE room_id = ${roomId} AND event_id NOT IN (SELECT event_id FROM current_state WHERE room_id = ${roomId})`;
   await tx`DELETE FROM room_aliases WHERE room_id = ${roomId}`;
   // The rooms row stays (the kept membership events need it): what else hangs on it goes explicitly.

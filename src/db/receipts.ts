@@ -1,6 +1,6 @@
 /**
  * Read receipts: one row per (room, user, type, thread), moved only forward, stamped with the stream position of its
- * last change; and the unread count that a user's receipts leave in a room.
+ * last change.
  */
 import type { Db } from './database.js';
 
@@ -50,10 +50,4 @@ export async function selectReceiptsSince(db: Db, roomIds: string[], userId: str
     WHERE room_id = ANY(${roomIds}) AND stream_pos > ${since ?? -1} AND stream_pos <= ${to}
       AND (receipt_type = 'm.read' OR (receipt_type = 'm.read.private' AND user_id = ${userId}))
     ORDER BY stream_pos`;
-}
-
-/** The room's unread count for the user up to the watermark (migration 0009's unread_count says what counts). */
-export async function countUnread(db: Db, roomId: string, userId: string, to: number): Promise<number> {
-  const [row] = await db<{ n: number }[]>`SELECT n FROM unread_count(${roomId}, ${userId}, ${to})`;
-  return row.n;
 }

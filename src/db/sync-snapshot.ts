@@ -13,6 +13,7 @@ import type { TimelineRow } from './events.js';
 import type { AccountDataRow } from './account-data.js';
 import type { MembershipRow } from './rooms.js';
 import type { ToDeviceRow } from './to-device.js';
+import type { NotificationCounts } from './notifications.js';
 
 /** The global account data section's part (relay/sync/account-data.ts). */
 export interface AccountDataSnapshot {
@@ -35,11 +36,11 @@ export interface RoomsSnapshot {
   withReceipts: Set<string> | undefined;
   /**
    * For each room the user was joined to throughout (since, head] that has events in it: the newest
-   * `timelineFetch` of those events (oldest first) and the room's unread count at the watermark; with
+   * `timelineFetch` of those events (oldest first) and the room's unread notification counts at the watermark; with
    * `lazyMembers`, the senders of those events whose current member event the device was not sent at or before
    * `since` (db/lazy-members.ts).
    */
-  steady: Map<string, { events: TimelineRow[]; unread: number; unsentSenders: Set<string> | undefined }>;
+  steady: Map<string, { events: TimelineRow[]; unread: NotificationCounts; unsentSenders: Set<string> | undefined }>;
 }
 
 /** The end-to-end encryption section's part (relay/sync/e2ee.ts). */
@@ -97,7 +98,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       CASE WHEN $4::boolean THEN (
         SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
         WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > $3::bigint AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
-      (SELECT coalesce(json_agg(json_build_array(m.room_id, b.events, (SELECT n FROM unread_count(m.room_id, $1::text, h.pos)), b.unsent)), '[]')
+      (SELECT coalesce(json_agg(json_build_array(m.room_id, b.events, (SELECT json_build_array(c.notify_count, c.highlight_count) FROM notification_counts(m.room_id, $1::text, h.pos) c), b.unsent)), '[]')
         FROM mine m
         CROSS JOIN LATERAL (
           SELECT json_agg(json_build_object(
@@ -133,9 +134,9 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
         withEvents: withEvents ? new Set(withEvents) : undefined,
         withReceipts: withReceipts ? new Set(withReceipts) : undefined,
         steady: new Map(
-          (row.steadyRooms as [string, TimelineRow[], number, string[] | null][]).map(([roomId, events, unread, unsent]) => [
+          (row.steadyRooms as [string, TimelineRow[], [number, number], string[] | null][]).map(([roomId, events, [notifications, highlights], unsent]) => [
             roomId,
-            { events, unread, unsentSenders: unsent === null ? undefined : new Set(unsent) },
+            { events, unread: { notifications, highlights }, unsentSenders: unsent === null ? undefined : new Set(unsent) },
           ]),
         ),
       };

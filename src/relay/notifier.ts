@@ -9,6 +9,8 @@ import type { Sql } from '../db/database.js';
 export const userKey = (userId: string) => `u:${userId}`;
 export const roomKey = (roomId: string) => `r:${roomId}`;
 export const mediaKey = (mediaId: string) => `m:${mediaId}`;
+/** The push delivery job's key (relay/push/delivery.ts): notifications were stored somewhere. */
+export const PUSH_KEY = 'push';
 
 const CHANNEL = 'securecomm_wake';
 /** NOTIFY payloads must stay under 8000 bytes. */
@@ -26,6 +28,11 @@ export interface Notifier {
   wake(keys: Iterable<string>): void;
   /** Calls `observer` with the keys each wake from another process names (e.g. to drop what it made stale here). */
   onRemoteWake(observer: (keys: string[]) => void): void;
+  /**
+   * Calls `callback` on every wake of `key`, here or from another process, and when LISTEN comes back: for a
+   * background job, which is neither a listener nor counted as a waiting long-poll. Returns the unsubscribe.
+   */
+  subscribe(key: string, callback: () => void): () => void;
   close(): Promise<void>;
   /** Listeners now registered (for tests and metrics). */
   size(): number;
@@ -105,6 +112,7 @@ class LocalListener implements Listener {
 /** An in-process notifier; with `sql`, wakes are also published to and received from other processes. */
 export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const byKey = new Map<string, Set<LocalListener>>();
+  const subscribers = new Map<string, Set<() => void>>();
   const remoteObservers: ((keys: string[]) => void)[] = [];
   const origin = randomUUID();
   let waiting = 0;
@@ -116,6 +124,8 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
   const wakeLocal = (keys: Iterable<string>) => {
     for (const key of keys) {
       const set = byKey.get(key);
+      const subs = subscribers.get(key);
+      if (subs) for (const callback of [...subs]) callback();
       if (!set) continue;
       stats.listenersWoken += set.size;
       for (const l of [...set]) l.fire();
@@ -154,7 +164,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     const onListen = () => {
       if (listened) {
         stats.reconnects++;
-        wakeLocal([...byKey.keys()]);
+        wakeLocal([...byKey.keys(), ...subscribers.keys()]);
       }
       listened = true;
     };
@@ -206,6 +216,15 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     },
     onRemoteWake(observer) {
       remoteObservers.push(observer);
+    },
+    subscribe(key, callback) {
+      let subs = subscribers.get(key);
+      if (!subs) subscribers.set(key, (subs = new Set()));
+      subs.add(callback);
+      return () => {
+        subs.delete(callback);
+        if (subs.size === 0) subscribers.delete(key);
+      };
     },
     async close() {
       closed = true;

@@ -3,6 +3,7 @@
  * maximum, or the server-wide maximum. Expired message events and undelivered to-device messages are deleted
  * from the database (not hidden); state events stay, so rooms keep working and pagination only meets gaps.
  */
+import { deleteNotificationsOfEvents } from '../db/notifications.js';
 import type { Hs } from '../hs.js';
 import type { Config } from '../config.js';
 import { badJson } from '../errors.js';
@@ -36,22 +37,27 @@ export async function purgeExpired(hs: Hs, now = Date.now()): Promise<PurgeResul
     SELECT c.room_id, e.content->'max_lifetime' AS max_lifetime FROM current_state c JOIN events e ON e.event_id = c.event_id
     WHERE c.type = 'm.room.retention' AND c.state_key = ''`;
   const deleted: string[] = [];
-  const collect = (rows: { eventId: string }[]) => deleted.push(...rows.map((r) => r.eventId));
+  const positions: number[] = [];
+  const collect = (rows: { eventId: string; streamPos: number }[]) => {
+    deleted.push(...rows.map((r) => r.eventId));
+    positions.push(...rows.map((r) => r.streamPos));
+  };
   for (const room of own) {
     const lifetime = effectiveLifetime(hs.config, room.maxLifetime);
     if (lifetime === undefined) continue;
-    collect(await sql<{ eventId: string }[]>`
-      DELETE FROM events WHERE room_id = ${room.roomId} AND state_key IS NULL AND origin_server_ts < ${now - lifetime} RETURNING event_id`);
+    collect(await sql<{ eventId: string; streamPos: number }[]>`
+      DELETE FROM events WHERE room_id = ${room.roomId} AND state_key IS NULL AND origin_server_ts < ${now - lifetime} RETURNING event_id, stream_pos`);
   }
   let toDevice = 0;
   const serverMax = hs.config.retentionMaxLifetimeMs;
   if (serverMax !== undefined) {
-    collect(await sql<{ eventId: string }[]>`
+    collect(await sql<{ eventId: string; streamPos: number }[]>`
       DELETE FROM events WHERE state_key IS NULL AND origin_server_ts < ${now - serverMax}
-        AND room_id NOT IN (SELECT room_id FROM current_state WHERE type = 'm.room.retention' AND state_key = '') RETURNING event_id`);
+        AND room_id NOT IN (SELECT room_id FROM current_state WHERE type = 'm.room.retention' AND state_key = '') RETURNING event_id, stream_pos`);
     toDevice = (await sql`DELETE FROM to_device_inbox WHERE created_ts < ${now - serverMax} RETURNING 1`).length;
   }
   if (deleted.length > 0) await sql`DELETE FROM event_txns WHERE event_id = ANY(${deleted})`;
+  await deleteNotificationsOfEvents(sql, positions);
   if (deleted.length > 0 || toDevice > 0) hs.log.info({ events: deleted.length, toDevice }, 'retention: expired messages deleted');
   return { events: deleted.length, toDevice };
 }

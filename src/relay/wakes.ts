@@ -3,7 +3,7 @@
  * on its user key and on the keys of its joined and invited rooms). Writers call them after commit, or into a
  * WakeBatch that one transaction fills and sends once it has committed. The notifier only carries the keys.
  */
-import { mediaKey, roomKey, userKey } from './notifier.js';
+import { mediaKey, PUSH_KEY, roomKey, userKey } from './notifier.js';
 
 /** Where a wake goes: the notifier itself (now), or a batch (after the transaction commits). */
 export interface Waker {
@@ -70,4 +70,9 @@ export function onPresenceChange(to: Waker, userId: string, roomIds: Iterable<st
 /** The content of a media id made by POST /create arrived: downloads waiting for it (timeout_ms) read again. */
 export function onMediaUploaded(to: Waker, mediaId: string): void {
   to.wake([mediaKey(mediaId)]);
+}
+
+/** Notifications were stored: the push delivery job of every process (relay/push/delivery.ts) looks for work. */
+export function onNotified(to: Waker): void {
+  to.wake([PUSH_KEY]);
 }

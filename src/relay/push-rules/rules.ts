@@ -49,7 +49,7 @@ function renderDefault(d: DefaultRule, change: db.DefaultChangeRow | undefined):
 }
 
 /** The ruleset in priority order: within a kind the user's rules come before the defaults, except .m.rule.master. */
-function render(userId: string, rows: db.PushRuleRow[], changes: db.DefaultChangeRow[]): Ruleset {
+export function render(userId: string, rows: db.PushRuleRow[], changes: db.DefaultChangeRow[]): Ruleset {
   const changeOf = new Map(changes.map((c) => [`${c.kind}\u0000${c.ruleId}`, c]));
   const defaults = defaultRules(userId).map((d) => ({ d, rule: renderDefault(d, changeOf.get(`${d.kind}\u0000${d.rule_id}`)) }));
   const ruleset = {} as Ruleset;

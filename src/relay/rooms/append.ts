@@ -15,7 +15,7 @@ import * as roomsDb from '../../db/rooms.js';
 import { selectGuests, selectUser } from '../../db/users.js';
 import { checkMessageEvent, checkStateEvent, checkVerificationRequest, verificationRequestOf } from '../policy.js';
 import { checkRetentionContent } from '../retention.js';
-import { WakeBatch, onMembershipChange, onNewRoomEvent } from '../wakes.js';
+import { WakeBatch, onMembershipChange, onNewRoomEvent, onNotified } from '../wakes.js';
 import { checkEventAuth } from './auth-rules.js';
 import type { AuthEvent, RoomState } from './room-state.js';
 import { authEventOf, clientEvent, newEventId } from './events.js';
@@ -25,6 +25,8 @@ import { membershipOf } from './access.js';
 import { roomVersionOf } from './room-versions.js';
 import { deepFreeze } from '../../lib/deep-freeze.js';
 import { checkCanonicalAlias } from './aliases.js';
+import { deleteNotificationsOfUserInRoom, insertNotificationsAtPositionJustTaken } from '../../db/notifications.js';
+import { notificationsFor, threadOf, type PushSettingsCache } from '../push/notify.js';
 
 const canonicalJson = (v: unknown): string => anotherJson.stringify(v);
 
@@ -52,6 +54,8 @@ export interface OpenRoom {
   wakes: WakeBatch;
   /** Set by stateRewritten: `state` no longer mirrors current_state and must not be remembered. */
   stateRewritten: boolean;
+  /** Members' push settings read in this transaction (relay/push/notify.ts). */
+  push?: PushSettingsCache;
 }
 
 const stateKeyOf = (type: string, stateKey: string) => `${type}\u0000${stateKey}`;
@@ -65,6 +69,13 @@ export function roomStateView(room: OpenRoom): RoomState {
   };
 }
 
+
+/** The room's joined members, from its current state. */
+export function joinedMembers(room: OpenRoom): string[] {
+  const joined: string[] = [];
+  for (const e of room.state.values()) if (e.type === 'm.room.member' && e.content.membership === 'join') joined.push(e.stateKey!);
+  return joined;
+}
 
 export function currentStateOf(room: OpenRoom, type: string, stateKey = ''): EventRow | undefined {
   return room.state.get(stateKeyOf(type, stateKey));
@@ -229,6 +240,9 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
   };
   const size = Buffer.byteLength(JSON.stringify({ ...clientEvent(row), prev_events: row.prevEvents, depth: row.depth }));
   if (size > MAX_EVENT_BYTES) throw tooLarge(`Events are limited to ${MAX_EVENT_BYTES} bytes; this one has ${size}.`);
+  // Who it notifies, by their push rules, against the state before it (relay/push/notify.ts).
+  const pushed = await notificationsFor(room.tx, room.push, roomStateView(room), joinedMembers(room), row);
+  room.push = pushed.cache;
 
   // Every check has passed. What does not need the stream position is written first, in the same round trip as the
   // statement that takes the position and inserts the event (pipelined on the transaction's connection, in call
@@ -243,8 +257,14 @@ async function appendOne(hs: TxHs, room: OpenRoom, sender: string, draft: EventD
   before.push(roomsDb.updateRoomHead(tx, room.roomId, row.eventId, row.depth));
   if (opts.txn) before.push(eventsDb.insertEventTxn(tx, { ...opts.txn, eventId: row.eventId }));
   const membership = draft.type === 'm.room.member' ? String(draft.content.membership) : null;
+  // Unread counts start at a join (not a profile change): what notified the user before (their invite) goes.
+  if (membership === 'join' && previous?.content.membership !== 'join') before.push(deleteNotificationsOfUserInRoom(tx, draft.state_key!, room.roomId));
   const positioned = roomsDb.insertEventAtNextPosition(tx, row, isState ? { membership } : undefined);
   const after = [indexRelationAtPositionJustTaken(tx, row)];
+  if (pushed.notifications.length > 0) {
+    after.push(insertNotificationsAtPositionJustTaken(tx, { roomId: row.roomId, eventId: row.eventId, threadId: threadOf(row.content), ts: row.originServerTs }, pushed.notifications));
+    onNotified(room.wakes);
+  }
   if (opts.last) after.push(commitPipelined(tx));
   [row.streamPos] = await Promise.all([positioned, ...before, ...after]);
 

@@ -7,7 +7,9 @@ import type { Hs } from '../../hs.js';
 import { badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import { isEventId } from '../../lib/identifiers.js';
-import { appendEvent, writeRoom, type EventDraft } from './append.js';
+import { appendEvent, joinedMembers, writeRoom, type EventDraft } from './append.js';
+import { prefetchPushSettings, pushCacheOf } from '../push/notify.js';
+import type { PushSettingsRow } from '../../db/notifications.js';
 import { requireRoom } from './access.js';
 import { roomVersionOf } from './room-versions.js';
 
@@ -30,16 +32,19 @@ function txnScope(roomId: string, draft: EventDraft): string {
  */
 export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: EventDraft, txn?: Txn): Promise<string> {
   const key = txn ? { ...txn, scope: txnScope(roomId, draft) } : undefined;
-  return writeRoom<string, string | undefined>(
+  // Read behind the lock in its round trip: the txn's first event id, and the members' push settings for this sender.
+  return writeRoom<string, [string | undefined, PushSettingsRow[]]>(
     hs,
     roomId,
-    async (room, prior) => {
+    async (room, read) => {
+      const [prior, pushSettings] = read!;
       if (prior) return prior;
+      room.push = pushCacheOf(sender, joinedMembers(room), pushSettings);
       // A state event identical to the current one returns the current event's id and writes nothing.
       const row = await appendEvent(hs, room, sender, draft, { txn: key, last: true, unchangedStateIsNoop: draft.state_key !== undefined });
       return row.eventId;
     },
-    key ? (tx) => eventsDb.selectEventTxn(tx, key) : undefined,
+    (tx) => Promise.all([key ? eventsDb.selectEventTxn(tx, key) : undefined, prefetchPushSettings(tx, roomId, sender)]),
   );
 }
 

@@ -18,7 +18,7 @@ import { recordSentMembers, selectStateChanges } from '../../db/lazy-members.js'
 import { lazyMode, lazyState, type LazyDevice, type LazyRoom } from './lazy-members.js';
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { receiptEvents } from '../ephemeral/receipts.js';
-import { countUnread } from '../../db/receipts.js';
+import { selectNotificationCounts } from '../../db/notifications.js';
 import { streamToken } from './token.js';
 import type { SyncSection } from './section.js';
 import { ignoringOf, type Ignoring } from '../ignored-users.js';
@@ -287,8 +287,8 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   if (!full && tl.events.length === 0 && tl.gapState?.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
   const state = await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
-  // The server cannot read ciphertext: every message event from others after the user's read receipt counts.
-  const notificationCount = prefetched?.unread ?? (await countUnread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
+  // The notifications stored for the user's push rules when each event was sent, after the user's read receipts.
+  const counts = prefetched?.unread ?? (await selectNotificationCounts(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
   // The summary is sent when it may have changed (spec: only changed fields need to be sent).
   const roomSummary = full || [...tl.events, ...state].some((e) => SUMMARY_TYPES.has(e.type)) ? await summary(ctx, roomId) : {};
   // The snapshot's check of new senders covers the timeline when it holds only events of the snapshot's batch.
@@ -313,7 +313,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
     state: { events: roomStateEvents },
     ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
-    unread_notifications: { notification_count: notificationCount, highlight_count: 0 },
+    unread_notifications: { notification_count: counts.notifications, highlight_count: counts.highlights },
     summary: roomSummary,
   };
 }
