@@ -12,6 +12,7 @@ import { createHs, createLogger, type Hs } from './hs.js';
 import { startRetention } from './relay/retention.js';
 import { startMediaJanitor } from './relay/media/deletion.js';
 import { startMetricsListener, type MetricsListener } from './api/metrics.js';
+import { startPushDelivery } from './relay/push/delivery.js';
 
 export interface RunningServer {
   hs: Hs;
@@ -36,6 +37,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
   const hs = await createHs(config, db, log);
   const stopRetention = startRetention(hs);
   const stopMediaJanitor = startMediaJanitor(hs);
+  const pushDelivery = hs.config.pushDelivery ? startPushDelivery(hs) : undefined;
   const app = buildApp(hs);
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -71,6 +73,7 @@ export async function startServer(config: Config, log = createLogger(config)): P
       // Waiting long-polls answer now (with what they have) instead of holding the shutdown for their timeout.
       await hs.notifier.close();
       await closed;
+      await pushDelivery?.stop();
       await db.close();
     })());
   return { hs, server, url, metricsUrl: metricsListener?.url, stop };

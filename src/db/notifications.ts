@@ -114,6 +114,14 @@ export async function selectPendingNotifications(db: Db, userId: string, after: 
     ORDER BY n.stream_pos LIMIT ${limit}`;
 }
 
+/** The room's name, if it has one (for PUSH_INCLUDE_SENDER only). */
+export async function selectRoomName(db: Db, roomId: string): Promise<string | undefined> {
+  const [row] = await db<{ name: unknown }[]>`
+    SELECT e.content->'name' AS name FROM current_state c JOIN events e ON e.event_id = c.event_id
+    WHERE c.room_id = ${roomId} AND c.type = 'm.room.name' AND c.state_key = ''`;
+  return typeof row?.name === 'string' && row.name !== '' ? row.name : undefined;
+}
+
 /** The user's unread notifications over every room they are joined to: the badge a push carries (`counts.unread`). */
 export async function selectUnreadTotal(db: Db, userId: string): Promise<number> {
   const [row] = await db<{ n: number }[]>`

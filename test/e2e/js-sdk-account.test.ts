@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
-import { createClient, InteractiveAuth, MatrixError, type ICreateClientOpts, type MatrixClient, type RegisterResponse } from 'matrix-js-sdk';
+import { createClient, InteractiveAuth, MatrixError, PushRuleKind, type ICreateClientOpts, type MatrixClient, type RegisterResponse } from 'matrix-js-sdk';
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -129,6 +129,26 @@ describe('matrix-js-sdk account life cycle', () => {
     expect(ids('override')[0]).toBe('.m.rule.master');
     expect(rules.global.override!.find((r) => r.rule_id === '.m.rule.master')).toMatchObject({ default: true, enabled: false });
     expect(rules.global.underride!.find((r) => r.rule_id === '.m.rule.encrypted')).toMatchObject({ default: true, enabled: true });
+  });
+
+  test("Element's Settings -> Notifications loads: push rules, pushers and 3pids; a pusher set through js-sdk is listed; the master switch toggles", async () => {
+    // What Element's notification settings fetch when they open (any failure shows "There was an error loading ...").
+    const [rules, pushers, threepids] = await Promise.all([client.getPushRules(), client.getPushers(), client.getThreePids()]);
+    expect(rules.global.override!.length).toBeGreaterThan(0);
+    expect(pushers).toEqual({ pushers: [] });
+    expect(threepids).toEqual({ threepids: [] });
+    await client.setPusher({
+      kind: 'http', app_id: 'im.vector.app.android', pushkey: 'js-sdk-pushkey', app_display_name: 'Element', device_display_name: 'Phone',
+      lang: 'en', data: { url: 'https://push.example.org/_matrix/push/v1/notify', format: 'event_id_only' }, append: false,
+    });
+    const listed = (await client.getPushers()).pushers;
+    expect(listed).toEqual([expect.objectContaining({ kind: 'http', app_id: 'im.vector.app.android', pushkey: 'js-sdk-pushkey', lang: 'en' })]);
+    await client.setPushRuleEnabled('global', PushRuleKind.Override, '.m.rule.master', true);
+    const after = await client.getPushRules();
+    expect(after.global.override!.find((r) => r.rule_id === '.m.rule.master')).toMatchObject({ enabled: true });
+    await client.setPushRuleEnabled('global', PushRuleKind.Override, '.m.rule.master', false);
+    await client.removePusher('js-sdk-pushkey', 'im.vector.app.android');
+    expect((await client.getPushers()).pushers).toEqual([]);
   });
 
   test('lists its devices: the registration one and the login one, with their display names', async () => {
