@@ -32,6 +32,7 @@ export const pushRoutes = [
   /** GET /_matrix/client/v3/notifications */
   route({
     operationId: 'getNotifications',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/notifications`,
     access: 'user',
@@ -41,6 +42,7 @@ export const pushRoutes = [
   /** GET /_matrix/client/v3/pushers */
   route({
     operationId: 'getPushers',
+    r0: true,
     method: 'GET',
     path: `${CLIENT_V3}/pushers`,
     access: 'user',
@@ -49,6 +51,7 @@ export const pushRoutes = [
   /** POST /_matrix/client/v3/pushers/set */
   route({
     operationId: 'postPusher',
+    r0: true,
     method: 'POST',
     path: `${CLIENT_V3}/pushers/set`,
     access: 'user',

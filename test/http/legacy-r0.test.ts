@@ -153,9 +153,6 @@ const NOT_SERVED: Record<string, string> = {
   'GET /initialSync': 'the pre-/sync event stream, deprecated since r0 and gone from v1.x',
   'GET /rooms/{roomId}/initialSync': 'the pre-/sync event stream, deprecated since r0 and gone from v1.x',
   'GET /login/sso/redirect': '/login offers no m.login.sso flow',
-  'GET /notifications': 'not served yet (Client reach issue)',
-  'GET /pushers': 'not served yet (Client reach issue)',
-  'POST /pushers/set': 'not served yet (Client reach issue)',
   'POST /rooms/{roomId}/report/{eventId}': 'not served yet',
   'POST /search': 'not served: the server cannot search ciphertext',
 };
