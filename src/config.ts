@@ -83,6 +83,10 @@ export interface Config {
   pushRetryMaxMs: number;
   /** Gateway origins (scheme://host[:port]) pushers may name; empty: any http(s) URL. */
   pushGateways: string[];
+  /** GET /.well-known/matrix/support (spec v1.10): whom to contact; all unset: 404 there. */
+  supportContactEmail: string | undefined;
+  supportContactMxid: string | undefined;
+  supportPage: string | undefined;
 }
 
 interface Setting {
@@ -97,6 +101,13 @@ class ConfigError extends Error {}
 
 const text = (v: string) => v;
 const optionalText = (v: string) => (v === '' ? undefined : v);
+function optionalMatching(pattern: RegExp, what: string) {
+  return (v: string, env: string) => {
+    if (v === '') return undefined;
+    if (!pattern.test(v)) throw new ConfigError(`${env} must be ${what}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+}
 function int(min: number, max: number) {
   return (v: string, env: string) => {
     const n = Number(v);
@@ -320,6 +331,18 @@ export const SETTINGS: Setting[] = [
   {
     key: 'mediaRetentionMs', env: 'MEDIA_RETENTION', help: 'With RETENTION=on: media not downloaded for this long (e.g. 90d) is deleted. Empty: media is kept.',
     default: fixed(''), parse: optionalDuration,
+  },
+  {
+    key: 'supportContactEmail', env: 'SUPPORT_CONTACT_EMAIL', help: 'Email address of the server administrator, listed in /.well-known/matrix/support (role m.role.admin).',
+    default: fixed(''), parse: optionalMatching(/^[^@\s]+@[^@\s]+$/, 'an email address'),
+  },
+  {
+    key: 'supportContactMxid', env: 'SUPPORT_CONTACT_MXID', help: 'Matrix user id of the server administrator (may be on another server), listed in /.well-known/matrix/support.',
+    default: fixed(''), parse: optionalMatching(/^@[^:\s]+:\S+$/, 'a Matrix user id (@name:server)'),
+  },
+  {
+    key: 'supportPage', env: 'SUPPORT_PAGE', help: 'URL of a help page for this server, listed in /.well-known/matrix/support.',
+    default: fixed(''), parse: optionalMatching(/^https?:\/\/\S+$/, 'an http(s) URL'),
   },
   { key: 'turnAllowGuests', env: 'TURN_ALLOW_GUESTS', help: 'Hand TURN credentials to guest accounts too (off: guests get 403).', default: fixed('off'), parse: bool },
   {

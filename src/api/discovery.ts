@@ -2,6 +2,7 @@
 import type { Hs } from '../hs.js';
 import { CLIENT_V3, route } from './route.js';
 import { SPEC_VERSIONS, UNSTABLE_FEATURES } from '../relay/versions.js';
+import { supportInfo } from '../relay/support.js';
 import { DEFAULT_ROOM_VERSION, SERVED_ROOM_VERSIONS } from '../relay/rooms/room-versions.js';
 
 export const discoveryRoutes = [
@@ -12,6 +13,14 @@ export const discoveryRoutes = [
     path: '/.well-known/matrix/client',
     access: 'none',
     handler: async ({ hs }) => ({ 'm.homeserver': { base_url: hs.config.publicBaseUrl } }),
+  }),
+  /** GET /.well-known/matrix/support (v1.10) */
+  route({
+    operationId: 'getWellknownSupport',
+    method: 'GET',
+    path: '/.well-known/matrix/support',
+    access: 'none',
+    handler: async ({ hs }) => supportInfo(hs.config),
   }),
   /** GET /_matrix/client/versions */
   route({

@@ -1,6 +1,6 @@
 /**
  * Room events: send (message events, through the encrypted-only policy), state (put and get), redact, a single
- * event, /messages, members and joined members.
+ * event, /messages, timestamp_to_event, members and joined members.
  */
 import { z } from 'zod';
 import { invalidParam } from '../errors.js';
@@ -8,7 +8,8 @@ import { sendEvent, redactEvent } from '../relay/rooms/send.js';
 import { getJoinedMembers, getMembers, getMessages, getRoomEvent, getRoomState, getRoomStateEvent } from '../relay/rooms/read.js';
 import { clientEvent } from '../relay/rooms/events.js';
 import { isEventType, isTxnId } from '../lib/identifiers.js';
-import { CLIENT_V3, route } from './route.js';
+import { eventByTimestamp } from '../relay/rooms/timestamp-to-event.js';
+import { CLIENT_V1, CLIENT_V3, route } from './route.js';
 import { parseRoomEventFilterParam } from './json-param.js';
 
 const content = z.record(z.string(), z.unknown());
@@ -121,6 +122,23 @@ export const roomEventRoutes = [
     }),
     handler: async ({ hs, requester, params, query }) =>
       getMessages(hs, requester.userId, params.roomId, { ...query, filter: parseRoomEventFilterParam(query.filter) }),
+  }),
+  /** GET /_matrix/client/v1/rooms/{roomId}/timestamp_to_event (v1.6) */
+  route({
+    operationId: 'getEventByTimestamp',
+    method: 'GET',
+    path: `${CLIENT_V1}/rooms/:roomId/timestamp_to_event`,
+    access: 'user',
+    query: z.object({
+      // Digits only (no '', '1e3' or '0x10', which Number() would take), within the integers a bigint and JSON share.
+      ts: z
+        .string()
+        .regex(/^-?\d{1,16}$/)
+        .transform(Number)
+        .refine((n) => Number.isSafeInteger(n)),
+      dir: z.enum(['b', 'f']),
+    }),
+    handler: async ({ hs, requester, params, query }) => eventByTimestamp(hs, requester.userId, params.roomId, query.ts, query.dir),
   }),
   /** GET /_matrix/client/v3/rooms/{roomId}/members */
   route({

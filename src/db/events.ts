@@ -111,3 +111,23 @@ export async function selectVisibilityInputs(db: Db, roomId: string, userId: str
       AND ((type = 'm.room.member' AND state_key = ${userId}) OR (type = 'm.room.history_visibility' AND state_key = ''))
     ORDER BY stream_pos`;
 }
+
+/** A place in a room's events ordered by (origin_server_ts, stream_pos). */
+export interface TsCursor {
+  ts: number;
+  pos: number;
+}
+
+/**
+ * Up to `limit` events of a room with stream_pos <= upTo strictly after the cursor in (origin_server_ts, stream_pos)
+ * order ('f'), or strictly before it ('b'), nearest first (index events_room_ts).
+ */
+export async function selectRoomEventsByTs(db: Db, roomId: string, dir: 'f' | 'b', cursor: TsCursor, upTo: number, limit: number): Promise<EventRow[]> {
+  return dir === 'f'
+    ? db<EventRow[]>`
+      SELECT * FROM events WHERE room_id = ${roomId} AND (origin_server_ts, stream_pos) > (${cursor.ts}, ${cursor.pos}) AND stream_pos <= ${upTo}
+      ORDER BY origin_server_ts ASC, stream_pos ASC LIMIT ${limit}`
+    : db<EventRow[]>`
+      SELECT * FROM events WHERE room_id = ${roomId} AND (origin_server_ts, stream_pos) < (${cursor.ts}, ${cursor.pos}) AND stream_pos <= ${upTo}
+      ORDER BY origin_server_ts DESC, stream_pos DESC LIMIT ${limit}`;
+}

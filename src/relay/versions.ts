@@ -13,17 +13,25 @@
  * - v1.3: refresh tokens (POST /refresh).
  * - v1.4: the thread list (GET /rooms/{roomId}/threads) and threaded read receipts.
  * - v1.5: no new endpoint (clarifications); matrix-js-sdk 43 refuses a server without it.
- * Not listed, until what they need is served (versions are cumulative: listing v1.11 claims v1.6 to v1.10 too):
- * - v1.6: GET /rooms/{roomId}/timestamp_to_event (Element's jump-to-date). This alone keeps v1.6 and later out.
- * - v1.7: POST /login/get_token (optional: a server may refuse it) and the appservice ping (no appservices here);
- *   its asynchronous media upload (POST /_matrix/media/v1/create, PUT /upload/{serverName}/{mediaId}) is served.
- * - v1.10: GET /.well-known/matrix/support.
+ * - v1.6: GET /rooms/{roomId}/timestamp_to_event (Element's jump to date): served (rooms/timestamp-to-event.ts).
+ * - v1.7: POST /login/get_token is optional ("the server is not required to implement this endpoint"): not
+ *   offered, as /capabilities says (m.get_login_token: false) and /login offers only m.login.password, so it
+ *   answers 404 M_UNRECOGNIZED like any unserved endpoint. The appservice ping (POST /appservice/{id}/ping) takes an
+ *   appservice's token and there are no appservices here. The asynchronous media upload (POST
+ *   /_matrix/media/v1/create, PUT /upload/{serverName}/{mediaId}) is served. m.mentions: the default push rules
+ *   .m.rule.is_user_mention / is_room_mention are served (push-rules/defaults.ts); the mentions themselves sit in
+ *   the ciphertext, so clients evaluate them.
+ * - v1.8, v1.9: no new client endpoint (room version 11, federation changes).
+ * - v1.10: GET /.well-known/matrix/support: served from the SUPPORT_* settings (404 with none set, as the spec
+ *   allows); /relations' `recurse` and /account/deactivate's `erase` are served.
  * - v1.11: authenticated media (/_matrix/client/v1/media/download|thumbnail|config|preview_url) is served: clients
- *   learn it from the unstable feature org.matrix.msc3916.stable below (what Element Web, matrix-js-sdk users and
- *   Cinny check beside v1.11), since the unauthenticated /_matrix/media/v3 downloads are off by default
- *   (MEDIA_LEGACY_UNAUTHENTICATED) and a client that fell back to them would show no pictures.
+ *   learn it from v1.11 and from the unstable feature org.matrix.msc3916.stable below (what Element Web,
+ *   matrix-js-sdk users and Cinny check beside v1.11), since the unauthenticated /_matrix/media/v3 downloads are
+ *   off by default (MEDIA_LEGACY_UNAUTHENTICATED) and a client that fell back to them would show no pictures.
+ *   The access_token query parameter is deprecated from here on, but still accepted (below).
+ * Not listed: v1.12 and later (not checked against what they need).
  */
-export const SPEC_VERSIONS = ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5'];
+export const SPEC_VERSIONS = ['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11'];
 
 /**
  * The `access_token` query parameter, and which advertised versions oblige which behaviour (docs/legacy-clients.md):

@@ -11,6 +11,9 @@ const atMost = (a: number[], b: number[]) => a[0] < b[0] || (a[0] === b[0] && a[
 const NOT_NEEDED: Record<string, string> = {
   redirectToSSO: '/login offers no m.login.sso flow',
   redirectToIdP: '/login offers no m.login.sso flow',
+  // v1.7: "the server is not required to implement this endpoint"; m.get_login_token is false (tested below).
+  generateLoginToken: 'optional endpoint, not offered: 404 M_UNRECOGNIZED, capability m.get_login_token false',
+  pingAppservice: 'takes an appservice token; this server has no appservices',
 };
 
 let t: TestServer;
@@ -39,9 +42,9 @@ describe('discovery', () => {
     });
   });
 
-  test('versions: v1.5 at least (matrix-js-sdk 43), cross-signing advertised, no v1.6+ (timestamp_to_event, media)', async () => {
+  test('versions: v1.1 to v1.11 (matrix-js-sdk 43 needs v1.5), cross-signing and MSC3916 advertised', async () => {
     const res = await t.http.get('/_matrix/client/versions');
-    expect(res.body.versions).toEqual(['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5']);
+    expect(res.body.versions).toEqual(['v1.1', 'v1.2', 'v1.3', 'v1.4', 'v1.5', 'v1.6', 'v1.7', 'v1.8', 'v1.9', 'v1.10', 'v1.11']);
     expect(res.body.unstable_features['org.matrix.e2e_cross_signing']).toBe(true);
     // Authenticated media (v1.11's endpoints) is served; clients learn it from MSC3916's stable flag.
     expect(res.body.unstable_features['org.matrix.msc3916.stable']).toBe(true);
@@ -56,9 +59,47 @@ describe('discovery', () => {
     expect(needed.length).toBeGreaterThan(10);
     const missing = needed.filter((o) => !routed.has(String(o.operationId)) && !(String(o.operationId) in NOT_NEEDED));
     expect(missing.map((o) => `v${o.addedIn} ${o.method} ${o.fullPath} (${o.operationId})`)).toEqual([]);
-    // and the next version is not listed because it needs something unserved
-    const next = specOperations().filter((o) => o.addedIn === '1.6');
-    expect(next.some((o) => !routed.has(String(o.operationId)))).toBe(true);
+    // Nothing after v1.11 is claimed (not checked against what later versions need).
+    expect(highest).toEqual([1, 11]);
+  });
+
+  test('v1.7 get_token is not offered, as the spec allows: 404 M_UNRECOGNIZED, capability false, no m.login.token flow', async () => {
+    const u = await registerUser(t);
+    const res = await t.http.post('/_matrix/client/v1/login/get_token').set(u.auth).send({});
+    expect([res.status, res.body.errcode]).toEqual([404, 'M_UNRECOGNIZED']);
+    const caps = await t.http.get('/_matrix/client/v3/capabilities').set(u.auth);
+    expect(caps.body.capabilities['m.get_login_token']).toEqual({ enabled: false });
+    const flows = (await t.http.get('/_matrix/client/v3/login')).body.flows as { type: string; get_login_token?: boolean }[];
+    expect(flows.some((f) => f.type === 'm.login.token' || f.get_login_token === true)).toBe(false);
+  });
+
+  test('/.well-known/matrix/support: 404 with nothing configured', async () => {
+    const res = await t.http.get('/.well-known/matrix/support');
+    expect([res.status, res.body.errcode]).toEqual([404, 'M_NOT_FOUND']);
+    expectValidResponse('GET', '/.well-known/matrix/support', res.status, res.body);
+  });
+
+  test('/.well-known/matrix/support: the configured contacts and page', async () => {
+    const s = await startTestServer({ supportContactEmail: 'admin@example.org', supportContactMxid: '@admin:example.net', supportPage: 'https://example.org/help' });
+    try {
+      const res = await s.http.get('/.well-known/matrix/support');
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        contacts: [{ role: 'm.role.admin', matrix_id: '@admin:example.net', email_address: 'admin@example.org' }],
+        support_page: 'https://example.org/help',
+      });
+      expectValidResponse('GET', '/.well-known/matrix/support', res.status, res.body);
+    } finally {
+      await s.close();
+    }
+    const pageOnly = await startTestServer({ supportPage: 'https://example.org/help' });
+    try {
+      const res = await pageOnly.http.get('/.well-known/matrix/support');
+      expect(res.body).toEqual({ support_page: 'https://example.org/help' });
+      expectValidResponse('GET', '/.well-known/matrix/support', res.status, res.body);
+    } finally {
+      await pageOnly.close();
+    }
   });
 
   test('capabilities need a token and list room versions', async () => {
