@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Hs } from '../hs.js';
-import { forbidden, invalidParam, notFound, tooLarge, unknownError } from '../errors.js';
+import { Codes, MatrixError, forbidden, invalidParam, notFound, tooLarge, unknownError } from '../errors.js';
 import { createMedia, uploadMedia, uploadToCreatedMedia, type UploadInput } from '../relay/media/upload.js';
 import { findMedia, openMedia, type CompleteMedia } from '../relay/media/download.js';
 import { openThumbnail, thumbnailOf } from '../relay/media/thumbnails.js';
@@ -57,20 +57,25 @@ function send(ctx: Context, headers: Record<string, string>, body: Readable, sta
   ctx.body = body;
 }
 
-/** A download: the whole content, or one byte range of it (206). */
+/** A download: the whole content, or one byte range of it (206), or 416 for a range past its end. */
 async function serveContent(hs: Hs, ctx: Context, media: CompleteMedia, filename: string | undefined): Promise<void> {
   const headers: Record<string, string> = { ...servingHeaders(media.contentType ?? 'application/octet-stream', filename), 'Accept-Ranges': 'bytes' };
   const range = parseRange(ctx.get('range') || undefined, media.size);
-  const stream = await openMedia(hs, media, range);
-  if (range) {
+  if (range.kind === 'unsatisfiable') throw rangeNotSatisfiable(media.size);
+  if (range.kind === 'range') {
+    const stream = await openMedia(hs, media, range);
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${media.size}`;
     headers['Content-Length'] = String(range.end - range.start + 1);
     send(ctx, headers, stream, 206);
   } else {
+    const stream = await openMedia(hs, media);
     headers['Content-Length'] = String(media.size);
     send(ctx, headers, stream);
   }
 }
+
+const rangeNotSatisfiable = (size: number) =>
+  new MatrixError(416, Codes.UNKNOWN, `The range asked for starts past the end of the content (${size} bytes).`, {}, { 'Content-Range': `bytes */${size}` });
 
 type DownloadQuery = z.output<typeof downloadQuery>;
 type ThumbnailQuery = z.output<typeof thumbnailQuery>;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import type { Config } from '../../src/config.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
-import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
+import { expectMatrixError, expectValidResponseById, ourSchemas } from '../support/spec.js';
 
 const UPLOAD = '/_matrix/media/v3/upload';
 const CREATE = '/_matrix/media/v1/create';
@@ -166,8 +166,36 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect(Buffer.compare(res.body as Buffer, bytes.subarray(262000, 263000))).toBe(0);
     const tail = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=-10');
     expect(Buffer.compare(tail.body as Buffer, bytes.subarray(bytes.length - 10))).toBe(0);
-    const ignored = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=9999999-');
-    expect(ignored.status).toBe(200);
+    expect(tail.status).toBe(206);
+    expect(tail.headers['content-range']).toBe(`bytes ${bytes.length - 10}-${bytes.length - 1}/${bytes.length}`);
+    // A suffix longer than the content is all of it; an end past the end is cut to it.
+    const longSuffix = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=-9999999');
+    expect([longSuffix.status, longSuffix.headers['content-range'], (longSuffix.body as Buffer).length]).toEqual([206, `bytes 0-${bytes.length - 1}/${bytes.length}`, bytes.length]);
+    const pastEnd = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', `bytes=${bytes.length - 5}-99999999`);
+    expect([pastEnd.status, pastEnd.headers['content-range']]).toEqual([206, `bytes ${bytes.length - 5}-${bytes.length - 1}/${bytes.length}`]);
+    expect(Buffer.compare(pastEnd.body as Buffer, bytes.subarray(bytes.length - 5))).toBe(0);
+  });
+
+  test('unsatisfiable ranges are 416 with Content-Range bytes */size; several ranges or nonsense give the whole (200)', async () => {
+    const bytes = randomBytes(3000);
+    const id = mediaIdOf(await upload(alice, bytes));
+    for (const range of ['bytes=9999999-', 'bytes=3000-3001', 'bytes=-0']) {
+      const res = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', range);
+      expect(res.status).toBe(416);
+      expect(res.headers['content-range']).toBe('bytes */3000');
+      const body = json(res.body as Buffer);
+      ourSchemas().checkById('getContentAuthed', 416, body); // the Matrix spec lists no 416: only ours
+      expectMatrixError(body, 'M_UNKNOWN');
+    }
+    // RFC 9110 lets a server ignore Range: several ranges (no multipart/byteranges here) and ranges that do not
+    // parse are answered with the whole content.
+    for (const range of ['bytes=0-1,5-6', 'bytes=0-1, -5', 'bytes=5-2', 'items=0-1', 'bytes=a-b', 'bytes=-', 'bytes=99999999999999999999-']) {
+      const res = await get(alice, `${DOWNLOAD}/test.local/${id}`).set('Range', range);
+      expect([range, res.status, res.headers['content-range']]).toEqual([range, 200, undefined]);
+      expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+    }
+    const empty = mediaIdOf(await upload(alice, Buffer.alloc(0)));
+    expect((await get(alice, `${DOWNLOAD}/test.local/${empty}`).set('Range', 'bytes=0-')).status).toBe(200);
   });
 
   test('the r0 paths (matrix-nio 0.20) stream as v3 does: binary bodies are never read as JSON', async () => {

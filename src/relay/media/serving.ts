@@ -56,22 +56,28 @@ export function servingHeaders(contentType: string, filename: string | undefined
   };
 }
 
-/** A single `bytes=a-b` range within `size`, or undefined to serve the whole (other forms are ignored, as HTTP allows). */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
-  if (!header || size === 0) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  let start: number;
-  let end: number;
+/**
+ * What a Range header asks of a representation of `size` bytes (RFC 9110 section 14): one satisfiable range (206),
+ * none satisfiable (416, whose Content-Range is `bytes *` then a slash and the size), or the whole (200). Only `bytes=` with one range is
+ * served as a range: several ranges (`bytes=0-1,5-6`) are answered with the whole content, which RFC 9110 allows
+ * (a server may ignore Range) and spares multipart/byteranges; a header that does not parse is ignored likewise.
+ */
+export type RangeAnswer = { kind: 'whole' } | { kind: 'range'; start: number; end: number } | { kind: 'unsatisfiable' };
+
+export function parseRange(header: string | undefined, size: number): RangeAnswer {
+  const whole = { kind: 'whole' } as const;
+  if (!header || size === 0) return whole;
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return whole;
   if (m[1] === '') {
     const suffix = Number(m[2]);
-    if (suffix === 0) return undefined;
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (!Number.isSafeInteger(suffix)) return whole;
+    if (suffix === 0) return { kind: 'unsatisfiable' };
+    return { kind: 'range', start: Math.max(0, size - suffix), end: size - 1 };
   }
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start > end || start >= size) return undefined;
-  return { start, end };
+  const start = Number(m[1]);
+  const last = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last) || last < start) return whole;
+  if (start >= size) return { kind: 'unsatisfiable' };
+  return { kind: 'range', start, end: Math.min(last, size - 1) };
 }
