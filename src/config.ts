@@ -16,6 +16,9 @@ export interface Config {
   serverName: string;
   publicBaseUrl: string;
   databaseUrl: string | undefined;
+  /** The bus between processes (relay/bus/): NATS at this URL; undefined = PostgreSQL LISTEN/NOTIFY. */
+  busUrl: string | undefined;
+  busPrefix: string;
   dataDir: string;
   databasePoolSize: number;
   databasePoolTimeoutMs: number;
@@ -179,6 +182,24 @@ function secretToken(v: string, env: string): string | undefined {
   return v;
 }
 
+/** BUS_URL: one or more nats:// (or tls://) URLs, comma-separated; empty = no NATS bus. */
+function busUrls(v: string, env: string): string | undefined {
+  const urls = v.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) return undefined;
+  for (const u of urls) {
+    let url: URL | undefined;
+    try {
+      url = new URL(u);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'nats:' && url.protocol !== 'tls:') || url.hostname === '') {
+      throw new ConfigError(`${env}: ${JSON.stringify(u.replace(/\/\/[^@/]*@/, '//…@'))} is not a NATS URL such as nats://127.0.0.1:4222`);
+    }
+  }
+  return urls.join(',');
+}
+
 /** An IPv6 address goes in brackets inside a URL. */
 export function hostForUrl(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;
@@ -195,6 +216,16 @@ export const SETTINGS: Setting[] = [
   {
     key: 'databaseUrl', env: 'DATABASE_URL', help: 'PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) under DATA_DIR, for trying out and small installs.',
     default: () => undefined, parse: optionalText,
+  },
+  {
+    key: 'busUrl', env: 'BUS_URL',
+    help: 'NATS server(s) that carry wakes, typing and presence between server processes (nats://host:4222, comma-separated for a cluster). Unset: PostgreSQL LISTEN/NOTIFY, nothing to set up (docs/scaling.md says when NATS pays off). Needs DATABASE_URL.',
+    default: fixed(''), parse: busUrls,
+  },
+  {
+    key: 'busPrefix', env: 'BUS_PREFIX', help: 'Subject prefix on the NATS bus (BUS_URL): deployments sharing a NATS server each need their own.',
+    default: fixed('securecomm'),
+    parse: (v, env) => optionalMatching(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'NATS subject tokens (letters, digits, _ and -, joined by dots)')(v, env) ?? 'securecomm',
   },
   {
     key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE',
@@ -375,6 +406,9 @@ export const SETTINGS: Setting[] = [
 
 /** Settings that only make sense together. */
 function checkCombinations(config: Config): void {
+  if (config.busUrl !== undefined && config.databaseUrl === undefined) {
+    throw new ConfigError('BUS_URL needs DATABASE_URL: the embedded database is one process, which needs no bus');
+  }
   if ((config.turnUris.length > 0) !== (config.turnSharedSecret !== undefined)) {
     throw new ConfigError('TURN_URIS and TURN_SHARED_SECRET go together: set both (TURN for calls) or neither');
   }

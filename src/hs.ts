@@ -21,6 +21,9 @@ import type { BlobStore } from './relay/media/blob-store.js';
 import { createFsBlobStore } from './relay/media/fs-store.js';
 import { createPgBlobStore } from './relay/media/pg-store.js';
 import { createMetrics, type Metrics } from './relay/metrics.js';
+import type { Bus } from './relay/bus/bus.js';
+import { createPgBus } from './relay/bus/pg-bus.js';
+import { createNatsBus } from './relay/bus/nats-bus.js';
 
 /** Who is calling: the user and device of an access token (resolved in relay/authentication.ts). */
 export interface Requester {
@@ -50,6 +53,8 @@ export interface Hs {
   log: Logger;
   limits: RateLimits;
   notifier: Notifier;
+  /** The bus between processes (relay/bus/: NATS with BUS_URL, else LISTEN/NOTIFY); none on the embedded database. Owned by the notifier. */
+  bus: Bus | undefined;
   /** Who is typing where: in memory, shared with the other processes (relay/ephemeral/typing.ts). */
   typing: TypingManager;
   /** Who is online: in memory, shared with the other processes; nothing with PRESENCE=off (relay/ephemeral/presence.ts). */
@@ -85,16 +90,24 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   });
 }
 
-/** The embedded database is one process with one session: its wakes stay in-process (no LISTEN/NOTIFY). */
+/** The bus between processes: NATS when BUS_URL is set, else PostgreSQL LISTEN/NOTIFY; none for the embedded database (one process). */
+async function openBus(config: Config, db: Database, log: Logger): Promise<Bus | undefined> {
+  if (db.embedded) return undefined;
+  if (config.busUrl !== undefined) return createNatsBus({ url: config.busUrl, prefix: config.busPrefix, log });
+  return createPgBus(db.sql);
+}
+
+/** The embedded database is one process with one session: its wakes stay in-process (no bus). */
 export async function createHs(config: Config, db: Database, log: Logger = createLogger(config)): Promise<Hs> {
-  const notifier = await createNotifier(db.embedded ? undefined : db.sql);
-  const typing = await createTypingManager(notifier, db.embedded ? undefined : db.sql);
-  const presence = await createPresenceManager(config.presence, wakePresenceWatchers(notifier, db.sql), db.embedded ? undefined : db.sql);
+  const bus = await openBus(config, db, log);
+  const notifier = await createNotifier(bus);
+  const typing = await createTypingManager(notifier, bus);
+  const presence = await createPresenceManager(config.presence, wakePresenceWatchers(notifier, db.sql), bus);
   const roomStates = createRoomStateCache();
   notifier.onRemoteWake((keys) => forgetRoomsWrittenElsewhere(roomStates, keys));
   const metricsOn = config.metricsPort !== undefined || config.metricsToken !== undefined;
   return {
-    config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, typing, presence,
+    config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, bus, typing, presence,
     roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
     media: config.mediaStore === 'postgres' ? createPgBlobStore(db.sql) : createFsBlobStore(path.join(config.dataDir, 'media')),
     metrics: metricsOn ? createMetrics(db.sql, notifier) : undefined,

@@ -1,10 +1,11 @@
 /**
  * The notifier wakes waiting long-polls by key (a user or a room), never carrying data: woken readers re-read
- * from the database. Wakes cross processes through PostgreSQL LISTEN/NOTIFY; a listener registered before its
- * reader reads cannot miss a wake, and when LISTEN comes back after a lost connection every listener is woken.
+ * from the database. Wakes cross processes on the bus (relay/bus/: PostgreSQL LISTEN/NOTIFY or NATS); a listener
+ * registered before its reader reads cannot miss a wake, and when the bus comes back after it was lost every listener
+ * is woken. The notifier owns the bus it is given: closing the notifier closes it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/database.js';
+import type { Bus } from './bus/bus.js';
 
 export const userKey = (userId: string) => `u:${userId}`;
 export const roomKey = (roomId: string) => `r:${roomId}`;
@@ -13,8 +14,6 @@ export const mediaKey = (mediaId: string) => `m:${mediaId}`;
 export const PUSH_KEY = 'push';
 
 const CHANNEL = 'securecomm_wake';
-/** NOTIFY payloads must stay under 8000 bytes. */
-const PAYLOAD_BUDGET = 7000;
 
 export interface Listener {
   /** Resolves true when woken (also by a wake that came before wait was called), false on timeout or close. */
@@ -24,12 +23,12 @@ export interface Listener {
 
 export interface Notifier {
   listen(keys: Iterable<string>): Listener;
-  /** Wakes the listeners of these keys here and in every other process sharing the database. */
+  /** Wakes the listeners of these keys here and in every other process on the bus. */
   wake(keys: Iterable<string>): void;
   /** Calls `observer` with the keys each wake from another process names (e.g. to drop what it made stale here). */
   onRemoteWake(observer: (keys: string[]) => void): void;
   /**
-   * Calls `callback` on every wake of `key`, here or from another process, and when LISTEN comes back: for a
+   * Calls `callback` on every wake of `key`, here or from another process, and when the bus comes back: for a
    * background job, which is neither a listener nor counted as a waiting long-poll. Returns the unsubscribe.
    */
   subscribe(key: string, callback: () => void): () => void;
@@ -41,8 +40,8 @@ export interface Notifier {
   /** Totals since start, for metrics. */
   stats(): NotifierStats;
   /**
-   * Whether the cross-process channel works now: a probe published on it comes back through this process's own
-   * LISTEN within `timeoutMs` (readiness, relay/readiness.ts). Always true in-process (the embedded database).
+   * Whether the cross-process channel works now: the bus client is connected and a probe published on it comes back
+   * to this process within `timeoutMs` (readiness, relay/readiness.ts). Always true in-process (the embedded database).
    */
   probe(timeoutMs: number): Promise<boolean>;
 }
@@ -109,8 +108,8 @@ class LocalListener implements Listener {
   }
 }
 
-/** An in-process notifier; with `sql`, wakes are also published to and received from other processes. */
-export async function createNotifier(sql?: Sql): Promise<Notifier> {
+/** An in-process notifier; with a bus, wakes are also published to and received from other processes. */
+export async function createNotifier(bus?: Bus): Promise<Notifier> {
   const byKey = new Map<string, Set<LocalListener>>();
   const subscribers = new Map<string, Set<() => void>>();
   const remoteObservers: ((keys: string[]) => void)[] = [];
@@ -141,16 +140,15 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     }
   };
 
-  let unlisten: (() => Promise<void>) | undefined;
+  let unsubscribe: (() => Promise<void>) | undefined;
   /** Probes of the channel sent and not yet back, by nonce. */
   const probes = new Map<string, () => void>();
-  if (sql) {
-    let listened = false;
+  if (bus) {
     const onPayload = (payload: string) => {
       try {
         const msg = JSON.parse(payload) as { o: string; k: string[]; p?: string };
         if (msg.o === origin && msg.p !== undefined) probes.get(msg.p)?.();
-        else if (msg.o !== origin) {
+        else if (msg.o !== origin && Array.isArray(msg.k)) {
           stats.remoteKeys += msg.k.length;
           for (const observe of remoteObservers) observe(msg.k);
           wakeLocal(msg.k);
@@ -159,31 +157,33 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
         /* a payload we did not write: ignore */
       }
     };
-    // Called once LISTEN is in place, and again each time postgres.js has re-established it after losing its
-    // connection (a database restart): wakes published meanwhile are lost, so every listener here reads again.
-    const onListen = () => {
-      if (listened) {
-        stats.reconnects++;
-        wakeLocal([...byKey.keys(), ...subscribers.keys()]);
-      }
-      listened = true;
+    // Each time the bus is back after it was lost (a database restart under LISTEN, a NATS outage): wakes published
+    // meanwhile are lost, so every listener here reads again, from the watermark.
+    bus.onReconnect(() => {
+      stats.reconnects++;
+      wakeLocal([...byKey.keys(), ...subscribers.keys()]);
+    });
+    const sub = await bus.subscribe(CHANNEL, onPayload);
+    unsubscribe = async () => {
+      await sub.unsubscribe();
+      await bus.close();
     };
-    const sub = await sql.listen(CHANNEL, onPayload, onListen);
-    unlisten = () => sub.unlisten();
   }
 
+  /** Keys per message: the bus's payload limit, less the envelope. */
+  const budget = bus ? bus.maxPayload - 200 : 0;
   const publish = (keys: string[]) => {
-    if (!sql) return;
+    if (!bus) return;
     let batch: string[] = [];
     let size = 0;
     const flush = () => {
       if (batch.length === 0) return;
-      sql.notify(CHANNEL, JSON.stringify({ o: origin, k: batch })).catch(() => {});
+      void bus.publish(CHANNEL, JSON.stringify({ o: origin, k: batch }));
       batch = [];
       size = 0;
     };
     for (const key of keys) {
-      if (size + key.length + 4 > PAYLOAD_BUDGET) flush();
+      if (size + key.length + 4 > budget) flush();
       batch.push(key);
       size += key.length + 4;
     }
@@ -229,7 +229,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
     async close() {
       closed = true;
       for (const set of byKey.values()) for (const l of [...set]) l.close();
-      await unlisten?.();
+      await unsubscribe?.();
     },
     waiting() {
       return waiting;
@@ -238,7 +238,8 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
       return { ...stats };
     },
     probe(timeoutMs) {
-      if (!sql) return Promise.resolve(true);
+      if (!bus) return Promise.resolve(true);
+      if (!bus.connected()) return Promise.resolve(false);
       const nonce = randomUUID();
       return new Promise<boolean>((resolve) => {
         const done = (ok: boolean) => {
@@ -249,7 +250,7 @@ export async function createNotifier(sql?: Sql): Promise<Notifier> {
         const timer = setTimeout(() => done(false), timeoutMs);
         probes.set(nonce, () => done(true));
         // Other processes read it as a wake of no keys.
-        sql.notify(CHANNEL, JSON.stringify({ o: origin, k: [], p: nonce })).catch(() => done(false));
+        void bus.publish(CHANNEL, JSON.stringify({ o: origin, k: [], p: nonce }));
       });
     },
     size() {

@@ -41,6 +41,8 @@ describe('defaults', () => {
       serverName: 'localhost',
       publicBaseUrl: 'http://127.0.0.1:8008',
       databaseUrl: undefined,
+      busUrl: undefined,
+      busPrefix: 'securecomm',
       databasePoolSize: Math.max(4, 2 * availableParallelism()),
       databasePoolTimeoutMs: 10_000,
       // On under the test runner (jest sets NODE_ENV=test), off in production.
@@ -168,6 +170,8 @@ describe('environment', () => {
       LOG_REQUESTS: 'false',
       DATABASE_POOL_SIZE: '4',
       DATABASE_POOL_TIMEOUT_MS: '2500',
+      BUS_URL: 'nats://nats-1.example.org:4222, nats://nats-2.example.org:4222',
+      BUS_PREFIX: 'securecomm.example',
       DATABASE_TX_GUARD: 'off',
       RETENTION: 'on',
       RETENTION_MAX_LIFETIME: '30d',
@@ -211,6 +215,8 @@ describe('environment', () => {
       serverName: 'example.org',
       publicBaseUrl: 'https://matrix.example.org',
       databaseUrl: 'postgres://securecomm@db.example.org/securecomm',
+      busUrl: 'nats://nats-1.example.org:4222,nats://nats-2.example.org:4222',
+      busPrefix: 'securecomm.example',
       dataDir: '/var/lib/securecomm',
       registration: 'closed',
       allowGuests: true,
@@ -278,6 +284,15 @@ describe('environment', () => {
 
   test('an empty DATABASE_URL means the embedded database', () => {
     expect(loadConfig({ DATABASE_URL: '' }).databaseUrl).toBeUndefined();
+  });
+
+  test('BUS_URL: NATS URLs only, and only with DATABASE_URL (the embedded database is one process)', () => {
+    const db = { DATABASE_URL: 'postgres://127.0.0.1/x' };
+    expect(loadConfig({ ...db, BUS_URL: '' }).busUrl).toBeUndefined();
+    expect(() => loadConfig({ ...db, BUS_URL: 'redis://127.0.0.1:6379' })).toThrow(/BUS_URL: "redis:.*is not a NATS URL/);
+    expect(() => loadConfig({ ...db, BUS_URL: 'nats://user:secret@' })).toThrow(/^(?!.*secret)/);
+    expect(() => loadConfig({ BUS_URL: 'nats://127.0.0.1:4222' })).toThrow(/BUS_URL needs DATABASE_URL/);
+    expect(() => loadConfig({ ...db, BUS_PREFIX: 'a b' })).toThrow(/BUS_PREFIX must be NATS subject tokens/);
   });
 
   test('PORT=0 (any free port) is accepted', () => {

@@ -1,22 +1,23 @@
 /**
- * The channel between server processes for state kept in memory (typing, presence): a PostgreSQL NOTIFY channel
- * whose messages are JSON objects stamped with their origin; a process never hears its own. Without a database
- * connection (the embedded mode: one process) publishing does nothing. Messages are checked by the receiver.
+ * The channel between server processes for state kept in memory (typing, presence): a channel of the bus
+ * (relay/bus/: PostgreSQL NOTIFY or NATS) whose messages are JSON objects stamped with their origin; a process never
+ * hears its own. Without a bus (the embedded mode: one process) publishing does nothing. Messages are checked by the
+ * receiver.
  */
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../../db/database.js';
+import type { Bus } from '../bus/bus.js';
 
 export interface Broadcast<M extends object> {
-  /** Sends to every other process (a lost NOTIFY is not an error: the state is ephemeral). */
+  /** Sends to every other process (a lost message is not an error: the state is ephemeral). */
   publish(msg: M): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Opens `channel`; `onMessage` gets each other process's message as parsed JSON, still to be checked. */
-export async function openBroadcast<M extends object>(sql: Sql | undefined, channel: string, onMessage: (msg: Partial<M>) => void): Promise<Broadcast<M>> {
-  if (!sql) return { publish: async () => {}, close: async () => {} };
+export async function openBroadcast<M extends object>(bus: Bus | undefined, channel: string, onMessage: (msg: Partial<M>) => void): Promise<Broadcast<M>> {
+  if (!bus) return { publish: async () => {}, close: async () => {} };
   const origin = randomUUID();
-  const sub = await sql.listen(channel, (payload) => {
+  const sub = await bus.subscribe(channel, (payload) => {
     let parsed: unknown;
     try {
       parsed = JSON.parse(payload);
@@ -27,9 +28,7 @@ export async function openBroadcast<M extends object>(sql: Sql | undefined, chan
     onMessage(parsed as Partial<M>);
   });
   return {
-    publish: async (msg) => {
-      await sql.notify(channel, JSON.stringify({ ...msg, o: origin })).catch(() => {});
-    },
-    close: () => sub.unlisten(),
+    publish: (msg) => bus.publish(channel, JSON.stringify({ ...msg, o: origin })),
+    close: () => sub.unsubscribe(),
   };
 }

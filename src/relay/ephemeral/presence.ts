@@ -1,9 +1,9 @@
 /**
  * Presence (online, unavailable, offline, a status message, when last active): kept in memory in every process, never
- * on disk, and broadcast to the other processes through PostgreSQL NOTIFY, the way typing is (typing.ts). Every visible
+ * on disk, and broadcast to the other processes on the bus, the way typing is (typing.ts). Every visible
  * change gets a presence position, which /sync tokens carry. With PRESENCE=off nothing is kept: everyone is offline.
  */
-import type { Sql } from '../../db/database.js';
+import type { Bus } from '../bus/bus.js';
 import { openBroadcast } from './broadcast.js';
 
 const CHANNEL = 'securecomm_presence';
@@ -68,12 +68,12 @@ export interface PresenceManager {
 
 /**
  * `onChange(userId)` runs after every visible change made here (an explicit one, a sync, or a user timing out); it
- * wakes whoever shares a room with the user, in every process. `sql` carries the broadcast (absent: one process, the embedded database).
+ * wakes whoever shares a room with the user, in every process. `bus` carries the broadcast (absent: one process, the embedded database).
  */
 export async function createPresenceManager(
   enabled: boolean,
   onChange: (userId: string) => void,
-  sql?: Sql,
+  bus?: Bus,
   /** Tests shorten the offline timeout. */
   offlineAfterMs = OFFLINE_AFTER_MS,
 ): Promise<PresenceManager> {
@@ -124,7 +124,7 @@ export async function createPresenceManager(
     if (visible) onChange(userId);
   };
 
-  const broadcast = await openBroadcast<Message>(enabled ? sql : undefined, CHANNEL, (msg) => {
+  const broadcast = await openBroadcast<Message>(enabled ? bus : undefined, CHANNEL, (msg) => {
     if (typeof msg.u !== 'string' || (msg.s !== 'online' && msg.s !== 'unavailable' && msg.s !== 'offline')) return;
     const deadline = Number(msg.d) || 0;
     // No wake here: the origin wakes the user's rooms after this message, and the wake arrives after it.

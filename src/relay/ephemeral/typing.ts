@@ -1,8 +1,8 @@
 /**
  * Typing notifications: who is typing in which room, kept in memory in every process (never on disk) and
- * broadcast to the other processes through PostgreSQL NOTIFY; every change gets a typing position that /sync tokens carry.
+ * broadcast to the other processes on the bus (PostgreSQL NOTIFY or NATS); every change gets a typing position that /sync tokens carry.
  */
-import type { Sql } from '../../db/database.js';
+import type { Bus } from '../bus/bus.js';
 import type { Notifier } from '../notifier.js';
 import { onTypingChange } from '../wakes.js';
 import { openBroadcast } from './broadcast.js';
@@ -47,11 +47,11 @@ export interface TypingManager {
  * Positions are hybrid clocks: max(now, last + 1), and a change from another process keeps its position unless this
  * process has already passed it; so positions stay comparable across processes (up to clock skew) and always rise here.
  *
- * A change travels on its own channel and, after that NOTIFY, the room is woken through the notifier. Both
- * channels are received on the one LISTEN connection of the pool, in commit order: a process applies the change
- * before the wake reaches it, so the woken long-poll reads the new state.
+ * A change travels on its own channel and, once published, the room is woken through the notifier. The bus keeps one
+ * process's messages in publish order across channels (relay/bus/bus.ts): a process applies the change before the
+ * wake reaches it, so the woken long-poll reads the new state.
  */
-export async function createTypingManager(notifier: Notifier, sql?: Sql): Promise<TypingManager> {
+export async function createTypingManager(notifier: Notifier, bus?: Bus): Promise<TypingManager> {
   const rooms = new Map<string, RoomTyping>();
   let last = 0;
 
@@ -86,7 +86,7 @@ export async function createTypingManager(notifier: Notifier, sql?: Sql): Promis
     if (pos !== undefined) onTypingChange(notifier, roomId);
   };
 
-  const broadcast = await openBroadcast<Message>(sql, CHANNEL, (msg) => {
+  const broadcast = await openBroadcast<Message>(bus, CHANNEL, (msg) => {
     const { r: roomId, u: userId } = msg;
     if (typeof roomId !== 'string' || typeof userId !== 'string') return;
     // Should the origin die before it sends the stop, the user stops typing here a little after the deadline.
