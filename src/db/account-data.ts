@@ -41,3 +41,43 @@ export interface AccountDataRow {
   content: Record<string, unknown>;
   streamPos: number;
 }
+
+/**
+ * The user's account data (global and per room) changed in (since, upTo], oldest first, as one JSON column: written
+ * once for /sync's snapshot and the sliding-sync account_data extension (arguments are SQL expressions; since -1
+ * reads every row).
+ */
+export function accountDataChangesSql(user: string, since: string, upTo: string): string {
+  return `(SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
+        SELECT room_id, type, content, stream_pos FROM account_data
+        WHERE user_id = ${user} AND stream_pos > ${since} AND stream_pos <= ${upTo}) a)`;
+}
+
+/** When the user's push rules last changed (null if never), as a column. */
+export function pushRulesPosSql(user: string): string {
+  return `(SELECT stream_pos FROM push_rules_stream WHERE user_id = ${user})`;
+}
+
+type AccountDataJson = { room_id: string; type: string; content: Record<string, unknown>; stream_pos: number };
+
+export function readAccountDataChanges(json: unknown): AccountDataRow[] {
+  return (json as AccountDataJson[]).map((a) => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos }));
+}
+
+/**
+ * The user's account data changed in (since, upTo] (every row when since is undefined) and when their push rules last
+ * changed, in one statement (the sliding-sync account_data extension).
+ */
+export async function selectAccountDataChanges(db: Db, userId: string, since: number | undefined, upTo: number): Promise<{ changed: AccountDataRow[]; pushRulesPos: number | undefined }> {
+  const statement = `SELECT ${accountDataChangesSql('$1::text', '$2::bigint', '$3::bigint')} AS changed, ${pushRulesPosSql('$1::text')} AS push_rules_pos`;
+  const [row] = (await db.unsafe(statement, [userId, since ?? -1, upTo], { prepare: true })) as unknown as { changed: unknown; pushRulesPos: number | null }[];
+  return { changed: readAccountDataChanges(row.changed), pushRulesPos: row.pushRulesPos ?? undefined };
+}
+
+/** Every account data row of the user in these rooms, as of the watermark (rows stamped later are left out). */
+export async function selectRoomAccountData(db: Db, userId: string, roomIds: string[], upTo: number): Promise<AccountDataRow[]> {
+  if (roomIds.length === 0) return [];
+  return db<AccountDataRow[]>`
+    SELECT room_id, type, content, stream_pos FROM account_data
+    WHERE user_id = ${userId} AND room_id = ANY(${roomIds}) AND stream_pos <= ${upTo} ORDER BY stream_pos`;
+}

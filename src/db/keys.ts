@@ -109,3 +109,34 @@ export async function selectDeviceListActivity(db: Db, from: number, to: number)
   return row.any;
 }
 
+
+/**
+ * A device's one-time key counts per algorithm and its unused fallback key types, as one JSON column (written once,
+ * for /sync's snapshot and the sliding-sync e2ee extension; `user`/`device` are SQL expressions).
+ */
+export function keyCountsSql(user: string, device: string): string {
+  return `(SELECT coalesce(json_agg(k), '[]') FROM (
+        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = ${user} AND device_id = ${device} GROUP BY algorithm
+        UNION ALL
+        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = ${user} AND device_id = ${device} AND NOT used) k)`;
+}
+
+export interface KeyCounts {
+  oneTimeKeyCounts: Record<string, number>;
+  unusedFallbackKeyTypes: string[];
+}
+
+/** The key counts column's value. */
+export function readKeyCounts(json: unknown): KeyCounts {
+  const keyCounts = json as { kind: 'otk' | 'fallback'; algorithm: string; n: number }[];
+  return {
+    oneTimeKeyCounts: Object.fromEntries(keyCounts.filter((k) => k.kind === 'otk').map((k) => [k.algorithm, k.n])),
+    unusedFallbackKeyTypes: keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
+  };
+}
+
+/** A device's key counts, in one statement (the sliding-sync e2ee extension). */
+export async function selectKeyCounts(db: Db, userId: string, deviceId: string): Promise<KeyCounts> {
+  const [row] = (await db.unsafe(`SELECT ${keyCountsSql('$1::text', '$2::text')} AS counts`, [userId, deviceId], { prepare: true })) as unknown as { counts: unknown }[];
+  return readKeyCounts(row.counts);
+}

@@ -10,9 +10,10 @@
  */
 import type { Db } from './database.js';
 import type { TimelineRow } from './events.js';
-import type { AccountDataRow } from './account-data.js';
+import { accountDataChangesSql, pushRulesPosSql, readAccountDataChanges, type AccountDataRow } from './account-data.js';
 import type { MembershipRow } from './rooms.js';
-import type { ToDeviceRow } from './to-device.js';
+import { inboxAckSql, inboxBatchSql, readInboxBatch, type InboxParams, type ToDeviceRow } from './to-device.js';
+import { keyCountsSql, readKeyCounts, type KeyCounts } from './keys.js';
 import type { NotificationCounts } from './notifications.js';
 
 /** The global account data section's part (relay/sync/account-data.ts). */
@@ -44,13 +45,11 @@ export interface RoomsSnapshot {
 }
 
 /** The end-to-end encryption section's part (relay/sync/e2ee.ts). */
-export interface E2eeSnapshot {
+export interface E2eeSnapshot extends KeyCounts {
   /** The device's first `toDeviceLimit` unacknowledged messages up to the watermark, in order. */
   toDevice: ToDeviceRow[];
   /** Whether any device list or membership changed anywhere in (since, head] (false on an initial sync). */
   deviceListActivity: boolean;
-  oneTimeKeyCounts: Record<string, number>;
-  unusedFallbackKeyTypes: string[];
 }
 
 export interface SyncSnapshot {
@@ -65,26 +64,23 @@ export interface SyncSnapshot {
 
 type Row = Record<string, unknown>;
 
+/** The to-device inbox parts' values in this statement (parameters below; the watermark is `h.pos`). */
+const INBOX: InboxParams = { user: '$1::text', device: '$2::text', ack: '$6::bigint', upTo: 'h.pos', limit: '$7::int' };
+
 interface Section<T> {
   /** Select-list items, over `h.pos` (the watermark) and `mine` (the user's member events); parameters as below. */
   columns: string;
   read(row: Row): T;
 }
 
-type AccountDataJson = { room_id: string; type: string; content: Record<string, unknown>; stream_pos: number };
-
-const accountDataRow = (a: AccountDataJson): AccountDataRow => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos });
-
 /** Both account data sections read the user's changes in one scan (`account_data`), each taking its own rows. */
 const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<RoomsSnapshot>; e2ee: Section<E2eeSnapshot> } = {
   accountData: {
     columns: `
-      (SELECT coalesce(json_agg(a ORDER BY a.stream_pos), '[]') FROM (
-        SELECT room_id, type, content, stream_pos FROM account_data
-        WHERE user_id = $1::text AND stream_pos > $3::bigint AND stream_pos <= h.pos) a) AS account_data,
-      (SELECT stream_pos FROM push_rules_stream WHERE user_id = $1::text) AS push_rules_pos`,
+      ${accountDataChangesSql('$1::text', '$3::bigint', 'h.pos')} AS account_data,
+      ${pushRulesPosSql('$1::text')} AS push_rules_pos`,
     read: (row) => ({
-      changed: (row.accountData as AccountDataJson[]).filter((a) => a.room_id === '').map(accountDataRow),
+      changed: readAccountDataChanges(row.accountData).filter((a) => a.roomId === ''),
       pushRulesPos: (row.pushRulesPos as number | null) ?? undefined,
     }),
   },
@@ -122,8 +118,8 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       ) AS steady_rooms`,
     read: (row) => {
       const accountData = new Map<string, AccountDataRow[]>();
-      for (const a of row.accountData as AccountDataJson[]) {
-        if (a.room_id !== '') accountData.set(a.room_id, [...(accountData.get(a.room_id) ?? []), accountDataRow(a)]);
+      for (const a of readAccountDataChanges(row.accountData)) {
+        if (a.roomId !== '') accountData.set(a.roomId, [...(accountData.get(a.roomId) ?? []), a]);
       }
       const withEvents = row.roomsWithEvents as string[] | null;
       const withReceipts = row.roomsWithReceipts as string[] | null;
@@ -144,28 +140,17 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
   },
   e2ee: {
     columns: `
-      (SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
-        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
-        WHERE user_id = $1::text AND device_id = $2::text AND stream_pos <= h.pos AND message_id > $6::bigint
-        ORDER BY stream_pos, message_id LIMIT $7::int) t) AS to_device,
+      ${inboxBatchSql(INBOX)} AS to_device,
       $4::boolean AND (
         EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > $3::bigint AND stream_pos <= h.pos)
         OR EXISTS (SELECT 1 FROM events WHERE stream_pos > $3::bigint AND stream_pos <= h.pos AND type = 'm.room.member')
       ) AS device_list_activity,
-      (SELECT coalesce(json_agg(k), '[]') FROM (
-        SELECT 'otk' AS kind, algorithm, count(*)::int AS n FROM one_time_keys WHERE user_id = $1::text AND device_id = $2::text GROUP BY algorithm
-        UNION ALL
-        SELECT 'fallback', algorithm, 0 FROM fallback_keys WHERE user_id = $1::text AND device_id = $2::text AND NOT used) k) AS key_counts`,
-    read: (row) => {
-      type ToDeviceJson = { message_id: number; stream_pos: number; sender: string; type: string; content: Record<string, unknown> };
-      const keyCounts = row.keyCounts as { kind: 'otk' | 'fallback'; algorithm: string; n: number }[];
-      return {
-        toDevice: (row.toDevice as ToDeviceJson[]).map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content })),
-        deviceListActivity: row.deviceListActivity as boolean,
-        oneTimeKeyCounts: Object.fromEntries(keyCounts.filter((k) => k.kind === 'otk').map((k) => [k.algorithm, k.n])),
-        unusedFallbackKeyTypes: keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
-      };
-    },
+      ${keyCountsSql('$1::text', '$2::text')} AS key_counts`,
+    read: (row) => ({
+      toDevice: readInboxBatch(row.toDevice),
+      deviceListActivity: row.deviceListActivity as boolean,
+      ...readKeyCounts(row.keyCounts),
+    }),
   },
 };
 
@@ -180,9 +165,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
  */
 const SNAPSHOT_SQL = `
     WITH h AS (SELECT pos FROM stream_head LIMIT 1),
-    acked AS (
-      DELETE FROM to_device_inbox WHERE $5::boolean AND user_id = $1::text AND device_id = $2::text AND message_id <= $6::bigint
-    ),
+    acked AS (${inboxAckSql(INBOX, '$5::boolean')}),
     unsent AS (
       DELETE FROM lazy_members_sent WHERE $11::boolean AND user_id = $1::text AND device_id = $2::text AND sent_pos > $3::bigint
     ),

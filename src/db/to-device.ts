@@ -1,4 +1,8 @@
-/** The to-device inbox: messages per recipient device in stream order, deleted once acknowledged. */
+/**
+ * The to-device inbox: messages per recipient device in stream order, deleted once acknowledged. The statement parts
+ * that acknowledge and read a device's batch are written once here, for /sync's snapshot and the sliding-sync
+ * to_device extension.
+ */
 import type { Db } from './database.js';
 
 export interface ToDeviceRow {
@@ -22,4 +26,53 @@ export async function insertToDeviceTxn(db: Db, userId: string, deviceId: string
   const rows = await db`
     INSERT INTO to_device_txns (user_id, device_id, txn_id) VALUES (${userId}, ${deviceId}, ${txnId}) ON CONFLICT DO NOTHING RETURNING 1`;
   return rows.length === 1;
+}
+
+/** Where a statement holds the values the inbox parts use: SQL expressions (parameters or columns). */
+export interface InboxParams {
+  user: string;
+  device: string;
+  /** The last message id the client acknowledged (0 when none). */
+  ack: string;
+  /** The watermark: messages at or below it have committed. */
+  upTo: string;
+  limit: string;
+}
+
+/**
+ * The acknowledgement, as a data-modifying CTE body: the device's messages up to the acknowledged id go. `when`: a
+ * boolean expression (whether the client acknowledged anything).
+ */
+export function inboxAckSql(p: InboxParams, when: string): string {
+  return `DELETE FROM to_device_inbox WHERE ${when} AND user_id = ${p.user} AND device_id = ${p.device} AND message_id <= ${p.ack}`;
+}
+
+/**
+ * The device's next batch as one JSON array: the first `limit` unacknowledged messages up to the watermark, in order.
+ * (Rows deleted by the acknowledgement in the same statement are still visible to it, hence message_id > ack.)
+ */
+export function inboxBatchSql(p: InboxParams): string {
+  return `(SELECT coalesce(json_agg(t ORDER BY t.stream_pos, t.message_id), '[]') FROM (
+        SELECT message_id, stream_pos, sender, type, content FROM to_device_inbox
+        WHERE user_id = ${p.user} AND device_id = ${p.device} AND stream_pos <= ${p.upTo} AND message_id > ${p.ack}
+        ORDER BY stream_pos, message_id LIMIT ${p.limit}) t)`;
+}
+
+type InboxJson = { message_id: number; stream_pos: number; sender: string; type: string; content: Record<string, unknown> };
+
+/** The batch column's value as rows. */
+export function readInboxBatch(json: unknown): ToDeviceRow[] {
+  return (json as InboxJson[]).map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content }));
+}
+
+/**
+ * Deletes what the device acknowledged (`ack`: every message up to that id) and reads its next batch up to the
+ * watermark, in one statement (the sliding-sync to_device extension; /sync does the same in its snapshot).
+ */
+export async function acknowledgeAndReadInbox(db: Db, q: { userId: string; deviceId: string; ack: number | undefined; upTo: number; limit: number }): Promise<ToDeviceRow[]> {
+  const p: InboxParams = { user: '$1::text', device: '$2::text', ack: '$4::bigint', upTo: '$5::bigint', limit: '$6::int' };
+  const statement = `WITH acked AS (${inboxAckSql(p, '$3::boolean')}) SELECT ${inboxBatchSql(p)} AS batch`;
+  const params = [q.userId, q.deviceId, q.ack !== undefined, q.ack ?? 0, q.upTo, q.limit];
+  const [row] = (await db.unsafe(statement, params as never[], { prepare: true })) as unknown as { batch: unknown }[];
+  return readInboxBatch(row.batch);
 }

@@ -111,3 +111,22 @@ export async function createTypingManager(notifier: Notifier, bus?: Bus): Promis
     },
   };
 }
+
+/** A room's m.typing event as a sync delivers it. */
+export interface TypingEvent {
+  type: 'm.typing';
+  content: { user_ids: string[] };
+}
+
+/**
+ * The m.typing event a sync delivers for a room: when the room's typing changed between the client's typing position
+ * and the response's (`range`; a later change waits for the next sync, which its wake starts), or, for a room new to
+ * the client (`fresh`, or `range.since` undefined), when someone is typing. Shared by /sync and the sliding-sync
+ * typing extension.
+ */
+export function typingEventFor(typing: TypingManager, roomId: string, range: { since: number | undefined; upTo: number }, fresh: boolean): TypingEvent | undefined {
+  const room = typing.room(roomId);
+  if (!room) return undefined;
+  const changed = fresh || range.since === undefined ? room.userIds.length > 0 : room.pos > range.since && room.pos <= range.upTo;
+  return changed ? { type: 'm.typing', content: { user_ids: room.userIds } } : undefined;
+}

@@ -18,6 +18,7 @@ import { recordSentMembers, selectStateChanges } from '../../db/lazy-members.js'
 import { lazyMode, lazyState, type LazyDevice, type LazyRoom } from './lazy-members.js';
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { receiptEvents } from '../ephemeral/receipts.js';
+import { typingEventFor } from '../ephemeral/typing.js';
 import { selectNotificationCounts } from '../../db/notifications.js';
 import { streamToken } from './token.js';
 import type { SyncSection } from './section.js';
@@ -110,10 +111,8 @@ function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): EphemeralEvent[]
   const ef = ctx.filter.room?.ephemeral;
   const allowed = (type: string) => matchesEventFilter(ef && { ...ef, senders: undefined, not_senders: undefined }, { type, sender: '', roomId });
   const events: EphemeralEvent[] = [];
-  const typing = ctx.hs.typing.room(roomId);
-  const { since, upTo } = ctx.typing;
-  const typingChanged = fresh || since === undefined ? (typing?.userIds.length ?? 0) > 0 : typing !== undefined && typing.pos > since && typing.pos <= upTo;
-  if (typing && typingChanged && allowed('m.typing')) events.push({ type: 'm.typing', content: { user_ids: typing.userIds } });
+  const typing = typingEventFor(ctx.hs.typing, roomId, ctx.typing, fresh);
+  if (typing && allowed('m.typing')) events.push(typing);
   const receipt = ctx.receipts.get(roomId);
   if (receipt && allowed('m.receipt')) events.push(receipt);
   return events.slice(0, ef?.limit ?? events.length);

@@ -1,0 +1,43 @@
+/**
+ * The account_data extension (MSC3959): global account data changed between the client's pos and the watermark
+ * (everything, with m.push_rules, on a new connection: the rule of /sync's account_data section), and room account
+ * data (tags, m.fully_read, ...) of the rooms in scope (scope.ts): what changed in range, or everything current for a
+ * room the response sends from scratch.
+ */
+import { z } from 'zod';
+import { selectAccountDataChanges, selectRoomAccountData, type AccountDataRow } from '../../../db/account-data.js';
+import { globalAccountDataEvents } from '../../sync/account-data.js';
+import { roomsInScope } from './scope.js';
+import type { ExtensionBuilder } from './types.js';
+
+export const roomScopedRequestSchema = z.object({
+  enabled: z.boolean().nullish(),
+  lists: z.array(z.string()).nullish(),
+  rooms: z.array(z.string()).nullish(),
+});
+
+type AccountDataEvent = { type: string; content: Record<string, unknown> };
+
+export interface AccountDataExtension {
+  global: AccountDataEvent[];
+  rooms: Record<string, AccountDataEvent[]>;
+}
+
+export const accountDataExtension: ExtensionBuilder<z.infer<typeof roomScopedRequestSchema>, AccountDataExtension> = {
+  async build({ hs, requester, since, upTo, listRooms, subscribedRooms, initialRooms }, request) {
+    const userId = requester.userId;
+    const scope = roomsInScope(request, listRooms, subscribedRooms);
+    const fromScratch = since === undefined ? [] : scope.filter((r) => initialRooms?.has(r));
+    const [changes, scratch] = await Promise.all([selectAccountDataChanges(hs.sql, userId, since, upTo), selectRoomAccountData(hs.sql, userId, fromScratch, upTo)]);
+    const rooms: Record<string, AccountDataEvent[]> = {};
+    const add = (rows: AccountDataRow[]) => {
+      for (const r of rows) (rooms[r.roomId] ??= []).push({ type: r.type, content: r.content });
+    };
+    const inScope = new Set(scope);
+    const scratchSet = new Set(fromScratch);
+    add(changes.changed.filter((r) => r.roomId !== '' && inScope.has(r.roomId) && !scratchSet.has(r.roomId)));
+    add(scratch);
+    return { global: await globalAccountDataEvents(hs, userId, since, upTo, changes), rooms };
+  },
+  isEmpty: (part) => part.global.length === 0 && Object.keys(part.rooms).length === 0,
+};

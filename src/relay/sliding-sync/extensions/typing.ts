@@ -1,0 +1,29 @@
+/**
+ * The typing extension (MSC3961): the m.typing event of each joined room in scope (scope.ts) whose typing users
+ * changed between the client's typing position and the response's, or, for a room new to the connection, when
+ * someone is typing there: /sync's rule (relay/ephemeral/typing.ts). Typing lives in memory: no query.
+ */
+import type { z } from 'zod';
+import { typingEventFor, type TypingEvent } from '../../ephemeral/typing.js';
+import { roomsInScope } from './scope.js';
+import type { roomScopedRequestSchema } from './account-data.js';
+import type { ExtensionBuilder } from './types.js';
+
+export interface TypingExtension {
+  rooms: Record<string, TypingEvent>;
+}
+
+export const typingExtension: ExtensionBuilder<z.infer<typeof roomScopedRequestSchema>, TypingExtension> = {
+  async build({ hs, typing, initialRooms, listRooms, subscribedRooms, joinedAmong }, request) {
+    const scope = roomsInScope(request, listRooms, subscribedRooms);
+    // No typing ever seen in any of them (by this process): no membership lookup.
+    if (!scope.some((r) => hs.typing.room(r) !== undefined)) return { rooms: {} };
+    const rooms: Record<string, TypingEvent> = {};
+    for (const roomId of await joinedAmong(scope)) {
+      const event = typingEventFor(hs.typing, roomId, typing, initialRooms?.has(roomId) ?? false);
+      if (event) rooms[roomId] = event;
+    }
+    return { rooms };
+  },
+  isEmpty: (part) => Object.keys(part.rooms).length === 0,
+};
