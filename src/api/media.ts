@@ -88,10 +88,10 @@ async function download(hs: Hs, ctx: Context, params: Record<string, string>, qu
 
 async function thumbnail(hs: Hs, ctx: Context, params: Record<string, string>, query: ThumbnailQuery): Promise<void> {
   const media = await findMedia(hs, params.serverName, params.mediaId, query.timeout_ms);
-  const thumb = await thumbnailOf(hs, media, query.width, query.height, query.method);
+  const thumb = await thumbnailOf(hs, media, query.width, query.height, query.method, query.animated === 'true');
   const stream = await openThumbnail(hs, thumb);
   if (!stream) throw notFound('Unknown media.');
-  const ext = thumb.contentType === 'image/jpeg' ? 'jpg' : 'png';
+  const ext = { 'image/jpeg': 'jpg', 'image/webp': 'webp' }[thumb.contentType] ?? 'png';
   send(ctx, { ...servingHeaders(thumb.contentType, `thumbnail.${ext}`, true), 'Content-Length': String(thumb.size) }, stream);
 }
 

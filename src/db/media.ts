@@ -118,22 +118,25 @@ export interface ThumbnailRow {
   width: number;
   height: number;
   method: 'crop' | 'scale';
+  /** An animated thumbnail (animated=true of an animated source), kept apart from the still one. */
+  animated: boolean;
   contentType: string;
   size: number;
   sha256: string;
 }
 
-export async function selectThumbnail(db: Db, mediaId: string, width: number, height: number, method: string): Promise<ThumbnailRow | undefined> {
+export async function selectThumbnail(db: Db, mediaId: string, width: number, height: number, method: string, animated: boolean): Promise<ThumbnailRow | undefined> {
   const [row] = await db<ThumbnailRow[]>`
-    SELECT * FROM media_thumbnails WHERE media_id = ${mediaId} AND width = ${width} AND height = ${height} AND method = ${method}`;
+    SELECT * FROM media_thumbnails
+    WHERE media_id = ${mediaId} AND width = ${width} AND height = ${height} AND method = ${method} AND animated = ${animated}`;
   return row;
 }
 
 /** Stores a thumbnail; false when the media id is gone or another request stored the same one first. */
 export async function insertThumbnail(db: Db, t: ThumbnailRow): Promise<boolean> {
   const rows = await db`
-    INSERT INTO media_thumbnails (media_id, width, height, method, content_type, size, sha256)
-    SELECT ${t.mediaId}, ${t.width}, ${t.height}, ${t.method}, ${t.contentType}, ${t.size}, ${t.sha256}
+    INSERT INTO media_thumbnails (media_id, width, height, method, animated, content_type, size, sha256)
+    SELECT ${t.mediaId}, ${t.width}, ${t.height}, ${t.method}, ${t.animated}, ${t.contentType}, ${t.size}, ${t.sha256}
     WHERE EXISTS (SELECT 1 FROM media WHERE media_id = ${t.mediaId})
     ON CONFLICT DO NOTHING RETURNING 1`;
   return rows.length === 1;

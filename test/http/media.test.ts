@@ -361,6 +361,44 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect(badSize.status).toBe(400);
   });
 
+  test('animated=true of a 2-frame GIF or WebP: an animated WebP, cached apart from the still; false or absent: a still', async () => {
+    const frames = Buffer.concat(await Promise.all(['#ff0000', '#0000ff'].map((c) => sharp({ create: { width: 200, height: 100, channels: 3, background: c } }).raw().toBuffer())));
+    const strip = () => sharp(frames, { raw: { width: 200, height: 200, channels: 3, pageHeight: 100 } });
+    const sources: [string, Buffer][] = [
+      ['image/gif', await strip().gif({ delay: [100, 100], loop: 0 }).toBuffer()],
+      ['image/webp', await strip().webp({ delay: [100, 100], loop: 0 }).toBuffer()],
+    ];
+    for (const [type, bytes] of sources) {
+      const id = mediaIdOf(await upload(alice, bytes, type));
+      const anim = await get(bob, `${THUMBNAIL}/test.local/${id}?width=32&height=32&method=crop&animated=true`);
+      expect([type, anim.status, anim.headers['content-type']]).toEqual([type, 200, 'image/webp']);
+      expect(anim.headers['content-disposition']).toBe('inline; filename="thumbnail.webp"');
+      const meta = await sharp(anim.body as Buffer, { animated: true }).metadata();
+      expect([meta.pages, meta.width, meta.pageHeight]).toEqual([2, 32, 32]);
+      for (const q of ['&animated=false', '']) {
+        const still = await get(bob, `${THUMBNAIL}/test.local/${id}?width=32&height=32&method=crop${q}`);
+        expect([type, q, still.status, still.headers['content-type']]).toEqual([type, q, 200, 'image/png']);
+        const m = await sharp(still.body as Buffer).metadata();
+        expect([m.pages ?? 1, m.width, m.height]).toEqual([1, 32, 32]);
+      }
+      const rows = await t.hs.sql`SELECT animated, content_type FROM media_thumbnails WHERE media_id = ${id} ORDER BY animated`;
+      expect(rows.map((r) => [r.animated, r.contentType])).toEqual([[false, 'image/png'], [true, 'image/webp']]);
+      // Served from the cache the second time: still two rows.
+      await get(bob, `${THUMBNAIL}/test.local/${id}?width=32&height=32&method=crop&animated=true`);
+      expect((await t.hs.sql`SELECT 1 FROM media_thumbnails WHERE media_id = ${id}`).length).toBe(2);
+    }
+    // animated=true of a source that cannot move (a PNG) is the still one, made once.
+    const id = mediaIdOf(await upload(alice, png, 'image/png'));
+    const res = await get(bob, `${THUMBNAIL}/test.local/${id}?width=96&height=96&method=crop&animated=true`);
+    expect([res.status, res.headers['content-type']]).toEqual([200, 'image/png']);
+    expect((await t.hs.sql`SELECT animated FROM media_thumbnails WHERE media_id = ${id}`).map((r) => r.animated)).toEqual([false]);
+    // A GIF that is not one (ciphertext claiming the type) is refused on the animated path too.
+    const liar = mediaIdOf(await upload(alice, randomBytes(1000), 'image/gif'));
+    const refused = await get(bob, `${THUMBNAIL}/test.local/${liar}?width=32&height=32&animated=true`);
+    expect(refused.status).toBe(400);
+    expectMatrixError(json(refused.body as Buffer), 'M_UNKNOWN');
+  });
+
   test('URL previews are off, with a clear error', async () => {
     for (const p of ['/_matrix/client/v1/media/preview_url', '/_matrix/media/v3/preview_url']) {
       const res = await t.http.get(p).query({ url: 'https://example.org/' }).set(alice.auth);

@@ -3,9 +3,10 @@
  * Encrypted attachments are application/octet-stream to the server and are never opened: a thumbnail is made only
  * when the declared type is an image type sharp reads, and sharp refuses anything that is not really one. A request
  * is served from the closest of a few fixed sizes (those Element asks for), each made once with sharp and kept in the
- * blob store (media_thumbnails), so no client can make the server store a thumbnail per pixel size.
+ * blob store (media_thumbnails), so no client can make the server store a thumbnail per pixel size. With
+ * animated=true an animated GIF or WebP gives an animated WebP thumbnail, cached apart from the still one.
  */
-import sharp from 'sharp';
+import sharp, { type ResizeOptions, type Sharp } from 'sharp';
 import type { Readable } from 'node:stream';
 import type { Hs } from '../../hs.js';
 import { transaction } from '../../db/database.js';
@@ -43,45 +44,102 @@ export function canThumbnail(media: CompleteMedia): boolean {
   return media.contentType !== null && THUMBNAILABLE.has(essence(media.contentType));
 }
 
-async function render(source: Readable, width: number, height: number, method: ThumbnailMethod, asJpeg: boolean): Promise<Buffer> {
-  const pipeline = sharp({ limitInputPixels: MAX_INPUT_PIXELS, animated: false })
-    .rotate()
-    .resize(width, height, method === 'crop' ? { fit: 'cover' } : { fit: 'inside', withoutEnlargement: true });
-  const out = asJpeg ? pipeline.jpeg({ quality: 80 }) : pipeline.png();
-  source.pipe(out);
+/** Animated sources sharp reads frame by frame (libvips reads only the first frame of an APNG: a still). */
+const ANIMATABLE = new Set(['image/gif', 'image/webp']);
+
+type Output = { format: 'jpeg' | 'png' | 'webp'; contentType: string };
+const STILL_JPEG: Output = { format: 'jpeg', contentType: 'image/jpeg' };
+const STILL_PNG: Output = { format: 'png', contentType: 'image/png' };
+/** Animated thumbnails are WebP, which the spec prefers for animation. */
+const ANIMATED_WEBP: Output = { format: 'webp', contentType: 'image/webp' };
+
+function resizeOptions(method: ThumbnailMethod): ResizeOptions {
+  return method === 'crop' ? { fit: 'cover' } : { fit: 'inside', withoutEnlargement: true };
+}
+
+function encode(pipeline: Sharp, out: Output): Sharp {
+  if (out.format === 'jpeg') return pipeline.jpeg({ quality: 80 });
+  if (out.format === 'webp') return pipeline.webp({ quality: 80, effort: 2 });
+  return pipeline.png();
+}
+
+/** A still thumbnail (the first frame of an animated source), streamed from the store into sharp. */
+async function renderStill(source: Readable, width: number, height: number, method: ThumbnailMethod, out: Output): Promise<Buffer> {
+  const pipeline = encode(sharp({ limitInputPixels: MAX_INPUT_PIXELS, animated: false }).rotate().resize(width, height, resizeOptions(method)), out);
+  source.pipe(pipeline);
   try {
-    return await out.toBuffer();
+    return await pipeline.toBuffer();
   } finally {
     source.destroy();
   }
 }
 
-/** The thumbnail for a request: the stored one, or made now and stored. */
-export async function thumbnailOf(hs: Hs, media: CompleteMedia, width: number, height: number, method: ThumbnailMethod): Promise<ThumbnailRow> {
-  if (!canThumbnail(media)) throw unknownError(400, 'Thumbnails are made only of images (png, jpeg, gif, webp); this media is not one.');
-  if (media.size > MAX_THUMBNAIL_SOURCE_BYTES) throw tooLarge('The image is too large to thumbnail.');
-  const size = pickSize(width, height, method);
-  const known = await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method);
-  if (known) return known;
-  const asJpeg = essence(media.contentType!) === 'image/jpeg';
-  let bytes: Buffer;
-  try {
-    bytes = await render(await openMedia(hs, media), size.width, size.height, size.method, asJpeg);
-  } catch (err) {
-    if ((err as { status?: number }).status !== undefined) throw err;
-    throw unknownError(400, 'Cannot make a thumbnail of this media: it is not a readable image.');
-  }
+/** Every frame resized, as an animated WebP; undefined when the source has only one frame (then a still serves). */
+async function renderAnimated(source: Buffer, width: number, height: number, method: ThumbnailMethod): Promise<Buffer | undefined> {
+  const { pages } = await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+  if ((pages ?? 1) < 2) return undefined;
+  // limitInputPixels counts the frames together, so a long animation is refused as a large still would be.
+  return encode(sharp(source, { limitInputPixels: MAX_INPUT_PIXELS, animated: true }).resize(width, height, resizeOptions(method)), ANIMATED_WEBP).toBuffer();
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** Stores a rendered thumbnail (once: a request racing this one may have stored it first) and answers its row. */
+async function keep(hs: Hs, row: Omit<ThumbnailRow, 'size' | 'sha256'>, bytes: Buffer): Promise<ThumbnailRow> {
   const staged = await hs.media.stage([bytes], MAX_THUMBNAIL_SOURCE_BYTES);
-  const row: ThumbnailRow = { mediaId: media.mediaId, ...size, contentType: asJpeg ? 'image/jpeg' : 'image/png', size: staged.size, sha256: staged.sha256 };
+  const full: ThumbnailRow = { ...row, size: staged.size, sha256: staged.sha256 };
   try {
     await transaction(hs.sql, async (tx) => {
       await lockBlob(tx, staged.sha256);
-      if (await insertThumbnail(tx, row)) await staged.publish(tx);
+      if (await insertThumbnail(tx, full)) await staged.publish(tx);
     });
   } finally {
     await staged.discard();
   }
-  return (await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method)) ?? row;
+  return (await selectThumbnail(hs.sql, row.mediaId, row.width, row.height, row.method, row.animated)) ?? full;
+}
+
+const unreadable = (err: unknown) => {
+  if ((err as { status?: number }).status !== undefined) return err;
+  return unknownError(400, 'Cannot make a thumbnail of this media: it is not a readable image.');
+};
+
+/**
+ * The thumbnail for a request: the stored one, or made now and stored. With `animated` (spec v1.11: animated=true)
+ * an animated GIF or WebP gives an animated WebP; anything else, and animated false or absent, a still (JPEG of a
+ * JPEG, else PNG). Still and animated thumbnails of one size are cached apart.
+ */
+export async function thumbnailOf(hs: Hs, media: CompleteMedia, width: number, height: number, method: ThumbnailMethod, animated = false): Promise<ThumbnailRow> {
+  if (!canThumbnail(media)) throw unknownError(400, 'Thumbnails are made only of images (png, jpeg, gif, webp); this media is not one.');
+  if (media.size > MAX_THUMBNAIL_SOURCE_BYTES) throw tooLarge('The image is too large to thumbnail.');
+  const size = pickSize(width, height, method);
+  const type = essence(media.contentType!);
+  if (animated && ANIMATABLE.has(type)) {
+    const known = await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method, true);
+    if (known) return known;
+    let bytes: Buffer | undefined;
+    try {
+      // Sources are at most MAX_THUMBNAIL_SOURCE_BYTES: read whole, as sharp needs the frame count before resizing.
+      bytes = await renderAnimated(await readAll(await openMedia(hs, media)), size.width, size.height, size.method);
+    } catch (err) {
+      throw unreadable(err);
+    }
+    if (bytes) return keep(hs, { mediaId: media.mediaId, ...size, animated: true, contentType: ANIMATED_WEBP.contentType }, bytes);
+  }
+  const known = await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method, false);
+  if (known) return known;
+  const out = type === 'image/jpeg' ? STILL_JPEG : STILL_PNG;
+  let bytes: Buffer;
+  try {
+    bytes = await renderStill(await openMedia(hs, media), size.width, size.height, size.method, out);
+  } catch (err) {
+    throw unreadable(err);
+  }
+  return keep(hs, { mediaId: media.mediaId, ...size, animated: false, contentType: out.contentType }, bytes);
 }
 
 /** The bytes of a stored thumbnail; undefined when its blob is gone. */
