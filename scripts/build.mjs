@@ -9,15 +9,20 @@
  * fingerprint is written to dist/.build-fingerprint; a failed build writes nothing, so the next start tries again.
  * tsc runs with --incremental (its state in dist/, removed with it), so a rebuild after a small change is quicker too.
  *
+ * The web client (web/, issue 17) is a second build with its own fingerprint: Vite bundles it into dist/web/ when
+ * anything under web/, package.json or the installed dependencies changed, so a change to the server alone does not
+ * rebuild the page, and the reverse.
+ *
  * Plain JavaScript with no dependencies: it runs before anything is compiled, right after `npm install`.
  *   node scripts/build.mjs [DIR]          build DIR (default: this checkout) if its sources changed; quiet when not
  *   node scripts/build.mjs --force [DIR]  build anyway
+ *   node scripts/build.mjs --web [DIR]    only the web client (tests that drive a browser)
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const FINGERPRINT = '.build-fingerprint';
@@ -98,14 +103,54 @@ export function build(root, { force = false } = {}) {
   return 'built';
 }
 
+/** The web client's fingerprint: everything under web/ and what the server build also reads of the dependencies. */
+export function webFingerprint(root) {
+  const files = [];
+  filesUnder(root, 'web', files);
+  for (const f of ['package.json', 'node_modules/.package-lock.json']) if (existsSync(join(root, f))) files.push(f);
+  files.sort();
+  const hash = createHash('sha256');
+  for (const f of files) {
+    hash.update(f).update('\0');
+    hash.update(readFileSync(join(root, f))).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/** Builds the web client into dist/web/ unless it is built from these sources: 'up to date', 'built', 'failed' or 'absent'. */
+export function buildWeb(root, { force = false } = {}) {
+  if (!existsSync(join(root, 'web', 'index.html'))) return 'absent';
+  const out = join(root, 'dist', 'web');
+  const fingerprint = webFingerprint(root);
+  const stamp = join(root, 'dist', '.web-build-fingerprint');
+  if (!force && existsSync(join(out, 'index.html'))) {
+    try {
+      if (readFileSync(stamp, 'utf8').trim() === fingerprint) return 'up to date';
+    } catch {
+      /* not built yet */
+    }
+  }
+  console.error('Building the web client (web/ changed since the last build)...');
+  rmSync(stamp, { force: true });
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [vite, 'build', '--config', join(root, 'web', 'vite.config.ts')], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) return 'failed';
+  writeFileSync(stamp, `${fingerprint}\n`);
+  return 'built';
+}
+
 const isEntryPoint = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isEntryPoint) {
   const args = process.argv.slice(2);
   const dir = args.find((a) => !a.startsWith('--'));
   const root = dir ? resolve(dir) : resolve(fileURLToPath(new URL('..', import.meta.url)));
-  const result = build(root, { force: args.includes('--force') });
-  if (result === 'failed') {
+  const force = args.includes('--force');
+  if (!args.includes('--web') && build(root, { force }) === 'failed') {
     console.error('Build failed: see the TypeScript errors above.');
+    process.exit(1);
+  }
+  if (buildWeb(root, { force }) === 'failed') {
+    console.error('The web client did not build: see the errors above (WEB_CLIENT=off serves the API without it).');
     process.exit(1);
   }
 }

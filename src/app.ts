@@ -1,6 +1,6 @@
 /**
  * buildApp(hs): the Koa application. Edge middleware first (logging, errors, CORS, the input gate, body), then every declared
- * route (under each of its servedPaths: r0 aliases too); unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
+ * route (under each of its servedPaths: r0 aliases too), with the web client's page at / unless WEB_CLIENT=off (web/serve.ts); unknown paths get 404 M_UNRECOGNIZED and known paths with another method 405 M_UNRECOGNIZED.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -10,6 +10,7 @@ import { corsMiddleware, errorMiddleware, jsonContentTypeMiddleware, requestLogM
 import { jsonBodyMiddleware, urlGateMiddleware } from './api/input-gate.js';
 import { allRoutes } from './api/index.js';
 import { runRoute, servedPaths, type Route } from './api/route.js';
+import { webClientMiddleware } from './web/serve.js';
 
 /** Routes whose body the edge must not read as JSON (media uploads stream it), by method and router path. */
 const streamingBodies = new Set(allRoutes.filter((r) => r.streamsBody).flatMap((r) => servedPaths(r).map((p) => `${r.method} ${p}`)));
@@ -34,6 +35,8 @@ export function buildApp(hs: Hs): Koa {
   app.use(errorMiddleware(hs));
   app.use(corsMiddleware);
   app.use(urlGateMiddleware);
+  // The web client's paths (/, /assets/..., /join/...) only; every other path goes on to the API.
+  if (hs.config.webClient) app.use(webClientMiddleware());
   app.use(async (ctx, next) => {
     const match = router.match(ctx.path, ctx.method);
     if (!match.route) {

@@ -90,6 +90,11 @@ export interface Config {
   supportContactEmail: string | undefined;
   supportContactMxid: string | undefined;
   supportPage: string | undefined;
+  /** The web client (src/web/serve.ts): the chat page at /; off: the API only. */
+  webClient: boolean;
+  /** HTTPS served by the server itself: paths of the PEM certificate chain and private key; both or neither. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 interface Setting {
@@ -211,7 +216,7 @@ export const SETTINGS: Setting[] = [
   { key: 'serverName', env: 'SERVER_NAME', help: 'The server name; user ids are @name:SERVER_NAME.', default: fixed('localhost'), parse: text },
   {
     key: 'publicBaseUrl', env: 'PUBLIC_BASEURL', help: 'Base URL clients use to reach the server; advertised in /.well-known/matrix/client.',
-    default: (raw) => `http://${hostForUrl(raw.HOST ?? '127.0.0.1')}:${raw.PORT ?? '8008'}`, parse: (v) => v.replace(/\/+$/, ''),
+    default: (raw) => `${raw.TLS_CERT ? 'https' : 'http'}://${hostForUrl(raw.HOST ?? '127.0.0.1')}:${raw.PORT ?? '8008'}`, parse: (v) => v.replace(/\/+$/, ''),
   },
   {
     key: 'databaseUrl', env: 'DATABASE_URL', help: 'PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) under DATA_DIR, for trying out and small installs.',
@@ -402,6 +407,15 @@ export const SETTINGS: Setting[] = [
     key: 'pushGateways', env: 'PUSH_GATEWAYS', help: 'Push gateway origins pushers may name, comma-separated (https://push.example.org). Empty: any http(s) URL.',
     default: fixed(''), parse: origins,
   },
+  {
+    key: 'webClient', env: 'WEB_CLIENT', help: 'on: the chat page (the web client) is served at /, with the API beside it. off: the API only.',
+    default: fixed('on'), parse: bool,
+  },
+  {
+    key: 'tlsCert', env: 'TLS_CERT', help: 'Path of a PEM certificate chain (e.g. Let\'s Encrypt\'s fullchain.pem): the server then speaks HTTPS itself. Needs TLS_KEY.',
+    default: fixed(''), parse: optionalText,
+  },
+  { key: 'tlsKey', env: 'TLS_KEY', help: 'Path of the PEM private key that goes with TLS_CERT (e.g. privkey.pem).', default: fixed(''), parse: optionalText },
 ];
 
 /** Settings that only make sense together. */
@@ -411,6 +425,9 @@ function checkCombinations(config: Config): void {
   }
   if ((config.turnUris.length > 0) !== (config.turnSharedSecret !== undefined)) {
     throw new ConfigError('TURN_URIS and TURN_SHARED_SECRET go together: set both (TURN for calls) or neither');
+  }
+  if ((config.tlsCert !== undefined) !== (config.tlsKey !== undefined)) {
+    throw new ConfigError('TLS_CERT and TLS_KEY go together: set both (the server speaks HTTPS) or neither');
   }
 }
 

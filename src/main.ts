@@ -2,7 +2,9 @@
  * Start-up: read config -> open the database (PostgreSQL or embedded) -> migrate -> buildApp -> listen.
  * SIGINT/SIGTERM stop accepting, let requests in flight finish, then close the database.
  */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { helpText, hostForUrl, isConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
 import { DataDirInUseError } from './db/embedded.js';
@@ -39,14 +41,27 @@ export async function startServer(config: Config, log = createLogger(config)): P
   const stopMediaJanitor = startMediaJanitor(hs);
   const pushDelivery = hs.config.pushDelivery ? startPushDelivery(hs) : undefined;
   const app = buildApp(hs);
-  const server = app.listen(config.port, config.host);
+  let server: Server;
+  try {
+    // HTTPS served by the server itself (TLS_CERT, TLS_KEY): browsers give the web client's crypto only to secure contexts.
+    server = config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? (createHttpsServer({ cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, app.callback()) as unknown as Server).listen(config.port, config.host)
+      : app.listen(config.port, config.host);
+  } catch (err) {
+    stopRetention();
+    stopMediaJanitor();
+    await pushDelivery?.stop();
+    await hs.notifier.close();
+    await db.close();
+    throw err;
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${hostForUrl(config.host)}:${port}`;
+  const url = `${config.tlsCert !== undefined ? 'https' : 'http'}://${hostForUrl(config.host)}:${port}`;
   let metricsListener: MetricsListener | undefined;
   if (config.metricsPort !== undefined) {
     try {

@@ -101,6 +101,7 @@ describe('defaults', () => {
       pushRetryInitialMs: 1000,
       pushRetryMaxMs: 600_000,
       pushGateways: [],
+      webClient: true,
     });
   });
 
@@ -208,6 +209,9 @@ describe('environment', () => {
       PUSH_RETRY_INITIAL: '2s',
       PUSH_RETRY_MAX: '1h',
       PUSH_GATEWAYS: 'https://push.example.org, http://127.0.0.1:5000/',
+      WEB_CLIENT: 'off',
+      TLS_CERT: '/etc/letsencrypt/live/example.org/fullchain.pem',
+      TLS_KEY: '/etc/letsencrypt/live/example.org/privkey.pem',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -274,7 +278,16 @@ describe('environment', () => {
       pushRetryInitialMs: 2000,
       pushRetryMaxMs: 3_600_000,
       pushGateways: ['https://push.example.org', 'http://127.0.0.1:5000'],
+      webClient: false,
+      tlsCert: '/etc/letsencrypt/live/example.org/fullchain.pem',
+      tlsKey: '/etc/letsencrypt/live/example.org/privkey.pem',
     });
+  });
+
+  test('TLS_CERT and TLS_KEY go together, and make the default PUBLIC_BASEURL https', () => {
+    expect(() => loadConfig({ TLS_CERT: '/x/fullchain.pem' })).toThrow(/TLS_CERT and TLS_KEY go together/);
+    expect(() => loadConfig({ TLS_KEY: '/x/privkey.pem' })).toThrow(/TLS_CERT and TLS_KEY go together/);
+    expect(loadConfig({ TLS_CERT: '/x/c.pem', TLS_KEY: '/x/k.pem', PORT: '8443' }).publicBaseUrl).toBe('https://127.0.0.1:8443');
   });
 
   test('on/off settings accept 1/0, true/false, yes/no, on/off in any case', () => {

@@ -1,0 +1,63 @@
+/** The landing page: start a room with a name (no password to invent), or open an invite link someone sent. */
+import { useState } from 'preact/hooks';
+import type { MatrixClient } from 'matrix-js-sdk';
+import { NameForm } from './NameForm';
+import { explainError, startRoomAs } from '../session/onboarding';
+import { roomIdFromLink } from '../session/invite-link';
+
+interface Props {
+  onEntered(client: MatrixClient, roomId: string): void;
+  onJoinLink(roomId: string): void;
+}
+
+export function Landing({ onEntered, onJoinLink }: Props) {
+  const [link, setLink] = useState('');
+  const [linkError, setLinkError] = useState<string>();
+  return (
+    <main class="landing">
+      <header class="brand">
+        <h1>SecureComm</h1>
+        <p>Encrypted chat rooms. Your messages are encrypted in this browser; the server only ever sees ciphertext.</p>
+      </header>
+      <section class="card" aria-labelledby="start-title">
+        <h2 id="start-title">Start a room</h2>
+        <p class="hint">Pick the name the others will see. This browser keeps your account: there is no password to invent.</p>
+        <NameForm
+          id="start"
+          button="Start a room"
+          busyText="Creating your encrypted room…"
+          onSubmit={async (name) => {
+            try {
+              const { client, roomId } = await startRoomAs(name);
+              onEntered(client, roomId);
+            } catch (err) {
+              throw new Error(explainError(err));
+            }
+          }}
+        />
+      </section>
+      <section class="card" aria-labelledby="link-title">
+        <h2 id="link-title">Join by link</h2>
+        <p class="hint">Someone sent you a link? Open it, or paste it here.</p>
+        <form
+          class="name-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const roomId = roomIdFromLink(link);
+            if (roomId) onJoinLink(roomId);
+            else setLinkError('That is not an invite link of this server (it looks like …/join/!room…).');
+          }}
+        >
+          <label for="link-input">Invite link</label>
+          <input id="link-input" value={link} onInput={(e) => setLink((e.target as HTMLInputElement).value)} placeholder={`${window.location.origin}/join/…`} />
+          <button type="submit">Open link</button>
+          {linkError && (
+            <p class="error" role="alert">
+              {linkError}
+            </p>
+          )}
+        </form>
+      </section>
+    </main>
+  );
+}

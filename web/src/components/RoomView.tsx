@@ -1,0 +1,94 @@
+/**
+ * One room: its header (name, invite, members), the invite panel, the messages, who is typing and the composer.
+ * Marks the room read while it is shown and the page is visible.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { MatrixClient, Room } from 'matrix-js-sdk';
+import { useClientUpdate } from '../chat/use-client-update';
+import { buildTimeline, type MessageView } from '../chat/timeline-model';
+import { deleteEvent, markRead, react } from '../chat/actions';
+import { InvitePanel } from './InvitePanel';
+import { Timeline } from './Timeline';
+import { TypingIndicator } from './TypingIndicator';
+import { Composer, type ComposerMode } from './Composer';
+import { MemberList } from './MemberList';
+import { LockIcon } from './LockIcon';
+
+interface Props {
+  client: MatrixClient;
+  room: Room;
+  showInvite: boolean;
+  onToggleInvite(): void;
+  roomsOpen: boolean;
+  onToggleRooms(): void;
+}
+
+export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, onToggleRooms }: Props) {
+  const version = useClientUpdate(client);
+  const me = client.getSafeUserId();
+  const items = useMemo(() => buildTimeline(room, me), [room, me, version]);
+  const [mode, setMode] = useState<ComposerMode>({ kind: 'new' });
+  const [showMembers, setShowMembers] = useState(false);
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    const read = () => {
+      if (document.visibilityState === 'visible') markRead(client, room.roomId);
+    };
+    read();
+    document.addEventListener('visibilitychange', read);
+    return () => document.removeEventListener('visibilitychange', read);
+  }, [client, room, version]);
+
+  const fail = (err: unknown) => setError(`Could not do that: ${(err as Error).message}`);
+  const onAction = {
+    reply: (m: MessageView) => setMode({ kind: 'reply', to: m }),
+    edit: (m: MessageView) => setMode({ kind: 'edit', of: m }),
+    remove: (m: MessageView) => deleteEvent(client, room.roomId, m.id).catch(fail),
+    react: (m: MessageView, key: string) => {
+      const existing = m.reactions.find((r) => r.key === key)?.mine;
+      (existing ? deleteEvent(client, room.roomId, existing) : react(client, room.roomId, m.id, key)).catch(fail);
+    },
+  };
+  const memberCount = room.getJoinedMemberCount();
+
+  return (
+    <div class={`room-area ${showMembers ? 'with-members' : ''}`}>
+      <main class="room" aria-labelledby="room-title">
+        <header class="room-header">
+          <button type="button" class="rooms-toggle" aria-controls="room-list" aria-expanded={roomsOpen} onClick={onToggleRooms}>
+            Rooms
+          </button>
+          <h1 id="room-title" class="room-title">
+            <LockIcon />
+            {room.name}
+            <span class="visually-hidden"> (end-to-end encrypted)</span>
+          </h1>
+          <button type="button" aria-expanded={showInvite} onClick={onToggleInvite}>
+            Invite
+          </button>
+          <button type="button" aria-expanded={showMembers} aria-controls="members" onClick={() => setShowMembers(!showMembers)}>
+            Members ({memberCount})
+          </button>
+        </header>
+        {showInvite && <InvitePanel roomId={room.roomId} onClose={onToggleInvite} />}
+        <Timeline items={items} onAction={onAction} />
+        {error && (
+          <p class="error" role="alert">
+            {error}{' '}
+            <button type="button" class="link-button" onClick={() => setError(undefined)}>
+              Dismiss
+            </button>
+          </p>
+        )}
+        <TypingIndicator room={room} me={me} />
+        <Composer client={client} roomId={room.roomId} mode={mode} onDone={() => setMode({ kind: 'new' })} onError={fail} />
+      </main>
+      {showMembers && (
+        <div id="members">
+          <MemberList room={room} me={me} />
+        </div>
+      )}
+    </div>
+  );
+}
