@@ -30,6 +30,8 @@ export const Codes = {
   UNAUTHORIZED: 'M_UNAUTHORIZED',
   UNKNOWN: 'M_UNKNOWN',
   UNKNOWN_TOKEN: 'M_UNKNOWN_TOKEN',
+  /** Sliding sync (MSC4186): the connection of the request's pos is unknown or expired; the client starts over. */
+  UNKNOWN_POS: 'M_UNKNOWN_POS',
   UNRECOGNIZED: 'M_UNRECOGNIZED',
   UNSUPPORTED_ROOM_VERSION: 'M_UNSUPPORTED_ROOM_VERSION',
   USER_DEACTIVATED: 'M_USER_DEACTIVATED',

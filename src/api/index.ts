@@ -15,6 +15,7 @@ import { roomEventRoutes } from './room-events.js';
 import { relationRoutes } from './relations.js';
 import { aliasRoutes } from './aliases.js';
 import { syncRoutes } from './sync.js';
+import { slidingSyncRoutes } from './sliding-sync.js';
 import { keyRoutes } from './keys.js';
 import { toDeviceRoutes } from './to-device.js';
 import { keyBackupRoutes } from './key-backup.js';
@@ -32,4 +33,4 @@ import { mediaRoutes } from './media.js';
 import { metricsRoutes } from './metrics.js';
 import { healthRoutes } from './health.js';
 
-export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...pushRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes, ...metricsRoutes, ...healthRoutes];
+export const allRoutes: Route[] = [...discoveryRoutes, ...registerRoutes, ...sessionRoutes, ...accountRoutes, ...deviceRoutes, ...profileRoutes, ...accountDataRoutes, ...filterRoutes, ...pushRuleRoutes, ...pushRoutes, ...roomRoutes, ...roomEventRoutes, ...relationRoutes, ...aliasRoutes, ...syncRoutes, ...slidingSyncRoutes, ...keyRoutes, ...toDeviceRoutes, ...keyBackupRoutes, ...directoryRoutes, ...roomAccountDataRoutes, ...ephemeralRoutes, ...adminRoutes, ...threepidRoutes, ...thirdPartyLookupRoutes, ...whoisRoutes, ...openIdRoutes, ...voipRoutes, ...presenceRoutes, ...mediaRoutes, ...metricsRoutes, ...healthRoutes];

@@ -72,4 +72,6 @@ export const UNSTABLE_FEATURES: Record<string, boolean> = {
   'org.matrix.e2e_cross_signing': true,
   // MSC3916 (spec v1.11): the authenticated media endpoints are served; clients use them when they see this or v1.11.
   'org.matrix.msc3916.stable': true,
+  // MSC4186 simplified sliding sync at its unstable path (relay/sliding-sync/): Element X and the Rust SDK need it.
+  'org.matrix.simplified_msc3575': true,
 };

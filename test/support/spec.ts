@@ -111,8 +111,12 @@ function requireOfficial(): SchemaSet {
 
 /** Client-server operations the current spec no longer has but SecureComm serves (r0's per-kind push rules). */
 export const NOT_IN_CURRENT_SPEC = new Set(['getPushRulesOfKind']);
-/** SecureComm's own API (the admin API, and operator endpoints outside /_matrix such as /metrics) is not in the Matrix spec. */
+/**
+ * SecureComm's own API (the admin API, and operator endpoints outside /_matrix such as /metrics) is not in the Matrix spec,
+ * nor are unstable endpoints (MSCs not yet in a spec version, under an /unstable/ path).
+ */
 const isOurOwn = (op: SchemaOperation) =>
+  op.fullPath.includes('/unstable/') ||
   op.fullPath.startsWith('/_securecomm/') || !(op.fullPath.startsWith('/_matrix/') || op.fullPath.startsWith('/.well-known/')) || NOT_IN_CURRENT_SPEC.has(String(op.operationId));
 
 /**

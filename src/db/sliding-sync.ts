@@ -1,0 +1,236 @@
+/**
+ * Sliding sync connection state (migration 0018, relay/sliding-sync/connection.ts): connections, the sticky
+ * parameters of each generation, and per room what the client holds; and the one statement that reads the user's
+ * room list (memberships, bump stamps, encryption, room type) at the watermark.
+ */
+import type { Db, Sql } from './database.js';
+import type { EventRow } from './events.js';
+import { transaction } from './database.js';
+
+/** Event types that bump a room in the list (MSC4186 `bump_stamp`; Synapse's default set). Index: migration 0018. */
+export const BUMP_TYPES = ['m.room.create', 'm.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start', 'm.beacon_info'];
+
+/** A new connection for (user, device, conn_id), replacing any before it; connections beyond `maxPerDevice` and those unused since `expireBefore` go. */
+export async function createConnection(sql: Sql, c: { userId: string; deviceId: string; connId: string; now: number; maxPerDevice: number; expireBefore: number }): Promise<number> {
+  return transaction(sql, async (tx) => {
+    await tx`DELETE FROM sliding_sync_connections WHERE user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}`;
+    await tx`
+      DELETE FROM sliding_sync_connections WHERE connection_id IN (
+        (SELECT connection_id FROM sliding_sync_connections WHERE last_used_ts < ${c.expireBefore} LIMIT 100)
+        UNION ALL
+        (SELECT connection_id FROM sliding_sync_connections WHERE user_id = ${c.userId} AND device_id = ${c.deviceId}
+         ORDER BY last_used_ts DESC OFFSET ${c.maxPerDevice - 1}))`;
+    const [row] = await tx<{ connectionId: number }[]>`
+      INSERT INTO sliding_sync_connections (user_id, device_id, conn_id, last_used_ts)
+      VALUES (${c.userId}, ${c.deviceId}, ${c.connId}, ${c.now}) RETURNING connection_id`;
+    return Number(row.connectionId);
+  });
+}
+
+/**
+ * The client came back with a pos (connection, gen): its parameters as of that generation, or undefined when the
+ * connection or the generation is gone. In the same statement: the rows of later generations (responses the client
+ * did not process) are deleted, rows superseded by those written since the previous pos are folded away, and the
+ * connection is marked as used.
+ */
+export async function openConnection(
+  db: Db,
+  c: { userId: string; deviceId: string; connId: string; connection: number; gen: number; now: number },
+): Promise<{ params: unknown; latestGen: number } | undefined> {
+  const [row] = await db<{ params: unknown; latestGen: number; ackedGen: number }[]>`
+    WITH conn AS (
+      SELECT connection_id, acked_gen, latest_gen FROM sliding_sync_connections
+      WHERE connection_id = ${c.connection} AND user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}
+    ),
+    pos AS (
+      SELECT p.params FROM sliding_sync_positions p JOIN conn USING (connection_id) WHERE p.gen = ${c.gen}
+    ),
+    lost_rooms AS (
+      DELETE FROM sliding_sync_rooms r USING conn, pos
+      WHERE r.connection_id = conn.connection_id AND r.gen > ${c.gen}
+    ),
+    lost_positions AS (
+      DELETE FROM sliding_sync_positions p USING conn, pos
+      WHERE p.connection_id = conn.connection_id AND p.gen <> ${c.gen}
+    ),
+    superseded AS (
+      DELETE FROM sliding_sync_rooms o USING conn, pos, sliding_sync_rooms n
+      WHERE n.connection_id = conn.connection_id AND n.gen > conn.acked_gen AND n.gen <= ${c.gen}
+        AND o.connection_id = conn.connection_id AND o.room_id = n.room_id AND o.gen < n.gen
+    ),
+    used AS (
+      UPDATE sliding_sync_connections s SET last_used_ts = ${c.now}, acked_gen = GREATEST(s.acked_gen, ${c.gen})
+      FROM pos WHERE s.connection_id = ${c.connection}
+    )
+    SELECT pos.params, conn.latest_gen, conn.acked_gen FROM conn, pos`;
+  if (!row) return undefined;
+  return { params: row.params, latestGen: Number(row.latestGen) };
+}
+
+export interface SentRoomRow {
+  roomId: string;
+  sentPos: number;
+  membership: string;
+  config: unknown;
+  lazyMembers: string[];
+}
+
+/** For these rooms, what the client holds as of generation `gen`, and whether events came after it up to `head`. */
+export async function selectSentRooms(db: Db, connection: number, gen: number, roomIds: string[], head: number): Promise<Map<string, SentRoomRow & { changed: boolean }>> {
+  if (roomIds.length === 0) return new Map();
+  const rows = await db<(SentRoomRow & { changed: boolean })[]>`
+    SELECT r.room_id, r.sent_pos, r.membership, r.config, r.lazy_members,
+      EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= ${head}) AS changed
+    FROM (
+      SELECT DISTINCT ON (room_id) * FROM sliding_sync_rooms
+      WHERE connection_id = ${connection} AND gen <= ${gen} AND room_id = ANY(${roomIds}::text[])
+      ORDER BY room_id, gen DESC) r`;
+  return new Map(rows.map((r) => [r.roomId, { ...r, sentPos: Number(r.sentPos) }]));
+}
+
+/**
+ * Writes a new generation: its parameters and the rooms this response sent. Undefined when the connection is gone
+ * (another request replaced it). Every `trimEvery` generations, rooms beyond `maxRooms` (least recently sent) are
+ * forgotten: they are sent again in full when needed.
+ */
+export async function insertGeneration(
+  db: Db,
+  g: { connection: number; params: unknown; rooms: SentRoomRow[]; maxRooms: number; trimEvery: number },
+): Promise<number | undefined> {
+  const rooms = g.rooms.map((r) => ({ room_id: r.roomId, sent_pos: r.sentPos, membership: r.membership, config: r.config, lazy_members: r.lazyMembers }));
+  const [row] = await db<{ gen: number }[]>`
+    WITH g AS (
+      UPDATE sliding_sync_connections SET latest_gen = latest_gen + 1 WHERE connection_id = ${g.connection} RETURNING latest_gen AS gen
+    ),
+    p AS (
+      INSERT INTO sliding_sync_positions (connection_id, gen, params) SELECT ${g.connection}, g.gen, ${db.json(g.params as never)} FROM g
+    ),
+    r AS (
+      INSERT INTO sliding_sync_rooms (connection_id, room_id, gen, sent_pos, membership, config, lazy_members)
+      SELECT ${g.connection}, x.room_id, g.gen, x.sent_pos, x.membership, x.config, ARRAY(SELECT jsonb_array_elements_text(x.lazy_members))
+      FROM g, jsonb_to_recordset(${db.json(rooms as never)}) AS x(room_id text, sent_pos bigint, membership text, config jsonb, lazy_members jsonb)
+    )
+    SELECT gen FROM g`;
+  if (!row) return undefined;
+  const gen = Number(row.gen);
+  if (gen % g.trimEvery === 0) {
+    await db`
+      DELETE FROM sliding_sync_rooms WHERE connection_id = ${g.connection} AND room_id IN (
+        SELECT room_id FROM sliding_sync_rooms WHERE connection_id = ${g.connection}
+        GROUP BY room_id ORDER BY max(sent_pos) DESC OFFSET ${g.maxRooms})`;
+  }
+  return gen;
+}
+
+/** One room of the user's list: membership (and who set it), bump stamp, encryption and type, at the watermark. */
+export interface ListRoomRow {
+  roomId: string;
+  membership: string;
+  membershipPos: number;
+  /** The user's member event. */
+  eventId: string;
+  /** The member event's sender when the membership is leave (a kick when not the user). */
+  leaveSender: string | null;
+  /** The newest bumping event's position at or below the watermark; null when none. */
+  bump: number | null;
+  encrypted: boolean;
+  roomType: string | null;
+  forgotten: boolean;
+}
+
+/** The watermark and every room the user has a membership in, as of it: one statement, one snapshot. */
+export async function selectRoomList(db: Db, userId: string): Promise<{ head: number; rooms: ListRoomRow[] }> {
+  const rows = await db.unsafe(
+    `
+    WITH h AS (SELECT pos FROM stream_head LIMIT 1)
+    SELECT h.pos AS head, m.room_id, m.membership, m.stream_pos AS membership_pos, m.event_id,
+      CASE WHEN m.membership = 'leave' THEN (SELECT e.sender FROM events e WHERE e.event_id = m.event_id) END AS leave_sender,
+      (SELECT b.stream_pos FROM events b WHERE b.room_id = m.room_id AND b.type = ANY($2::text[]) AND b.stream_pos <= h.pos
+        ORDER BY b.stream_pos DESC LIMIT 1) AS bump,
+      EXISTS (SELECT 1 FROM current_state c WHERE c.room_id = m.room_id AND c.type = 'm.room.encryption' AND c.state_key = '') AS encrypted,
+      (SELECT e.content->>'type' FROM current_state c JOIN events e ON e.event_id = c.event_id
+        WHERE c.room_id = m.room_id AND c.type = 'm.room.create' AND c.state_key = '') AS room_type,
+      EXISTS (SELECT 1 FROM forgotten_rooms f WHERE f.user_id = $1 AND f.room_id = m.room_id) AS forgotten
+    FROM h LEFT JOIN current_state m ON m.type = 'm.room.member' AND m.state_key = $1`,
+    [userId, BUMP_TYPES] as never[],
+    { prepare: true },
+  ) as unknown as (ListRoomRow & { head: number })[];
+  const head = rows.length > 0 ? Number(rows[0].head) : 0;
+  return {
+    head,
+    rooms: rows
+      .filter((r) => r.roomId !== null)
+      .map((r) => ({ ...r, membershipPos: Number(r.membershipPos), bump: r.bump === null ? null : Number(r.bump) })),
+  };
+}
+
+/** Unread notification and highlight counts of these rooms for the user, up to the watermark (migration 0015). */
+export async function selectCountsOfRooms(db: Db, userId: string, roomIds: string[], head: number): Promise<Map<string, { notifications: number; highlights: number }>> {
+  if (roomIds.length === 0) return new Map();
+  const rows = await db<{ roomId: string; notifyCount: number; highlightCount: number }[]>`
+    SELECT r.room_id, c.notify_count, c.highlight_count FROM unnest(${roomIds}::text[]) AS r(room_id)
+    CROSS JOIN LATERAL notification_counts(r.room_id, ${userId}, ${head}) c`;
+  return new Map(rows.map((r) => [r.roomId, { notifications: r.notifyCount, highlights: r.highlightCount }]));
+}
+
+export interface MemberSummaryRow {
+  roomId: string;
+  joined: number;
+  invited: number;
+  /** Up to `heroes` joined or invited members other than the user, in the order they arrived: [user id, displayname, avatar_url]. */
+  heroes: [string, string | null, string | null][];
+}
+
+/** Joined and invited counts and the heroes of these rooms (current state). */
+export async function selectMemberSummaries(db: Db, userId: string, roomIds: string[], heroes: number): Promise<Map<string, MemberSummaryRow>> {
+  if (roomIds.length === 0) return new Map();
+  const rows = await db<MemberSummaryRow[]>`
+    SELECT r.room_id,
+      (SELECT count(*)::int FROM current_state c WHERE c.room_id = r.room_id AND c.type = 'm.room.member' AND c.membership = 'join') AS joined,
+      (SELECT count(*)::int FROM current_state c WHERE c.room_id = r.room_id AND c.type = 'm.room.member' AND c.membership = 'invite') AS invited,
+      (SELECT coalesce(json_agg(json_build_array(h.state_key, h.displayname, h.avatar_url) ORDER BY h.stream_pos), '[]') FROM (
+        SELECT c.state_key, c.stream_pos, e.content->>'displayname' AS displayname, e.content->>'avatar_url' AS avatar_url
+        FROM current_state c JOIN events e ON e.event_id = c.event_id
+        WHERE c.room_id = r.room_id AND c.type = 'm.room.member' AND c.membership IN ('join', 'invite') AND c.state_key <> ${userId}
+        ORDER BY c.stream_pos LIMIT ${heroes}) h) AS heroes
+    FROM unnest(${roomIds}::text[]) AS r(room_id)`;
+  return new Map(rows.map((r) => [r.roomId, r]));
+}
+
+/** The current state events of a room at or below the watermark; members only those named unless `allMembers`. */
+export async function selectRoomStateFor(db: Db, roomId: string, head: number, allMembers: boolean, memberKeys: string[]): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT e.* FROM current_state c JOIN events e ON e.event_id = c.event_id
+    WHERE c.room_id = ${roomId} AND c.stream_pos <= ${head}
+      AND (c.type <> 'm.room.member' OR ${allMembers}::boolean OR c.state_key = ANY(${memberKeys}::text[]))
+    ORDER BY e.stream_pos`;
+}
+
+/** The newest state event per (type, state key) of a room in (from, to]. */
+export async function selectStateChangesIn(db: Db, roomId: string, from: number, to: number): Promise<EventRow[]> {
+  return db<EventRow[]>`
+    SELECT * FROM (
+      SELECT DISTINCT ON (type, state_key) * FROM events
+      WHERE room_id = ${roomId} AND state_key IS NOT NULL AND stream_pos > ${from} AND stream_pos <= ${to}
+      ORDER BY type, state_key, stream_pos DESC) s
+    ORDER BY stream_pos`;
+}
+
+/** The m.space.child state keys (with a non-empty `via`) of these rooms. */
+export async function selectSpaceChildren(db: Db, spaceIds: string[]): Promise<Set<string>> {
+  if (spaceIds.length === 0) return new Set();
+  const rows = await db<{ stateKey: string }[]>`
+    SELECT c.state_key FROM current_state c JOIN events e ON e.event_id = c.event_id
+    WHERE c.room_id = ANY(${spaceIds}::text[]) AND c.type = 'm.space.child' AND jsonb_typeof(e.content->'via') = 'array'
+      AND jsonb_array_length(e.content->'via') > 0`;
+  return new Set(rows.map((r) => r.stateKey));
+}
+
+/** The user's m.direct content, and (with `tags`) the m.tag content of each room. */
+export async function selectDirectAndTags(db: Db, userId: string, tags: boolean): Promise<{ direct: Record<string, unknown> | undefined; tags: Map<string, Record<string, unknown>> }> {
+  const rows = await db<{ roomId: string; type: string; content: Record<string, unknown> }[]>`
+    SELECT room_id, type, content FROM account_data
+    WHERE user_id = ${userId} AND ((room_id = '' AND type = 'm.direct') OR (${tags}::boolean AND room_id <> '' AND type = 'm.tag'))`;
+  const direct = rows.find((r) => r.type === 'm.direct')?.content;
+  return { direct, tags: new Map(rows.filter((r) => r.type === 'm.tag').map((r) => [r.roomId, r.content])) };
+}

@@ -1,0 +1,150 @@
+/**
+ * The sliding sync engine (MSC4186): one request of a connection. It opens the connection state the client's pos
+ * names (or starts a new connection), merges the sticky parameters, then reads: the room list at the watermark in one
+ * statement, the lists' windows, what the connection already holds of the rooms in them, the rooms with something new,
+ * and the extensions. With nothing new it long-polls like /sync: the listener is registered before each read, so a
+ * write that commits meanwhile wakes it; a waiting request costs no query. A response that sent rooms or changed the
+ * parameters writes a new generation of the connection state; its pos names it. docs/sliding-sync.md.
+ */
+import type { Hs, Requester } from '../../hs.js';
+import { selectRoomsWithMemberships } from '../../db/rooms.js';
+import {
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectRoomList, selectSentRooms, selectSpaceChildren, type ListRoomRow,
+} from '../../db/sliding-sync.js';
+import { roomKey, userKey } from '../notifier.js';
+import { ignoringOf } from '../ignored-users.js';
+import { buildExtensions } from './extensions/index.js';
+import { formatPos, unknownPos } from './pos.js';
+import { combineConfigs } from './required-state.js';
+import { cutList, directRoomsOf, orderedRooms } from './room-list.js';
+import { buildRooms, type RoomJob } from './room-data.js';
+import { mergeParams, sameParams } from './params.js';
+import type { ConnectionParams, EngineRequest, EngineResult, RoomConfig } from './types.js';
+
+/** Long-polls are capped so that a client's timeout cannot hold a connection for ever. */
+const MAX_TIMEOUT_MS = 5 * 60_000;
+/** Connections kept per device (the least recently used go first), and how long an unused one is kept. */
+const CONNECTIONS_PER_DEVICE = 10;
+const CONNECTION_EXPIRY_MS = 7 * 24 * 3600_000;
+/** Rooms a connection remembers having sent (the least recently sent are forgotten, then sent again in full). */
+const ROOMS_PER_CONNECTION = 5000;
+const TRIM_EVERY_GENERATIONS = 50;
+
+const EMPTY_PARAMS: ConnectionParams = { lists: {}, subscriptions: {}, extensions: {} };
+
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+/** Reads the account data the lists' filters need: m.direct always (is_dm is sent per room), tags and spaces when filtered by. */
+async function listInputs(hs: Hs, userId: string, params: ConnectionParams, rooms: ListRoomRow[]) {
+  const lists = Object.values(params.lists);
+  const wantTags = lists.some((l) => l.filters.tags !== undefined || l.filters.notTags !== undefined);
+  const joinedSpaces = new Set(rooms.filter((r) => r.membership === 'join').map((r) => r.roomId));
+  const spaces = [...new Set(lists.flatMap((l) => l.filters.spaces ?? []))].filter((s) => joinedSpaces.has(s));
+  const [{ direct, tags }, spaceChildren] = await Promise.all([selectDirectAndTags(hs.sql, userId, wantTags), selectSpaceChildren(hs.sql, spaces)]);
+  const tagSets = new Map<string, Set<string>>();
+  for (const [roomId, content] of tags) {
+    const t = content.tags;
+    if (t && typeof t === 'object') tagSets.set(roomId, new Set(Object.keys(t)));
+  }
+  return { directRooms: directRoomsOf(direct), tags: tagSets, spaceChildren };
+}
+
+export async function slidingSync(hs: Hs, requester: Requester, req: EngineRequest): Promise<EngineResult> {
+  const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
+  const { userId, deviceId } = requester;
+  let connection: number;
+  let gen: number;
+  let stored: ConnectionParams;
+  if (req.pos === undefined) {
+    connection = await createConnection(hs.sql, {
+      userId, deviceId, connId: req.connId, now: Date.now(), maxPerDevice: CONNECTIONS_PER_DEVICE, expireBefore: Date.now() - CONNECTION_EXPIRY_MS,
+    });
+    gen = 0;
+    stored = EMPTY_PARAMS;
+  } else {
+    const open = await openConnection(hs.sql, { userId, deviceId, connId: req.connId, connection: req.pos.connection, gen: req.pos.gen, now: Date.now() });
+    if (!open) throw unknownPos('the connection expired or was replaced');
+    connection = req.pos.connection;
+    gen = req.pos.gen;
+    stored = open.params as ConnectionParams;
+  }
+  const params = mergeParams(stored, req);
+  const paramsChanged = req.pos === undefined || !sameParams(stored, params);
+  const since = req.pos?.stream;
+  const ignoring = once(() => ignoringOf(hs.sql, userId));
+
+  for (;;) {
+    const hint = hs.polls.roomsHint(userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
+    // Registered before the read: anything relevant that commits after the watermark is read wakes this listener.
+    const listener = hs.notifier.listen([userKey(userId), ...hint.map(roomKey)]);
+    try {
+      // Read before the room list: typing changes up to it are delivered now, later ones next time.
+      const typing = hs.typing.position();
+      const { head, rooms } = await selectRoomList(hs.sql, userId);
+      const current = rooms.filter((r) => r.membership === 'join' || r.membership === 'invite').map((r) => r.roomId);
+      hs.polls.rememberRooms(userId, current);
+      const listened = new Set(hint);
+      const coversEveryRoom = current.every((r) => listened.has(r));
+      // A pos from the future (a restored database) is read as the watermark.
+      const from = since !== undefined ? Math.min(since, head) : undefined;
+
+      const inputs = { userId, since: from, rooms, ...(await listInputs(hs, userId, params, rooms)) };
+      const ordered = orderedRooms(inputs);
+      const byId = new Map(rooms.map((r) => [r.roomId, r]));
+      const wanted = new Map<string, { row: ListRoomRow; configs: RoomConfig[]; lists: string[] }>();
+      const lists: EngineResult['lists'] = {};
+      const listRooms = new Map<string, string[]>();
+      for (const [name, list] of Object.entries(params.lists)) {
+        const { count, window } = cutList(ordered, list, inputs);
+        lists[name] = { count };
+        listRooms.set(name, window.map((r) => r.roomId));
+        for (const row of window) {
+          const w = wanted.get(row.roomId) ?? { row, configs: [], lists: [] };
+          w.configs.push(list);
+          w.lists.push(name);
+          wanted.set(row.roomId, w);
+        }
+      }
+      const subscribed: string[] = [];
+      for (const [roomId, config] of Object.entries(params.subscriptions)) {
+        const row = byId.get(roomId);
+        // Only rooms the user is or was in, or is invited to or knocking on; others are ignored (MSC4186).
+        if (!row || row.forgotten) continue;
+        subscribed.push(roomId);
+        const w = wanted.get(roomId) ?? { row, configs: [], lists: [] };
+        w.configs.push(config);
+        wanted.set(roomId, w);
+      }
+      const prev = await selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head);
+      const jobs = new Map<string, RoomJob>();
+      for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
+      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring }, jobs);
+      const ext = await buildExtensions(
+        { hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed },
+        params.extensions,
+      );
+      const empty = Object.keys(built.rooms).length === 0 && ext.empty;
+      const remaining = deadline - Date.now();
+      if (from === undefined || paramsChanged || !empty || remaining <= 0) {
+        let next = gen;
+        if (paramsChanged || built.sent.length > 0) {
+          const written = await insertGeneration(hs.sql, { connection, params, rooms: built.sent, maxRooms: ROOMS_PER_CONNECTION, trimEvery: TRIM_EVERY_GENERATIONS });
+          if (written === undefined) throw unknownPos('the connection was replaced');
+          next = written;
+        }
+        return { pos: formatPos({ connection, gen: next, stream: head, typing }), lists, rooms: built.rooms, extensions: ext.extensions };
+      }
+      // A room the listener does not cover (the hint was stale): listen again, with every room, before waiting.
+      if (!coversEveryRoom) continue;
+      // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer below).
+      if (!(await listener.wait(remaining))) {
+        return { pos: formatPos({ connection, gen, stream: head, typing }), lists, rooms: {}, extensions: ext.extensions };
+      }
+    } finally {
+      listener.close();
+    }
+  }
+}
