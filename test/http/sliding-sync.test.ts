@@ -318,3 +318,21 @@ describe('two server processes', () => {
     expect(fourth.rooms).toEqual({});
   });
 });
+
+describe('extensions through the endpoint', () => {
+  test('sticky extension settings; a to-device message ends a long-poll; e2ee key counts', async () => {
+    const u = await registerUser(t);
+    const first = await ss(u, { extensions: { to_device: { enabled: true }, e2ee: { enabled: true } } });
+    expect(first.extensions.e2ee).toBeDefined();
+    const nextBatch = (first.extensions.to_device as { next_batch: string }).next_batch;
+    const waiting = ss(u, { extensions: { to_device: { since: nextBatch } } }, { pos: first.pos, timeout: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const olm = { algorithm: 'm.olm.v1.curve25519-aes-sha2', sender_key: 'KEY', ciphertext: { KEY: { type: 0, body: 'aGVsbG8' } } };
+    const sent = await t.http.put(`${V3}/sendToDevice/m.room.encrypted/ss1`).set(bob.auth).send({ messages: { [u.userId]: { [u.deviceId]: olm } } });
+    expect([sent.status, sent.body]).toEqual([200, {}]);
+    const res = await waiting;
+    const toDevice = res.extensions.to_device as { events: { sender: string; content: unknown }[] };
+    expect(toDevice.events).toEqual([{ sender: bob.userId, type: 'm.room.encrypted', content: olm }]);
+    expect(res.extensions.e2ee).toBeDefined();
+  });
+});

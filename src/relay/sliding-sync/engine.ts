@@ -123,7 +123,10 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
       const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring }, jobs);
       const ext = await buildExtensions(
-        { hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed },
+        {
+          hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed,
+          initialRooms: new Set(Object.entries(built.rooms).filter(([, r]) => r.initial).map(([roomId]) => roomId)),
+        },
         params.extensions,
       );
       const empty = Object.keys(built.rooms).length === 0 && ext.empty;
