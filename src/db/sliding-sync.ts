@@ -1,5 +1,5 @@
 /**
- * Sliding sync connection state (migration 0018, relay/sliding-sync/connection.ts): connections, the sticky
+ * Sliding sync connection state (migration 0019, relay/sliding-sync/connection.ts): connections, the sticky
  * parameters of each generation, and per room what the client holds; and the one statement that reads the user's
  * room list (memberships, bump stamps, encryption, room type) at the watermark.
  */
@@ -7,7 +7,7 @@ import type { Db, Sql } from './database.js';
 import type { EventRow } from './events.js';
 import { transaction } from './database.js';
 
-/** Event types that bump a room in the list (MSC4186 `bump_stamp`; Synapse's default set). Index: migration 0018. */
+/** Event types that bump a room in the list (MSC4186 `bump_stamp`; Synapse's default set). Index: migration 0019. */
 export const BUMP_TYPES = ['m.room.create', 'm.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start', 'm.beacon_info'];
 
 /** A new connection for (user, device, conn_id), replacing any before it; connections beyond `maxPerDevice` and those unused since `expireBefore` go. */
