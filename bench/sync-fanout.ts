@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, createRoom, joinRoom, keepAliveAgent, mapLimit, megolmContent, register, sendPath, syncPath, uploadFilter, V3, type BenchUser } from './client.js';
 import { startTarget, selfUsage, postgresCpuSec, type DbStats, type Target, type TargetKind, type Usage } from './target.js';
 import { mb, round, summarize, table, type Summary } from './stats.js';
+import { LockSampler, scrape, serverAttribution, type LockSummary } from './attribution.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -16,12 +17,16 @@ Server (default: in-process startServer on a fresh PostgreSQL database, dropped 
   --spawn                 run the server as a child process (node --import tsx src/main.ts); its CPU and RSS
                           are read from /proc, apart from the load generator's
   --url URL               target a running server (loopback only); --pid PID to sample its CPU/RSS
+  --server-dir DIR        with --spawn: run the server from this checkout instead (A/B against another commit,
+                          e.g. a \`git archive\` of it with node_modules linked)
   --db-admin-url URL      PostgreSQL to create the throw-away database on
                           [default: postgres://postgres@127.0.0.1:5432/postgres]
 Fan-out mode (default):
   --rooms R               rooms [10]
   --members M             members per room, each one user/device with one /sync long-poll [20]
   --rates LIST            total send rates in msg/s, one step each [5,10,20,50,100,200,400]
+  --to-device-rates LIST  then to-device steps: Olm-shaped m.room.encrypted to-device messages from a random
+                          member to another's device, at these rates (msg/s); 0 for none [20,50,200]
   --step-seconds S        length of each step [10]
   --drain-seconds S       after the last step, wait at most this long for deliveries [10]
   --ciphertext-bytes N    size of the random base64 ciphertext [300]
@@ -41,10 +46,12 @@ interface Options {
   kind: TargetKind;
   url?: string;
   pid?: number;
+  serverDir?: string;
   adminUrl: string;
   rooms: number;
   members: number;
   rates: number[];
+  toDeviceRates: number[];
   stepSeconds: number;
   drainSeconds: number;
   ciphertextBytes: number;
@@ -71,7 +78,7 @@ function parseArgs(argv: string[]): Options {
       flags.set(a.slice(2), argv[++i]);
     }
   }
-  const known = ['spawn', 'help', 'url', 'pid', 'db-admin-url', 'rooms', 'members', 'rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'lazy-members', 'register-concurrency', 'out'];
+  const known = ['spawn', 'help', 'url', 'pid', 'server-dir', 'db-admin-url', 'rooms', 'members', 'rates', 'to-device-rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'lazy-members', 'register-concurrency', 'out'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
   if (flags.has('help')) {
     console.log(HELP);
@@ -87,14 +94,18 @@ function parseArgs(argv: string[]): Options {
   if (flags.has('spawn') && flags.has('url')) throw new Error('--spawn and --url exclude each other');
   const rates = (flags.get('rates') ?? '5,10,20,50,100,200,400').split(',').map((s) => Number(s.trim()));
   if (rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000)) throw new Error('--rates must be positive numbers (msg/s), comma separated');
+  const toDeviceRates = (flags.get('to-device-rates') ?? '20,50,200').split(',').map((s) => Number(s.trim())).filter((r) => r !== 0);
+  if (toDeviceRates.some((r) => !Number.isFinite(r) || r < 0 || r > 10_000)) throw new Error('--to-device-rates must be positive numbers (msg/s), comma separated, or 0');
   return {
     kind: flags.has('spawn') ? 'spawn' : flags.has('url') ? 'url' : 'in-process',
     url: flags.get('url'),
     pid: flags.has('pid') ? num('pid', 0) : undefined,
+    serverDir: flags.get('server-dir'),
     adminUrl: flags.get('db-admin-url') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     rooms: num('rooms', 10, 1, 1000),
     members: num('members', 20, 2, 1000),
     rates,
+    toDeviceRates,
     stepSeconds: num('step-seconds', 10, 1, 600),
     drainSeconds: num('drain-seconds', 10, 0, 120),
     ciphertextBytes: num('ciphertext-bytes', 300, 16, 60_000),
@@ -154,7 +165,10 @@ interface SentEvent {
   seen: number;
 }
 
+type StepKind = 'fan-out' | 'to-device';
+
 interface StepData {
+  kind: StepKind;
   rate: number;
   start: number;
   end: number;
@@ -176,6 +190,9 @@ interface StepData {
   pgCpuEnd?: number;
   dbStart?: DbStats;
   dbEnd?: DbStats;
+  metricsStart?: Map<string, number>;
+  metricsEnd?: Map<string, number>;
+  locks?: LockSummary;
 }
 
 async function fanout(opts: Options, target: Target) {
@@ -251,6 +268,18 @@ async function fanout(opts: Options, target: Target) {
             }
           }
         }
+        for (const e of (res.body.to_device?.events ?? []) as { content?: Record<string, unknown> }[]) {
+          const id = e.content?.['org.matrix.msgid'];
+          if (typeof id !== 'string' || !id.startsWith(`td${runTag}`)) continue;
+          any = true;
+          const ev = byEvent.get(id);
+          if (ev) deliver(ev, m.index, res.endedAt);
+          else {
+            const list = early.get(id) ?? [];
+            list.push({ member: m.index, at: res.endedAt });
+            early.set(id, list);
+          }
+        }
         if (!any) syncStats.empty++;
       } catch (err) {
         if (!running) return;
@@ -297,10 +326,61 @@ async function fanout(opts: Options, target: Target) {
     }
   };
 
+  let toDeviceCount = 0;
+  /** One Olm-shaped to-device message from a random member to another member's device (the room keys' path). */
+  const sendToDeviceOne = async (step: StepData, stepIndex: number) => {
+    const from = members[Math.floor(Math.random() * total)];
+    let to = members[Math.floor(Math.random() * (total - 1))];
+    if (to.index >= from.index) to = members[to.index + 1];
+    const msgid = `td${runTag}x${++toDeviceCount}`;
+    const content = {
+      algorithm: 'm.olm.v1.curve25519-aes-sha2',
+      sender_key: from.user.senderKey,
+      ciphertext: { [to.user.senderKey]: { type: 0, body: megolmContent(from.user, opts.ciphertextBytes).ciphertext } },
+      'org.matrix.msgid': msgid,
+    };
+    const ev: SentEvent = { t0: performance.now(), step: stepIndex, sender: from.index, receivers: 1, seen: 0 };
+    byEvent.set(msgid, ev);
+    inflight++;
+    try {
+      const res = await sendClient.request('PUT', `${V3}/sendToDevice/m.room.encrypted/${msgid}`, {
+        token: from.user.token,
+        body: { messages: { [to.user.userId]: { [to.user.deviceId]: content } } },
+        timeoutMs: 60_000,
+      });
+      if (res.status !== 200) {
+        byEvent.delete(msgid);
+        step.sendErrors++;
+        if (step.sendErrors <= 3) log(`to-device send failed: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+        return;
+      }
+      step.sendOk++;
+      step.sendLatencies.push(res.ms);
+      step.expectedDeliveries += 1;
+      for (const s of early.get(msgid) ?? []) deliver(ev, s.member, s.at);
+      early.delete(msgid);
+    } catch (err) {
+      byEvent.delete(msgid);
+      step.sendErrors++;
+      if (step.sendErrors <= 3) log(`to-device send failed: ${(err as Error).message}`);
+    } finally {
+      inflight--;
+    }
+  };
+
+  const sampler = target.databaseUrl ? new LockSampler(target.databaseUrl) : undefined;
   const pending = new Set<Promise<void>>();
   let roomCursor = 0;
-  for (const [stepIndex, rate] of opts.rates.entries()) {
+  const plan: { kind: StepKind; rate: number }[] = [
+    ...opts.rates.map((rate) => ({ kind: 'fan-out' as const, rate })),
+    ...opts.toDeviceRates.map((rate) => ({ kind: 'to-device' as const, rate })),
+  ];
+  for (const [stepIndex, { kind, rate }] of plan.entries()) {
+    const metricsStart = await scrape(target.url, target.metricsToken);
+    await sampler?.start();
     const step: StepData = {
+      kind,
+      metricsStart,
       rate,
       start: performance.now(),
       end: 0,
@@ -320,7 +400,7 @@ async function fanout(opts: Options, target: Target) {
     };
     steps.push(step);
     currentStep = step;
-    log(`step ${stepIndex + 1}/${opts.rates.length}: ${rate} msg/s for ${opts.stepSeconds} s`);
+    log(`step ${stepIndex + 1}/${plan.length}: ${kind} ${rate} msg/s for ${opts.stepSeconds} s`);
     const duration = opts.stepSeconds * 1000;
     const due = Math.round((rate * duration) / 1000);
     // Open loop: sends leave on schedule whatever the server's latency; only the in-flight cap holds them back.
@@ -333,7 +413,7 @@ async function fanout(opts: Options, target: Target) {
           step.skipped++;
           continue;
         }
-        const p = sendOne(step, stepIndex, roomCursor++ % R);
+        const p = kind === 'to-device' ? sendToDeviceOne(step, stepIndex) : sendOne(step, stepIndex, roomCursor++ % R);
         pending.add(p);
         void p.finally(() => pending.delete(p));
       }
@@ -349,7 +429,10 @@ async function fanout(opts: Options, target: Target) {
     step.pgCpuEnd = postgresCpuSec();
     step.loadavg1 = round(os.loadavg()[0], 2);
     step.dbEnd = await target.dbStats().catch(() => undefined);
+    step.locks = await sampler?.stop();
+    step.metricsEnd = await scrape(target.url, target.metricsToken);
   }
+  await sampler?.end();
 
   currentStep = undefined;
   log(`load done; draining (at most ${opts.drainSeconds} s)`);
@@ -373,6 +456,7 @@ async function fanout(opts: Options, target: Target) {
     const serverCpu = s.usageStart && s.usageEnd ? s.usageEnd.cpuSec - s.usageStart.cpuSec : undefined;
     const genCpu = s.genEnd ? s.genEnd.cpuSec - s.genStart.cpuSec : undefined;
     return {
+      kind: s.kind,
       targetRate: s.rate,
       seconds: round(seconds, 2),
       attempted: s.attempted,
@@ -395,19 +479,22 @@ async function fanout(opts: Options, target: Target) {
       dbRowsReadPerSec: s.dbStart && s.dbEnd ? round((s.dbEnd.tupReturned + s.dbEnd.tupFetched - s.dbStart.tupReturned - s.dbStart.tupFetched) / seconds) : null,
       loadavg1: s.loadavg1,
       parkedListenersMax: s.listenersMax || null,
+      server: serverAttribution(s.metricsStart, s.metricsEnd) ?? null,
+      locks: s.locks ?? null,
     };
   });
 
   // The brief's figure: the last step, in order, before delivery p99 first passes the limit.
+  const fanResults = results.filter((r) => r.kind === 'fan-out');
   let sustainedP99Only: number | null = null;
-  for (const r of results) {
+  for (const r of fanResults) {
     if (r.deliveryMs.p99 === null || r.deliveryMs.p99 > opts.p99LimitMs) break;
     sustainedP99Only = r.targetRate;
   }
   // The strict figure: the same, and the step also had no errors, skips or missed deliveries.
   let sustained: number | null = null;
   let firstFailure: string | null = null;
-  for (const r of results) {
+  for (const r of fanResults) {
     const reasons: string[] = [];
     if (r.deliveryMs.p99 === null || r.deliveryMs.p99 > opts.p99LimitMs) reasons.push(`delivery p99 ${r.deliveryMs.p99} ms > ${opts.p99LimitMs} ms`);
     if (r.sendErrors > 0) reasons.push(`${r.sendErrors} send errors`);
@@ -425,8 +512,9 @@ async function fanout(opts: Options, target: Target) {
 
 function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, p99Limit: number) {
   const f = (s: Summary) => `${s.p50 ?? '-'}/${s.p99 ?? '-'}/${s.max ?? '-'}`;
-  const header = ['rate', 'sent/s', 'send ms p50/p99/max', 'delivery ms p50/p99/max', 'deliv/s', 'syncs/s', 'expected', 'missed', 'errors', 'srv CPU s', 'srv %core', 'srv RSS MB', 'gen CPU s', 'pg CPU s', 'db stmt/s', 'load1'];
+  const header = ['kind', 'rate', 'sent/s', 'send ms p50/p99/max', 'delivery ms p50/p99/max', 'deliv/s', 'syncs/s', 'expected', 'missed', 'errors', 'srv CPU s', 'srv %core', 'srv RSS MB', 'gen CPU s', 'pg CPU s', 'db stmt/s', 'load1'];
   const rows = out.results.map((r) => [
+    r.kind,
     r.targetRate,
     r.sentPerSec,
     f(r.sendMs),
@@ -447,6 +535,28 @@ function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, 
   console.log(`\nSync fan-out: ${out.rooms} rooms x ${out.membersPerRoom} members, server ${kind}${kind === 'in-process' ? ' (CPU and RSS include the load generator)' : ''}`);
   console.log(table(header, rows));
   console.log('pg CPU s: every postgres process on the machine (other users\' load included); db stmt/s: transactions (autocommit statements) on the bench database.');
+  // What the tails are made of (bench/attribution.ts): the server's event loop, its pool, GC, and PostgreSQL's locks.
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v);
+  console.log('\nCause attribution per step (server metrics between the step\'s start and end; pg_stat_activity sampled every 20 ms)');
+  console.log(
+    table(
+      ['kind', 'rate', 'loop delay p99/max ms', 'pool wait p99 ms (waits)', 'GC ms (pauses)', 'waiting: head/room/other', 'max waiting', 'idle in tx', 'active', 'checkpoints', 'load1'],
+      out.results.map((r) => [
+        r.kind,
+        r.targetRate,
+        `${n(r.server?.eventLoopDelayP99Ms)}/${n(r.server?.eventLoopDelayMaxMs)}`,
+        `<=${n(r.server?.poolWaitP99Ms)} (${n(r.server?.poolWaits)})`,
+        `${n(r.server?.gcPauseTotalMs)} (${n(r.server?.gcPauses)})`,
+        r.locks ? `${r.locks.meanWaitingStreamHead}/${r.locks.meanWaitingRoomLock}/${r.locks.meanWaitingOther}` : '-',
+        n(r.locks?.maxWaiting),
+        n(r.locks?.meanIdleInTransaction),
+        n(r.locks?.meanActive),
+        n(r.locks?.checkpoints),
+        r.loadavg1,
+      ]),
+    ),
+  );
+  console.log('waiting/idle in tx/active: mean sessions of the bench database waiting on a lock (stream head, a room\'s row, other), idle inside a transaction (waiting for the server), running.');
   console.log(`syncs answered: ${out.sync.responses} (${out.sync.empty} without new events), limited timelines: ${out.sync.limited}, sync errors: ${out.sync.errors}${out.sync.lastError ? ` (last: ${out.sync.lastError})` : ''}`);
   console.log(`Highest rate before delivery p99 passes ${p99Limit} ms: ${out.sustainedP99Only ?? 'none'} msg/s`);
   console.log(
@@ -550,7 +660,7 @@ async function main() {
 
   const env = environment();
   log(`load average (1/5/15 min): ${env.loadavgAtStart.join(' / ')} on ${env.cpus} CPUs`);
-  target = await startTarget({ kind: opts.kind, url: opts.url, pid: opts.pid, adminUrl: opts.adminUrl });
+  target = await startTarget({ kind: opts.kind, url: opts.url, pid: opts.pid, adminUrl: opts.adminUrl, serverDir: opts.serverDir });
   const report: Record<string, unknown> = { startedAt: startedAt.toISOString(), target: { kind: target.kind, url: target.url }, options: { ...opts, outDir: undefined }, environment: env };
   try {
     if (opts.idle !== undefined) {

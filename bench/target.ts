@@ -26,6 +26,10 @@ export interface Target {
   listeners(): number | undefined;
   /** Activity counters of the throw-away database (not with --url). */
   dbStats(): Promise<DbStats | undefined>;
+  /** The throw-away database (not with --url), for the lock sampler (bench/attribution.ts). */
+  databaseUrl?: string;
+  /** The bearer token of the server's GET /metrics (a server this started), for the cause attribution. */
+  metricsToken?: string;
   stop(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export interface TargetOptions {
   adminUrl: string;
   /** More settings for a server this starts (bench/media.ts: the media store and upload limit). */
   env?: Record<string, string>;
+  /** --spawn: the checkout to run the server from (an A/B against another commit); default this one. */
+  serverDir?: string;
 }
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -132,8 +138,12 @@ async function createDatabase(adminUrl: string): Promise<{ url: string; stats():
   };
 }
 
+/** Every server the bench starts serves GET /metrics behind this token: the attribution reads it (bench/attribution.ts). */
+const METRICS_TOKEN = randomBytes(16).toString('hex');
+
 function serverEnv(databaseUrl: string, port: number): Record<string, string> {
   return {
+    METRICS_TOKEN,
     DATABASE_URL: databaseUrl,
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -186,6 +196,8 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
         usage: selfUsage,
         listeners: () => running.hs.notifier.waiting(),
         dbStats: () => db.stats(),
+        databaseUrl: db.url,
+        metricsToken: METRICS_TOKEN,
         stop: async () => {
           try {
             await running.stop();
@@ -198,7 +210,7 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
 
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: REPO,
+      cwd: opts.serverDir ?? REPO,
       env: { ...process.env, ...serverEnv(db.url, port), ...opts.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -217,6 +229,8 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
       usage: () => procUsage(pid),
       listeners: () => undefined,
       dbStats: () => db.stats(),
+      databaseUrl: db.url,
+      metricsToken: METRICS_TOKEN,
       stop: async () => {
         try {
           if (child.exitCode === null) {
