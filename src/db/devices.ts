@@ -13,6 +13,19 @@ export async function selectDevices(db: Db, userId: string): Promise<DeviceRow[]
   return db<DeviceRow[]>`SELECT * FROM devices WHERE user_id = ${userId} ORDER BY created_ts, device_id`;
 }
 
+/** The device ids of these users, by user (users without devices are absent). */
+export async function selectDeviceIdsOfUsers(db: Db, userIds: string[]): Promise<Map<string, string[]>> {
+  const rows = await db<{ userId: string; deviceId: string }[]>`
+    SELECT user_id, device_id FROM devices WHERE user_id = ANY(${userIds}::text[]) ORDER BY user_id, created_ts, device_id`;
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    let list = out.get(r.userId);
+    if (!list) out.set(r.userId, (list = []));
+    list.push(r.deviceId);
+  }
+  return out;
+}
+
 export async function selectDevice(db: Db, userId: string, deviceId: string): Promise<DeviceRow | undefined> {
   const [row] = await db<DeviceRow[]>`SELECT * FROM devices WHERE user_id = ${userId} AND device_id = ${deviceId}`;
   return row;

@@ -3,7 +3,7 @@
  * that acknowledge and read a device's batch are written once here, for /sync's snapshot and the sliding-sync
  * to_device extension.
  */
-import type { Db } from './database.js';
+import type { Db, Tx } from './database.js';
 
 export interface ToDeviceRow {
   messageId: number;
@@ -13,12 +13,19 @@ export interface ToDeviceRow {
   content: Record<string, unknown>;
 }
 
-export async function insertToDevice(db: Db, rows: { userId: string; deviceId: string; streamPos: number; sender: string; type: string; content: unknown }[]): Promise<void> {
-  for (const r of rows) {
-    await db`
-      INSERT INTO to_device_inbox (user_id, device_id, stream_pos, sender, type, content)
-      VALUES (${r.userId}, ${r.deviceId}, ${r.streamPos}, ${r.sender}, ${r.type}, ${db.json(r.content as never)})`;
-  }
+/**
+ * Takes the next stream position and inserts one send's messages at it, in one statement (the position is the
+ * transaction's last write: the stream head's lock is then held for this statement and COMMIT only). `rows` keep
+ * their order in the inbox.
+ */
+export async function insertToDeviceAtNextPosition(tx: Tx, sender: string, type: string, rows: { userId: string; deviceId: string; content: unknown }[]): Promise<void> {
+  await tx`
+    WITH p AS (UPDATE stream_head SET pos = nextval('stream_positions') RETURNING pos)
+    INSERT INTO to_device_inbox (user_id, device_id, stream_pos, sender, type, content)
+    SELECT r.user_id, r.device_id, (SELECT pos FROM p), ${sender}, ${type}, r.content
+    FROM ROWS FROM (jsonb_to_recordset(${tx.json(rows.map((r) => ({ user_id: r.userId, device_id: r.deviceId, content: r.content })) as never)})
+      AS (user_id text, device_id text, content jsonb)) WITH ORDINALITY AS r(user_id, device_id, content, n)
+    ORDER BY r.n`;
 }
 
 /** Records a to-device transaction id; false when the device already used it. */

@@ -4,11 +4,10 @@
  * device acknowledges them by syncing with a later token.
  */
 import type { Hs, Requester } from '../hs.js';
-import { selectDevices } from '../db/devices.js';
-import { insertToDevice, insertToDeviceTxn } from '../db/to-device.js';
-import { takeStreamPosition } from '../db/stream.js';
+import { selectDeviceIdsOfUsers } from '../db/devices.js';
+import { insertToDeviceAtNextPosition, insertToDeviceTxn } from '../db/to-device.js';
 import { onNewToDevice } from './wakes.js';
-import { transaction } from '../db/database.js';
+import { commitPipelined, transaction } from '../db/database.js';
 import { checkToDeviceMessage } from './policy.js';
 
 /** At most this many messages per /sync response; the rest follow at once in the next. */
@@ -27,20 +26,26 @@ export async function sendToDevice(
   }
   const recipients = new Set<string>();
   await transaction(hs.sql, async (tx) => {
-    if (!(await insertToDeviceTxn(tx, requester.userId, requester.deviceId, txnId))) return;
-    const rows: { userId: string; deviceId: string; sender: string; type: string; content: unknown }[] = [];
+    // One round trip for the transaction id and every recipient's devices, then one for the position, the inbox rows
+    // and COMMIT: the stream head's lock is held for PostgreSQL's work only, never for a round trip to this process.
+    const [fresh, devicesOf] = await Promise.all([
+      insertToDeviceTxn(tx, requester.userId, requester.deviceId, txnId),
+      selectDeviceIdsOfUsers(tx, Object.keys(messages)),
+    ]);
+    if (!fresh) return;
+    const rows: { userId: string; deviceId: string; content: unknown }[] = [];
     for (const [userId, byDevice] of Object.entries(messages)) {
-      const known = new Set((await selectDevices(tx, userId)).map((d) => d.deviceId));
+      const devices = devicesOf.get(userId) ?? [];
+      const known = new Set(devices);
       for (const [deviceId, content] of Object.entries(byDevice)) {
-        const targets = deviceId === '*' ? [...known] : known.has(deviceId) ? [deviceId] : [];
-        for (const d of targets) rows.push({ userId, deviceId: d, sender: requester.userId, type, content });
+        const targets = deviceId === '*' ? devices : known.has(deviceId) ? [deviceId] : [];
+        for (const d of targets) rows.push({ userId, deviceId: d, content });
       }
       if (rows.some((r) => r.userId === userId)) recipients.add(userId);
     }
     if (rows.length === 0) return;
-    // One position for the whole send, taken last: the inbox rows are written under the stream head's lock.
-    const streamPos = await takeStreamPosition(tx);
-    await insertToDevice(tx, rows.map((r) => ({ ...r, streamPos })));
+    // One position for the whole send, taken last, in the same statement as the inbox rows.
+    await Promise.all([insertToDeviceAtNextPosition(tx, requester.userId, type, rows), commitPipelined(tx)]);
   });
   if (recipients.size > 0) onNewToDevice(hs.notifier, recipients);
 }
