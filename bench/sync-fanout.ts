@@ -683,7 +683,9 @@ async function main() {
   console.log(`JSON written to ${file}`);
 }
 
-main().then(
+// --processes LIST: this run against 1, 2, 3... server processes behind HAProxy, one table for all (bench/scale.ts).
+const run = process.argv.includes('--processes') ? import('./scale.js').then((m) => m.runScale(process.argv.slice(2))) : main();
+run.then(
   () => process.exit(0),
   (err) => {
     console.error(err instanceof Error ? err.stack ?? err.message : err);
