@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml } from 'yaml';
+import { isCidr } from './lib/ip-addresses.js';
 import { DEFAULT_POOL_TIMEOUT_MS, txGuardByDefault } from './db/pool.js';
 
 type RegistrationMode = 'open' | 'token' | 'closed';
@@ -74,6 +75,13 @@ export interface Config {
   mediaPlaintext: 'allow' | 'refuse';
   /** With RETENTION on: media not downloaded for this long is deleted; undefined = kept. */
   mediaRetentionMs: number | undefined;
+  /** URL previews (relay/media/preview/): off by default, as the server would learn which links people share. */
+  mediaUrlPreview: boolean;
+  /** Networks (CIDR) previews may fetch from although they are private, loopback or link-local: an intranet, tests. */
+  mediaUrlPreviewAllowNetworks: string[];
+  mediaUrlPreviewRatePerMinute: number;
+  /** How long one preview may take to fetch (the page, its redirects and its image together). */
+  mediaUrlPreviewTimeoutMs: number;
   /** Prometheus metrics (relay/metrics.ts): on their own listener, or on the main one behind a token; neither = off. */
   metricsPort: number | undefined;
   metricsHost: string;
@@ -128,6 +136,11 @@ function bool(v: string, env: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
   throw new ConfigError(`${env} must be on or off, got "${v}"`);
+}
+function cidrs(v: string, env: string): string[] {
+  const list = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const c of list) if (!isCidr(c)) throw new ConfigError(`${env} must be comma-separated addresses or networks (10.1.0.0/16, fd00::/8), got "${c}"`);
+  return list;
 }
 function oneOf<T extends string>(...values: T[]) {
   return (v: string, env: string): T => {
@@ -364,6 +377,21 @@ export const SETTINGS: Setting[] = [
     help: 'allow | refuse. refuse: uploads whose bytes are a recognisable file format (an image, a PDF, ...) are refused with 403, so only ciphertext is stored (avatars then fail).',
     default: fixed('allow'), parse: oneOf('allow', 'refuse'),
   },
+  {
+    key: 'mediaUrlPreview', env: 'MEDIA_URL_PREVIEW',
+    help: 'on: GET /_matrix/client/v1/media/preview_url fetches the pages users ask about (OpenGraph title, description, image). The server then learns which links people share, which end-to-end encryption hides from it. off: 403 M_FORBIDDEN.',
+    default: fixed('off'), parse: bool,
+  },
+  {
+    key: 'mediaUrlPreviewAllowNetworks', env: 'MEDIA_URL_PREVIEW_ALLOW_NETWORKS',
+    help: 'Addresses or networks (CIDR, comma-separated) URL previews may fetch from although they are private, loopback, link-local or otherwise not public (an intranet). Empty: public addresses only.',
+    default: fixed(''), parse: cidrs,
+  },
+  {
+    key: 'mediaUrlPreviewTimeoutMs', env: 'MEDIA_URL_PREVIEW_TIMEOUT', help: 'How long fetching one URL preview may take (page, redirects and image together); longer: 504.',
+    default: fixed('10s'), parse: (v: string, env: string) => Math.max(100, parseDuration(v, env)),
+  },
+  { key: 'mediaUrlPreviewRatePerMinute', env: 'RATE_LIMIT_URL_PREVIEWS_PER_MINUTE', help: 'URL previews per minute, per user (cached previews count too).', default: fixed('20'), parse: int(1, 1_000_000) },
   {
     key: 'mediaRetentionMs', env: 'MEDIA_RETENTION', help: 'With RETENTION=on: media not downloaded for this long (e.g. 90d) is deleted. Empty: media is kept.',
     default: fixed(''), parse: optionalDuration,

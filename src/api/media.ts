@@ -1,8 +1,8 @@
 /**
  * The content repository over HTTP: uploads (streamed: the edge leaves their bodies unread, `streamsBody`), the
  * authenticated downloads and thumbnails of spec v1.11 (written by the handler, `writesResponse`, with the safe
- * serving headers of relay/media/serving.ts), the config, and URL previews, which this server does not make. The
- * unauthenticated v3 downloads are served only with MEDIA_LEGACY_UNAUTHENTICATED=on.
+ * serving headers of relay/media/serving.ts), the config, and URL previews, made only with MEDIA_URL_PREVIEW=on
+ * (relay/media/preview/). The unauthenticated v3 downloads are served only with MEDIA_LEGACY_UNAUTHENTICATED=on.
  */
 import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
@@ -12,6 +12,7 @@ import { Codes, MatrixError, forbidden, invalidParam, notFound, tooLarge, unknow
 import { createMedia, uploadMedia, uploadToCreatedMedia, type UploadInput } from '../relay/media/upload.js';
 import { findMedia, openMedia, type CompleteMedia } from '../relay/media/download.js';
 import { openThumbnail, thumbnailOf } from '../relay/media/thumbnails.js';
+import { previewUrl } from '../relay/media/preview/preview.js';
 import { isContentType, isSafeFilename, parseRange, servingHeaders } from '../relay/media/serving.js';
 import { CLIENT_V1, route, type Route } from './route.js';
 
@@ -42,6 +43,7 @@ function uploadInput(hs: Hs, ctx: Context, filename: string | undefined): Upload
 const uploadQuery = z.object({ filename: filenameParam.optional() });
 const timeoutQuery = { timeout_ms: z.coerce.number().int().min(0).optional() };
 const downloadQuery = z.object({ ...timeoutQuery, allow_redirect: z.string().optional() });
+const previewQuery = z.object({ url: z.string(), ts: z.coerce.number().int().min(0).optional() });
 const thumbnailQuery = z.object({
   width: z.coerce.number().int().min(1).max(10_000),
   height: z.coerce.number().int().min(1).max(10_000),
@@ -96,7 +98,6 @@ async function thumbnail(hs: Hs, ctx: Context, params: Record<string, string>, q
 }
 
 const legacyOff = () => notFound('Unauthenticated media downloads are off on this server: use /_matrix/client/v1/media (spec v1.11).');
-const noPreviews = () => forbidden('URL previews are off on this server: making them would tell the server which links people share.');
 
 function config(hs: Hs) {
   return { 'm.upload.size': hs.config.maxUploadBytes };
@@ -174,9 +175,15 @@ export const mediaRoutes: Route[] = [
     handler: async ({ hs, ctx, params, query }) => thumbnail(hs, ctx, params, query),
   }),
   /** GET /_matrix/client/v1/media/preview_url */
-  route({ operationId: 'getUrlPreviewAuthed', method: 'GET', path: `${CLIENT_MEDIA}/preview_url`, access: 'user', guests: true, handler: async () => { throw noPreviews(); } }),
+  route({
+    operationId: 'getUrlPreviewAuthed', method: 'GET', path: `${CLIENT_MEDIA}/preview_url`, access: 'user', guests: true, query: previewQuery, limits: [{ name: 'url_preview' }],
+    handler: async ({ hs, requester, query }) => previewUrl(hs, requester.userId, query.url, query.ts),
+  }),
   /** GET /_matrix/media/v3/preview_url (deprecated) */
-  route({ operationId: 'getUrlPreview', r0: true, method: 'GET', path: `${MEDIA_V3}/preview_url`, access: 'user', guests: true, handler: async () => { throw noPreviews(); } }),
+  route({
+    operationId: 'getUrlPreview', r0: true, method: 'GET', path: `${MEDIA_V3}/preview_url`, access: 'user', guests: true, query: previewQuery, limits: [{ name: 'url_preview' }],
+    handler: async ({ hs, requester, query }) => previewUrl(hs, requester.userId, query.url, query.ts),
+  }),
   /** GET /_matrix/media/v3/download/{serverName}/{mediaId} (deprecated, unauthenticated: MEDIA_LEGACY_UNAUTHENTICATED) */
   route({
     operationId: 'getContent', r0: true,

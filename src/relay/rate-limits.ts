@@ -24,6 +24,8 @@ const LIMITS = {
   directory_search: { setting: 'directorySearchRatePerMinute', seconds: 60 },
   /** Ready for the media API (not served yet): uploads per user. */
   media_upload: { setting: 'mediaUploadRatePerMinute', seconds: 60 },
+  /** URL previews per user (MEDIA_URL_PREVIEW=on): each may make the server fetch a page and an image. */
+  url_preview: { setting: 'mediaUrlPreviewRatePerMinute', seconds: 60 },
 } as const satisfies Record<string, { setting: keyof Config; seconds: number }>;
 
 export type LimitName = keyof typeof LIMITS;

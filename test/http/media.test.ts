@@ -6,13 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
-import type { Config } from '../../src/config.js';
-import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, type TestServer, type TestUser } from '../support/server.js';
+import { startMediaServer } from '../support/media-server.js';
 import { expectMatrixError, expectValidResponseById, ourSchemas } from '../support/spec.js';
 
 const UPLOAD = '/_matrix/media/v3/upload';
@@ -20,45 +18,6 @@ const CREATE = '/_matrix/media/v1/create';
 const DOWNLOAD = '/_matrix/client/v1/media/download';
 const THUMBNAIL = '/_matrix/client/v1/media/thumbnail';
 const CONFIG = '/_matrix/client/v1/media/config';
-
-/** The files a store directory holds (blobs and temp files), recursively. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) await walk(path.join(d, e.name));
-      else out.push(path.join(d, e.name));
-    }
-  };
-  await walk(dir);
-  return out.sort();
-}
-
-/** A media server with its own data directory; `stores` lists what the blob store holds. */
-export async function startMediaServer(overrides: Partial<Config> = {}): Promise<{ t: TestServer; dataDir: string; blobs(): Promise<string[]>; close(): Promise<void> }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'securecomm-media-'));
-  const t = await startTestServer({ dataDir, ...overrides });
-  return {
-    t,
-    dataDir,
-    async blobs() {
-      if (t.hs.config.mediaStore === 'fs') return filesUnder(path.join(dataDir, 'media'));
-      const rows = await t.hs.sql<{ blobKey: string }[]>`SELECT DISTINCT blob_key FROM media_chunks ORDER BY blob_key`;
-      const staging = await t.hs.sql<{ blobKey: string }[]>`SELECT blob_key FROM media_staging`;
-      return [...rows.map((r) => r.blobKey), ...staging.map((r) => `staging row ${r.blobKey}`)];
-    },
-    async close() {
-      await t.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A request the raw way: a body sent in chunks without Content-Length (chunked transfer encoding). */
 export function chunkedRequest(server: http.Server, method: string, target: string, headers: Record<string, string>, chunks: Buffer[]): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,11 +1,12 @@
 /**
  * Deleting media: a media id, all of a user's (admin, and erase on deactivation), and with RETENTION=on media not
  * downloaded for MEDIA_RETENTION. Created media ids whose upload never came are deleted once expired, whatever the
- * settings. A blob goes with the last row (media or thumbnail) that refers to it, under its lock.
+ * settings, and URL previews older than a day. A blob goes with the last row (media or thumbnail) that refers to it, under its lock.
  */
 import type { Hs } from '../../hs.js';
 import { transaction } from '../../db/database.js';
 import { deleteMediaRows, isBlobReferenced, lockBlob, selectExpiredMediaIds, selectMediaIdsOfUser } from '../../db/media.js';
+import { purgeOldPreviews } from './preview/preview.js';
 
 const BATCH = 100;
 
@@ -43,6 +44,7 @@ export async function purgeExpiredMedia(hs: Hs, now = Date.now()): Promise<numbe
   }
   // An upload in progress is at most this old; anything older was cut short by a crash.
   await hs.media.sweep(STAGING_MAX_AGE_MS);
+  await purgeOldPreviews(hs, now);
   if (deleted > 0) hs.log.info({ media: deleted }, 'media janitor: expired media deleted');
   return deleted;
 }
