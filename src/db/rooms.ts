@@ -18,6 +18,14 @@ export async function insertRoom(db: Db, r: { roomId: string; roomVersion: strin
   await db`INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (${r.roomId}, ${r.roomVersion}, ${r.creator}, ${Date.now()})`;
 }
 
+/** Inserts the room unless its id is taken (a v12 room id is a hash, which two identical creations share); false then. */
+export async function insertNewRoom(db: Db, r: { roomId: string; roomVersion: string; creator: string }): Promise<boolean> {
+  const rows = await db`
+    INSERT INTO rooms (room_id, room_version, creator, created_ts) VALUES (${r.roomId}, ${r.roomVersion}, ${r.creator}, ${Date.now()})
+    ON CONFLICT (room_id) DO NOTHING RETURNING 1`;
+  return rows.length === 1;
+}
+
 export async function selectRoom(db: Db, roomId: string): Promise<RoomRow | undefined> {
   const [row] = await db<RoomRow[]>`SELECT * FROM rooms WHERE room_id = ${roomId}`;
   return row;

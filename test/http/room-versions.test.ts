@@ -202,6 +202,19 @@ describe.each(VERSIONS)('room version %s', (version) => {
   });
 });
 
+describe('room version 12: room ids', () => {
+  test('identical rooms created at once by one user get distinct ids (a hash each, of create events a millisecond apart)', async () => {
+    const created = await Promise.all(Array.from({ length: 6 }, () => t.http.post(`${V3}/createRoom`).set(carol.auth).send({ room_version: '12', preset: 'private_chat' })));
+    expect(created.map((r) => r.status)).toEqual(Array(6).fill(200));
+    const ids = created.map((r) => r.body.room_id as string);
+    expect(new Set(ids).size).toBe(6);
+    for (const roomId of ids) {
+      const create = (await stateOf(carol, roomId)).get('m.room.create|')!;
+      expect(create.event_id).toBe(`$${roomId.slice(1)}`);
+    }
+  });
+});
+
 describe('room version 12: creators', () => {
   test('the creator has unlimited power and cannot be listed in the power levels', async () => {
     const roomId = await rooms.createRoom(alice, { room_version: '12', preset: 'public_chat' });

@@ -164,9 +164,9 @@ export function newRoomIdentity(
   version: RoomVersion,
   creator: string,
   createContent: Record<string, unknown>,
+  originServerTs = Date.now(),
 ): { roomId: string; derived?: { eventId: string; originServerTs: number } } {
   if (!version.roomIdIsCreateHash) return { roomId: newRoomId(serverName) };
-  const originServerTs = Date.now();
   const hash = createEventReferenceHash(version, { sender: creator, content: createContent, originServerTs });
   return { roomId: `!${hash}`, derived: { eventId: `$${hash}`, originServerTs } };
 }
@@ -203,12 +203,17 @@ export async function createRoomInTransaction(hs: TxHs, tx: Tx, creator: string,
   // What the server writes from the client's choices (trusted below) has the policy's shapes too.
   if (req.creation_content) checkCreationContent(req.creation_content);
   const createContent = createContentOf(version, creator, req, preset, invitees);
-  const { roomId, derived } = newRoomIdentity(hs.config.serverName, version, creator, createContent);
   // is_direct marks the invites only (spec: "the m.room.member events sent to the users in invite").
   const creatorJoin = await memberContent(tx, creator, 'join');
   const inviteContents = await Promise.all(invitees.map((u) => memberContent(tx, u, 'invite', req.is_direct ? { is_direct: true } : {})));
 
-  await roomsDb.insertRoom(tx, { roomId, roomVersion: version.id, creator });
+  // Two identical creations by one user in the same millisecond would hash to one v12 room id: the later one takes
+  // the next millisecond for its create event.
+  let identity = newRoomIdentity(hs.config.serverName, version, creator, createContent);
+  while (!(await roomsDb.insertNewRoom(tx, { roomId: identity.roomId, roomVersion: version.id, creator }))) {
+    identity = newRoomIdentity(hs.config.serverName, version, creator, createContent, (identity.derived?.originServerTs ?? Date.now()) + 1);
+  }
+  const { roomId, derived } = identity;
   const room = newOpenRoom(tx, roomId, version.id);
   const trusted = (d: EventDraft) => appendEvent(hs, room, creator, d, { trusted: true });
   const fromClient = (d: EventDraft) => appendEvent(hs, room, creator, d);
