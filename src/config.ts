@@ -29,6 +29,7 @@ export interface Config {
   rateLimits: boolean;
   loginRatePerMinute: number;
   registerRatePerMinute: number;
+  registerCheckRatePerMinute: number;
   roomSendRatePerMinute: number;
   roomCreateRatePerMinute: number;
   inviteRatePerMinute: number;
@@ -270,7 +271,16 @@ export const SETTINGS: Setting[] = [
   { key: 'allowGuests', env: 'ALLOW_GUESTS', help: 'Allow guest accounts (POST /register?kind=guest); follows REGISTRATION unless set.', default: (raw) => ((raw.REGISTRATION ?? '') === 'closed' ? 'off' : 'on'), parse: bool },
   { key: 'rateLimits', env: 'RATE_LIMITS', help: 'on | off. off switches every rate limit off (benchmarks, conformance suites).', default: fixed('on'), parse: bool },
   { key: 'loginRatePerMinute', env: 'RATE_LIMIT_LOGIN_PER_MINUTE', help: 'Login attempts allowed per minute, per client address and per account.', default: fixed('10'), parse: int(1, 1_000_000) },
-  { key: 'registerRatePerMinute', env: 'RATE_LIMIT_REGISTER_PER_MINUTE', help: 'Registration attempts allowed per minute, per client address.', default: fixed('10'), parse: int(1, 1_000_000) },
+  {
+    key: 'registerRatePerMinute', env: 'RATE_LIMIT_REGISTER_PER_MINUTE',
+    help: 'Registration attempts (POST /register with an auth stage, guest registrations, registration-token checks) per minute, per client address.',
+    default: fixed('10'), parse: int(1, 1_000_000),
+  },
+  {
+    key: 'registerCheckRatePerMinute', env: 'RATE_LIMIT_REGISTER_CHECKS_PER_MINUTE',
+    help: 'Steps before a registration attempt (POST /register without auth, which asks for the flows; username availability) per minute, per client address.',
+    default: fixed('60'), parse: int(1, 1_000_000),
+  },
   { key: 'roomSendRatePerMinute', env: 'RATE_LIMIT_ROOM_SENDS_PER_MINUTE', help: 'Room events (messages, state, redactions) per minute, per user.', default: fixed('600'), parse: int(1, 1_000_000) },
   { key: 'roomCreateRatePerMinute', env: 'RATE_LIMIT_ROOM_CREATION_PER_MINUTE', help: 'Rooms created per minute, per user.', default: fixed('20'), parse: int(1, 1_000_000) },
   { key: 'inviteRatePerMinute', env: 'RATE_LIMIT_INVITES_PER_MINUTE', help: 'Invites per minute, per user (those in createRoom\'s invite list count too).', default: fixed('100'), parse: int(1, 1_000_000) },

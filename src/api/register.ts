@@ -60,7 +60,10 @@ export const registerRoutes = [
     body: z.looseObject({}),
     query: z.object({ kind: z.enum(['user', 'guest']).default('user') }),
     handler: async ({ hs, ctx, body: raw, query }) => {
-      await hs.limits.consume('register', clientAddress(ctx));
+      // Only an attempt (an auth stage, or a guest account) counts as a registration: asking for the flows is a
+      // step before it, which Element takes twice per account (and checks the name as it is typed).
+      const attempt = query.kind === 'guest' || raw.auth !== undefined;
+      await hs.limits.consume(attempt ? 'register' : 'register_check', clientAddress(ctx));
       if (query.kind === 'guest') {
         if (!hs.config.allowGuests) throw forbidden('Guest access is disabled on this server.');
         const guest = parseInput(guestBody, raw, 'body');
@@ -104,7 +107,7 @@ export const registerRoutes = [
     access: 'none',
     query: z.object({ username: z.string() }),
     handler: async ({ hs, ctx, query }) => {
-      await hs.limits.consume('register', clientAddress(ctx));
+      await hs.limits.consume('register_check', clientAddress(ctx));
       if (!(await isUsernameAvailable(hs, query.username.toLowerCase()))) throw userInUse('That user id is already taken.');
       return { available: true };
     },

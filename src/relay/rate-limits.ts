@@ -11,7 +11,10 @@ import { limitExceeded } from '../errors.js';
 /** The per-requester limits, with the config setting that sizes each. */
 const LIMITS = {
   login: { setting: 'loginRatePerMinute', seconds: 60 },
+  /** Registration attempts: a POST /register carrying an auth stage, a guest registration, a token-validity check. */
   register: { setting: 'registerRatePerMinute', seconds: 60 },
+  /** The steps before an attempt (Element asks for the flows twice and checks the name as it is typed). */
+  register_check: { setting: 'registerCheckRatePerMinute', seconds: 60 },
   room_send: { setting: 'roomSendRatePerMinute', seconds: 60 },
   room_create: { setting: 'roomCreateRatePerMinute', seconds: 60 },
   invite: { setting: 'inviteRatePerMinute', seconds: 60 },
