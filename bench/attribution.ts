@@ -73,6 +73,8 @@ export function serverAttribution(before: Sample | undefined, after: Sample | un
   const poolTx = histogramDelta(before, after, 'securecomm_db_pool_wait_seconds', (k) => k.includes('kind="transaction"'));
   const poolAll = histogramDelta(before, after, 'securecomm_db_pool_wait_seconds');
   const gc = histogramDelta(before, after, 'nodejs_gc_duration_seconds');
+  const gcMinor = histogramDelta(before, after, 'nodejs_gc_duration_seconds', (k) => k.includes('kind="minor"'));
+  const gcMajor = histogramDelta(before, after, 'nodejs_gc_duration_seconds', (k) => k.includes('kind="major"'));
   return {
     eventLoopDelayP99Ms: gaugeMs(after, 'nodejs_eventloop_lag_p99_seconds'),
     eventLoopDelayMaxMs: gaugeMs(after, 'nodejs_eventloop_lag_max_seconds'),
@@ -83,6 +85,11 @@ export function serverAttribution(before: Sample | undefined, after: Sample | un
     gcPauses: gc?.count ?? null,
     gcPauseTotalMs: gc?.sumMs ?? null,
     gcPauseMeanMs: gc?.meanMs ?? null,
+    /** Scavenges (young generation) and mark-sweep-compacts, with their total pause. */
+    gcMinor: gcMinor?.count ?? null,
+    gcMinorMs: gcMinor?.sumMs ?? null,
+    gcMajor: gcMajor?.count ?? null,
+    gcMajorMs: gcMajor?.sumMs ?? null,
   };
 }
 

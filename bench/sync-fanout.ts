@@ -540,13 +540,13 @@ function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, 
   console.log('\nCause attribution per step (server metrics between the step\'s start and end; pg_stat_activity sampled every 20 ms)');
   console.log(
     table(
-      ['kind', 'rate', 'loop delay p99/max ms', 'pool wait p99 ms (waits)', 'GC ms (pauses)', 'waiting: head/room/other', 'max waiting', 'idle in tx', 'active', 'checkpoints', 'load1'],
+      ['kind', 'rate', 'loop delay p99/max ms', 'pool wait p99 ms (waits)', 'GC ms (n): minor / major', 'waiting: head/room/other', 'max waiting', 'idle in tx', 'active', 'checkpoints', 'load1'],
       out.results.map((r) => [
         r.kind,
         r.targetRate,
         `${n(r.server?.eventLoopDelayP99Ms)}/${n(r.server?.eventLoopDelayMaxMs)}`,
         `<=${n(r.server?.poolWaitP99Ms)} (${n(r.server?.poolWaits)})`,
-        `${n(r.server?.gcPauseTotalMs)} (${n(r.server?.gcPauses)})`,
+        `${n(r.server?.gcMinorMs)} (${n(r.server?.gcMinor)}) / ${n(r.server?.gcMajorMs)} (${n(r.server?.gcMajor)})`,
         r.locks ? `${r.locks.meanWaitingStreamHead}/${r.locks.meanWaitingRoomLock}/${r.locks.meanWaitingOther}` : '-',
         n(r.locks?.maxWaiting),
         n(r.locks?.meanIdleInTransaction),

@@ -209,7 +209,9 @@ export async function startTarget(opts: TargetOptions): Promise<Target> {
     }
 
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    // BENCH_SERVER_NODE_ARGS: Node flags for the server only (an A/B of V8 settings, e.g. --max-semi-space-size=32).
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
       cwd: opts.serverDir ?? REPO,
       env: { ...process.env, ...serverEnv(db.url, port), ...opts.env },
       stdio: ['ignore', 'inherit', 'inherit'],
