@@ -110,6 +110,6 @@ export async function createHs(config: Config, db: Database, log: Logger = creat
     config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, bus, typing, presence,
     roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
     media: config.mediaStore === 'postgres' ? createPgBlobStore(db.sql) : createFsBlobStore(path.join(config.dataDir, 'media')),
-    metrics: metricsOn ? createMetrics(db.sql, notifier) : undefined,
+    metrics: metricsOn ? createMetrics(db.sql, notifier, bus) : undefined,
   };
 }

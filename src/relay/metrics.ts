@@ -10,6 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Sql } from '../db/database.js';
 import { selectDatabaseGauges } from '../db/metrics.js';
 import { observePoolWaits, poolStats } from '../db/pool.js';
+import type { Bus } from './bus/bus.js';
 import type { Notifier } from './notifier.js';
 
 export interface Metrics {
@@ -49,7 +50,7 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
   });
 }
 
-export function createMetrics(sql: Sql, notifier: Notifier): Metrics {
+export function createMetrics(sql: Sql, notifier: Notifier, bus?: Bus): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 5 });
 
@@ -86,6 +87,7 @@ export function createMetrics(sql: Sql, notifier: Notifier): Metrics {
     },
   });
   totalCounter(registry, 'securecomm_listener_wakes_total', 'Listeners woken (each makes a long-poll read again).', () => notifier.stats().listenersWoken);
+  if (bus?.kind === 'nats') gauge(registry, 'securecomm_bus_connected', '1 while the NATS bus (BUS_URL) is connected, else 0 (the process misses wakes meanwhile).', () => (bus.connected() ? 1 : 0));
   totalCounter(registry, 'securecomm_bus_reconnects_total', 'Times the cross-process wake channel came back after it was lost (every long-poll was woken).', () => notifier.stats().reconnects);
 
   // The database's share, read once per scrape; a database that is away leaves these out of the scrape.

@@ -94,7 +94,7 @@ describe('a NATS outage', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     nats = await startPrivateNats();
-    onBus = await startSecondServer(database.url, { databaseUrl: database.url, busUrl: nats.url, busPrefix: busPrefix() });
+    onBus = await startSecondServer(database.url, { databaseUrl: database.url, busUrl: nats.url, busPrefix: busPrefix(), metricsToken: 'metrics-token-for-the-bus-test' });
     unheard = await startSecondServer(database.url);
   }, 60_000);
   afterAll(async () => {
@@ -125,6 +125,7 @@ describe('a NATS outage', () => {
     expect(down.status).toBe(503);
     expect(down.body.error).toBe('Not ready: bus check failed.');
     expect(down.headers['retry-after']).toBeDefined();
+    expect((await onBus.hs.metrics!.scrape()).body).toMatch(/^securecomm_bus_connected 0$/m);
 
     // A message whose wake Bob's process never hears.
     const eventId = await roomHelpers(() => unheard.http).send(alice, roomId, 2);
@@ -139,5 +140,8 @@ describe('a NATS outage', () => {
     expect(Date.now() - restarted).toBeLessThan(15_000);
     expect(onBus.hs.notifier.stats().reconnects).toBe(1);
     expect((await ready()).status).toBe(200);
+    const metrics = (await onBus.hs.metrics!.scrape()).body;
+    expect(metrics).toMatch(/^securecomm_bus_connected 1$/m);
+    expect(metrics).toMatch(/^securecomm_bus_reconnects_total 1$/m);
   }, 90_000);
 });
