@@ -16,6 +16,7 @@ import { createPresenceManager, type PresenceManager } from './relay/ephemeral/p
 import { wakePresenceWatchers } from './relay/ephemeral/user-presence.js';
 import { createRoomStateCache, forgetRoomsWrittenElsewhere, type RoomStateCache } from './relay/rooms/state-cache.js';
 import { createFilterCache, type FilterCache } from './relay/filters.js';
+import { RoomListCache } from './relay/sliding-sync/list-cache.js';
 import { PollMemory } from './relay/sync/poll-memory.js';
 import type { BlobStore } from './relay/media/blob-store.js';
 import { createFsBlobStore } from './relay/media/fs-store.js';
@@ -67,6 +68,8 @@ export interface Hs {
   sessions: Lru<string, CachedSession>;
   /** What this process remembers between one device's /sync long-polls (relay/sync/poll-memory.ts). */
   polls: PollMemory;
+  /** Each user's sliding sync room list as last read, brought up to date from the stream (relay/sliding-sync/list-cache.ts). */
+  roomLists: RoomListCache;
   /** Where media bytes live: files under DATA_DIR/media or chunks in PostgreSQL (MEDIA_STORE, relay/media/blob-store.ts). */
   media: BlobStore;
   /** Prometheus metrics, when configured (METRICS_PORT or METRICS_TOKEN; relay/metrics.ts); else nothing is counted. */
@@ -108,7 +111,7 @@ export async function createHs(config: Config, db: Database, log: Logger = creat
   const metricsOn = config.metricsPort !== undefined || config.metricsToken !== undefined;
   return {
     config, sql: db.sql, db, log, limits: createRateLimits(config), notifier, bus, typing, presence,
-    roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(),
+    roomStates, filters: createFilterCache(), sessions: new Lru(CACHED_SESSIONS), polls: new PollMemory(), roomLists: new RoomListCache(),
     media: config.mediaStore === 'postgres' ? createPgBlobStore(db.sql) : createFsBlobStore(path.join(config.dataDir, 'media')),
     metrics: metricsOn ? createMetrics(db.sql, notifier, bus) : undefined,
   };

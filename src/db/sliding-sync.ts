@@ -10,6 +10,9 @@ import { transaction } from './database.js';
 /** Event types that bump a room in the list (MSC4186 `bump_stamp`; Synapse's default set). Index: migration 0019. */
 export const BUMP_TYPES = ['m.room.create', 'm.room.message', 'm.room.encrypted', 'm.sticker', 'm.call.invite', 'm.poll.start', 'm.beacon_info'];
 
+/** The bump types as a literal condition on `b.type`: the partial index's predicate, which a parameter could not match. */
+const BUMPING = `b.type IN (${BUMP_TYPES.map((t) => `'${t}'`).join(', ')})`;
+
 /** A new connection for (user, device, conn_id), replacing any before it; connections beyond `maxPerDevice` and those unused since `expireBefore` go. */
 export async function createConnection(sql: Sql, c: { userId: string; deviceId: string; connId: string; now: number; maxPerDevice: number; expireBefore: number }): Promise<number> {
   return transaction(sql, async (tx) => {
@@ -138,29 +141,80 @@ export interface ListRoomRow {
   forgotten: boolean;
 }
 
-/** The watermark and every room the user has a membership in, as of it: one statement, one snapshot. */
-export async function selectRoomList(db: Db, userId: string): Promise<{ head: number; rooms: ListRoomRow[] }> {
-  const rows = await db.unsafe(
-    `
-    WITH h AS (SELECT pos FROM stream_head LIMIT 1)
-    SELECT h.pos AS head, m.room_id, m.membership, m.stream_pos AS membership_pos, m.event_id,
+/** The columns of one list row over `m` (the user's member row in current_state) and `h.pos` (the watermark); $1 is the user. */
+const ROW_COLUMNS = `
+      m.room_id, m.membership, m.stream_pos AS membership_pos, m.event_id,
       CASE WHEN m.membership = 'leave' THEN (SELECT e.sender FROM events e WHERE e.event_id = m.event_id) END AS leave_sender,
-      (SELECT b.stream_pos FROM events b WHERE b.room_id = m.room_id AND b.type = ANY($2::text[]) AND b.stream_pos <= h.pos
+      (SELECT b.stream_pos FROM events b WHERE b.room_id = m.room_id AND ${BUMPING} AND b.stream_pos <= h.pos
         ORDER BY b.stream_pos DESC LIMIT 1) AS bump,
       EXISTS (SELECT 1 FROM current_state c WHERE c.room_id = m.room_id AND c.type = 'm.room.encryption' AND c.state_key = '') AS encrypted,
       (SELECT e.content->>'type' FROM current_state c JOIN events e ON e.event_id = c.event_id
         WHERE c.room_id = m.room_id AND c.type = 'm.room.create' AND c.state_key = '') AS room_type,
-      EXISTS (SELECT 1 FROM forgotten_rooms f WHERE f.user_id = $1 AND f.room_id = m.room_id) AS forgotten
+      EXISTS (SELECT 1 FROM forgotten_rooms f WHERE f.user_id = $1 AND f.room_id = m.room_id) AS forgotten`;
+
+type RowJson = Omit<ListRoomRow, 'membershipPos' | 'bump'> & { membershipPos: number | string; bump: number | string | null };
+
+const listRow = (r: RowJson): ListRoomRow => ({ ...r, membershipPos: Number(r.membershipPos), bump: r.bump === null ? null : Number(r.bump) });
+
+/** The watermark and every room the user has a membership in, as of it: one statement, one snapshot. */
+export async function selectRoomList(db: Db, userId: string): Promise<{ head: number; rooms: ListRoomRow[] }> {
+  const rows = (await db.unsafe(
+    `WITH h AS (SELECT pos FROM stream_head LIMIT 1)
+    SELECT h.pos AS head, ${ROW_COLUMNS}
     FROM h LEFT JOIN current_state m ON m.type = 'm.room.member' AND m.state_key = $1`,
-    [userId, BUMP_TYPES] as never[],
+    [userId] as never[],
     { prepare: true },
-  ) as unknown as (ListRoomRow & { head: number })[];
+  )) as unknown as (RowJson & { head: number })[];
   const head = rows.length > 0 ? Number(rows[0].head) : 0;
+  return { head, rooms: rows.filter((r) => r.roomId !== null).map(listRow) };
+}
+
+/** What changed in the user's room list after `since`: the rows to apply (relay/sliding-sync/list-cache.ts). */
+export interface RoomListChanges {
+  head: number;
+  /** Full rows of the rooms whose membership of the user changed in range (new rooms among them). */
+  memberships: ListRoomRow[];
+  /** Bumping events in the user's rooms: [room id, position]. */
+  bumps: [string, number][];
+  /** Rooms that got encrypted. */
+  encrypted: string[];
+  /** Rooms the user has forgotten. */
+  forgotten: string[];
+}
+
+/**
+ * The changes of the user's room list in (since, watermark], read from the events in that range (so the work follows
+ * what happened, not how many rooms the user has); undefined when more than `limit` events in range concern the list.
+ */
+export async function selectRoomListChanges(db: Db, userId: string, since: number, limit: number): Promise<RoomListChanges | undefined> {
+  const [row] = (await db.unsafe(
+    `WITH h AS (SELECT pos FROM stream_head LIMIT 1),
+    ch AS (
+      SELECT e.room_id, e.type, e.state_key, e.stream_pos FROM h, events e
+      WHERE e.stream_pos > $2::bigint AND e.stream_pos <= h.pos
+        AND (e.type IN (${BUMP_TYPES.map((t) => `'${t}'`).join(', ')}, 'm.room.encryption') OR (e.type = 'm.room.member' AND e.state_key = $1))
+        AND EXISTS (SELECT 1 FROM current_state c WHERE c.room_id = e.room_id AND c.type = 'm.room.member' AND c.state_key = $1)
+      ORDER BY e.stream_pos LIMIT $3::int + 1
+    )
+    SELECT h.pos AS head,
+      (SELECT count(*)::int FROM ch) AS n,
+      (SELECT coalesce(json_agg(json_build_array(room_id, type, stream_pos)), '[]') FROM ch WHERE type <> 'm.room.member') AS events,
+      (SELECT coalesce(json_agg(r), '[]') FROM (
+        SELECT ${ROW_COLUMNS} FROM current_state m
+        WHERE m.type = 'm.room.member' AND m.state_key = $1 AND m.room_id IN (SELECT room_id FROM ch WHERE type = 'm.room.member')) r) AS memberships,
+      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten
+    FROM h`,
+    [userId, since, limit] as never[],
+    { prepare: true },
+  )) as unknown as { head: number; n: number; events: [string, string, number][]; memberships: Record<string, unknown>[]; forgotten: string[] }[];
+  if (row.n > limit) return undefined;
+  const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
   return {
-    head,
-    rooms: rows
-      .filter((r) => r.roomId !== null)
-      .map((r) => ({ ...r, membershipPos: Number(r.membershipPos), bump: r.bump === null ? null : Number(r.bump) })),
+    head: Number(row.head),
+    memberships: row.memberships.map((m) => listRow(camel(m) as unknown as RowJson)),
+    bumps: row.events.filter(([, type]) => type !== 'm.room.encryption').map(([roomId, , pos]) => [roomId, Number(pos)]),
+    encrypted: row.events.filter(([, type]) => type === 'm.room.encryption').map(([roomId]) => roomId),
+    forgotten: row.forgotten,
   };
 }
 

@@ -9,7 +9,7 @@
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectRoomList, selectSentRooms, selectSpaceChildren, type ListRoomRow,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type ListRoomRow,
 } from '../../db/sliding-sync.js';
 import { roomKey, userKey } from '../notifier.js';
 import { ignoringOf } from '../ignored-users.js';
@@ -83,7 +83,7 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
     try {
       // Read before the room list: typing changes up to it are delivered now, later ones next time.
       const typing = hs.typing.position();
-      const { head, rooms } = await selectRoomList(hs.sql, userId);
+      const { head, rooms } = await hs.roomLists.read(hs.sql, userId);
       const current = rooms.filter((r) => r.membership === 'join' || r.membership === 'invite').map((r) => r.roomId);
       hs.polls.rememberRooms(userId, current);
       const listened = new Set(hint);
