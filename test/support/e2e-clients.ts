@@ -13,6 +13,7 @@ import {
   RoomEvent,
   SyncState,
   type ICreateClientOpts,
+  type IStartClientOpts,
   type MatrixClient,
   type MatrixEvent,
 } from 'matrix-js-sdk';
@@ -43,7 +44,8 @@ export function trackLongTimers(): void {
   globalThis.setTimeout = Object.assign(
     (fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): NodeJS.Timeout => {
       const timer = realSetTimeout(fn, ms, ...args);
-      if ((ms ?? 0) >= 60_000) longTimers.add(timer);
+      // 15 s: sliding sync's local timeout is the long-poll's plus 10 s (a 5 s long-poll in the e2e test).
+      if ((ms ?? 0) >= 15_000) longTimers.add(timer);
       return timer;
     },
     realSetTimeout,
@@ -191,8 +193,8 @@ export function waitForExchange(match: (x: Exchange) => boolean, what: string, s
   return waitFor([[traffic, ['exchange']]], () => exchanges.slice(since).find(match), what);
 }
 
-/** Starts the sync loop and resolves after the first sync. */
-export async function startSyncing(c: E2eClient): Promise<void> {
+/** Starts the sync loop (`/sync`, or sliding sync with `opts.slidingSync`) and resolves after the first sync. */
+export async function startSyncing(c: E2eClient, opts: IStartClientOpts = {}): Promise<void> {
   const { client } = c;
   const ready = waitFor(
     [[client, [ClientEvent.Sync]]],
@@ -200,7 +202,7 @@ export async function startSyncing(c: E2eClient): Promise<void> {
     `${c.name}'s first sync`,
   );
   const since = exchanges.length;
-  await client.startClient({ initialSyncLimit: 30 });
+  await client.startClient({ initialSyncLimit: 30, ...opts });
   await ready;
   // The device's identity keys are on the server before anyone is asked to share room keys with it.
   await waitForExchange((x) => x.client === c.name && x.method === 'POST' && x.path.endsWith('/keys/upload') && x.status === 200, `${c.name}'s key upload`, since);
