@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: sync fan-out benchmark. R rooms of M members long-poll /sync while senders post Megolm-shaped
- * events at stepped rates; reports send and send-to-delivery latency, throughput, server CPU/RSS, and idle long-polls.
+ * `npm run bench`: sync fan-out benchmark. R rooms of M members long-poll /sync (or sliding sync, `--sliding-sync`)
+ * while senders post Megolm-shaped events at stepped rates; reports send and send-to-delivery latency, throughput,
+ * server CPU/RSS, and idle long-polls; `--room-list` times sliding sync's room list for a user in many rooms.
  */
 import os from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { Client, createRoom, joinRoom, keepAliveAgent, mapLimit, megolmContent, 
 import { startTarget, selfUsage, postgresCpuSec, type DbStats, type Target, type TargetKind, type Usage } from './target.js';
 import { mb, round, summarize, table, type Summary } from './stats.js';
 import { LockSampler, scrape, serverAttribution, type LockSummary } from './attribution.js';
+import { printRoomList, readSlidingSync, roomList, slidingSyncRequest, type Connection } from './sliding-sync.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -32,6 +34,12 @@ Fan-out mode (default):
   --ciphertext-bytes N    size of the random base64 ciphertext [300]
   --max-inflight N        sends in flight at most; more are counted as skipped [1000]
   --p99-limit-ms MS       delivery p99 that ends the "sustained" rate [1000]
+  --sliding-sync          the members long-poll simplified sliding sync (one connection each: a 20-room window with
+                          timeline_limit 100, every extension on) instead of /sync
+Room-list mode (sliding sync):
+  --room-list LIST        for each account size in LIST (e.g. 10,1000): one user in that many rooms; times the first
+                          page of a 20-room window on new connections, and one new message to an open connection
+  --room-list-samples N   samples of each [20]
 Idle mode:
   --idle N                N idle long-polls (N users/devices, timeout 30000) and the server RSS before/after
   --idle-hold-seconds S   how long to hold them (<= 20) [10]
@@ -61,6 +69,9 @@ interface Options {
   idleHoldSeconds: number;
   syncTimeoutMs: number;
   lazyMembers: boolean;
+  slidingSync: boolean;
+  roomList?: number[];
+  roomListSamples: number;
   registerConcurrency: number;
   outDir: string;
 }
@@ -72,13 +83,13 @@ function parseArgs(argv: string[]): Options {
     if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
     const eq = a.indexOf('=');
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (a === '--spawn' || a === '--help' || a === '--lazy-members') flags.set(a.slice(2), 'true');
+    else if (a === '--spawn' || a === '--help' || a === '--lazy-members' || a === '--sliding-sync') flags.set(a.slice(2), 'true');
     else {
       if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
       flags.set(a.slice(2), argv[++i]);
     }
   }
-  const known = ['spawn', 'help', 'url', 'pid', 'server-dir', 'db-admin-url', 'rooms', 'members', 'rates', 'to-device-rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'lazy-members', 'register-concurrency', 'out'];
+  const known = ['spawn', 'help', 'url', 'pid', 'server-dir', 'db-admin-url', 'rooms', 'members', 'rates', 'to-device-rates', 'step-seconds', 'drain-seconds', 'ciphertext-bytes', 'max-inflight', 'p99-limit-ms', 'idle', 'idle-hold-seconds', 'sync-timeout', 'lazy-members', 'sliding-sync', 'room-list', 'room-list-samples', 'register-concurrency', 'out'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown option --${k} (see --help)`);
   if (flags.has('help')) {
     console.log(HELP);
@@ -96,6 +107,8 @@ function parseArgs(argv: string[]): Options {
   if (rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 10_000)) throw new Error('--rates must be positive numbers (msg/s), comma separated');
   const toDeviceRates = (flags.get('to-device-rates') ?? '20,50,200').split(',').map((s) => Number(s.trim())).filter((r) => r !== 0);
   if (toDeviceRates.some((r) => !Number.isFinite(r) || r < 0 || r > 10_000)) throw new Error('--to-device-rates must be positive numbers (msg/s), comma separated, or 0');
+  const roomList = flags.get('room-list')?.split(',').map((x) => Number(x.trim()));
+  if (roomList?.some((n) => !Number.isInteger(n) || n < 1 || n > 20_000)) throw new Error('--room-list must be room counts (1 to 20000), comma separated');
   return {
     kind: flags.has('spawn') ? 'spawn' : flags.has('url') ? 'url' : 'in-process',
     url: flags.get('url'),
@@ -115,6 +128,9 @@ function parseArgs(argv: string[]): Options {
     idleHoldSeconds: num('idle-hold-seconds', 10, 1, 20),
     syncTimeoutMs: num('sync-timeout', 30_000, 0, 300_000),
     lazyMembers: flags.has('lazy-members'),
+    slidingSync: flags.has('sliding-sync'),
+    roomList,
+    roomListSamples: num('room-list-samples', 20, 1, 1000),
     registerConcurrency: num('register-concurrency', 8, 1, 256),
     outDir: flags.get('out') ?? fileURLToPath(new URL('./results/', import.meta.url)),
   };
@@ -155,6 +171,8 @@ interface Member {
   room: number;
   index: number;
   since?: string;
+  /** With --sliding-sync: the member's connection. */
+  conn: Connection;
 }
 
 interface SentEvent {
@@ -207,15 +225,21 @@ async function fanout(opts: Options, target: Target) {
   await mapLimit(users, opts.registerConcurrency, async (u) => {
     u.filterId = await uploadFilter(setupClient, u, 100, opts.lazyMembers);
   });
-  const members: Member[] = users.map((user, i) => ({ user, room: Math.floor(i / M), index: i }));
+  const members: Member[] = users.map((user, i) => ({ user, room: Math.floor(i / M), index: i, conn: {} }));
   const roomIds = await mapLimit(Array.from({ length: R }, (_, r) => r), opts.registerConcurrency, (r) => createRoom(setupClient, members[r * M].user));
   await mapLimit(
     members.filter((m) => m.index % M !== 0),
     opts.registerConcurrency,
     (m) => joinRoom(setupClient, m.user, roomIds[m.room]),
   );
-  // Initial syncs (no since), as a client does once before it long-polls.
+  // Initial syncs (no since, or a new connection), as a client does once before it long-polls.
   await mapLimit(members, opts.registerConcurrency, async (m) => {
+    if (opts.slidingSync) {
+      const res = await slidingSyncRequest(setupClient, m.user, m.conn, 0);
+      if (res.status !== 200) throw new Error(`first sliding sync: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+      readSlidingSync(m.conn, res.body);
+      return;
+    }
     const res = await setupClient.request('GET', syncPath(undefined, 0, m.user.filterId), { token: m.user.token });
     if (res.status !== 200) throw new Error(`initial sync: HTTP ${res.status}`);
     m.since = res.body.next_batch;
@@ -240,10 +264,9 @@ async function fanout(opts: Options, target: Target) {
   const pollLoop = async (m: Member) => {
     while (running) {
       try {
-        const res = await syncClient.request('GET', syncPath(m.since, opts.syncTimeoutMs, m.user.filterId), {
-          token: m.user.token,
-          timeoutMs: opts.syncTimeoutMs + 30_000,
-        });
+        const res = opts.slidingSync
+          ? await slidingSyncRequest(syncClient, m.user, m.conn, opts.syncTimeoutMs)
+          : await syncClient.request('GET', syncPath(m.since, opts.syncTimeoutMs, m.user.filterId), { token: m.user.token, timeoutMs: opts.syncTimeoutMs + 30_000 });
         if (res.status !== 200) {
           syncStats.errors++;
           syncStats.lastError = `HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`;
@@ -252,11 +275,17 @@ async function fanout(opts: Options, target: Target) {
         }
         syncStats.responses++;
         if (currentStep) currentStep.syncs++;
-        m.since = res.body.next_batch;
+        let timelines: { limited: boolean; events: { type: string; event_id: string }[] }[];
+        if (opts.slidingSync) timelines = readSlidingSync(m.conn, res.body);
+        else {
+          m.since = res.body.next_batch;
+          type Joined = { timeline?: { events?: { type: string; event_id: string }[]; limited?: boolean } };
+          timelines = Object.values((res.body.rooms?.join ?? {}) as Record<string, Joined>).map((r) => ({ limited: r.timeline?.limited === true, events: r.timeline?.events ?? [] }));
+        }
         let any = false;
-        for (const room of Object.values((res.body.rooms?.join ?? {}) as Record<string, { timeline?: { events?: { type: string; event_id: string }[]; limited?: boolean } }>)) {
-          if (room.timeline?.limited) syncStats.limited++;
-          for (const e of room.timeline?.events ?? []) {
+        for (const room of timelines) {
+          if (room.limited) syncStats.limited++;
+          for (const e of room.events) {
             if (e.type !== 'm.room.encrypted') continue;
             any = true;
             const ev = byEvent.get(e.event_id);
@@ -268,7 +297,9 @@ async function fanout(opts: Options, target: Target) {
             }
           }
         }
-        for (const e of (res.body.to_device?.events ?? []) as { content?: Record<string, unknown> }[]) {
+        // Sliding sync carries to-device messages in its to_device extension.
+        const toDevice = opts.slidingSync ? res.body.extensions?.to_device?.events : res.body.to_device?.events;
+        for (const e of (toDevice ?? []) as { content?: Record<string, unknown> }[]) {
           const id = e.content?.['org.matrix.msgid'];
           if (typeof id !== 'string' || !id.startsWith(`td${runTag}`)) continue;
           any = true;
@@ -507,7 +538,7 @@ async function fanout(opts: Options, target: Target) {
     }
     sustained = r.targetRate;
   }
-  return { results, sustainedP99Only, sustained, firstFailure, sync: syncStats, rooms: R, membersPerRoom: M };
+  return { results, sustainedP99Only, sustained, firstFailure, sync: syncStats, rooms: R, membersPerRoom: M, via: opts.slidingSync ? 'sliding sync' : '/sync' };
 }
 
 function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, p99Limit: number) {
@@ -532,7 +563,7 @@ function printFanout(out: Awaited<ReturnType<typeof fanout>>, kind: TargetKind, 
     r.dbStatementsPerSec,
     r.loadavg1,
   ]);
-  console.log(`\nSync fan-out: ${out.rooms} rooms x ${out.membersPerRoom} members, server ${kind}${kind === 'in-process' ? ' (CPU and RSS include the load generator)' : ''}`);
+  console.log(`\nSync fan-out (${out.via}): ${out.rooms} rooms x ${out.membersPerRoom} members, server ${kind}${kind === 'in-process' ? ' (CPU and RSS include the load generator)' : ''}`);
   console.log(table(header, rows));
   console.log('pg CPU s: every postgres process on the machine (other users\' load included); db stmt/s: transactions (autocommit statements) on the bench database.');
   // What the tails are made of (bench/attribution.ts): the server's event loop, its pool, GC, and PostgreSQL's locks.
@@ -665,6 +696,9 @@ async function main() {
   try {
     if (opts.idle !== undefined) {
       report.idle = await idle(opts, target, opts.idle);
+    } else if (opts.roomList !== undefined) {
+      report.roomList = await roomList(target.url, { sizes: opts.roomList, samples: opts.roomListSamples, registerConcurrency: opts.registerConcurrency }, runTag);
+      printRoomList(report.roomList as Awaited<ReturnType<typeof roomList>>);
     } else {
       const out = await fanout(opts, target);
       printFanout(out, target.kind, opts.p99LimitMs);
