@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { freePort } from '../test/support/ports.js';
 import { startHaproxy } from '../test/support/haproxy.js';
-import { procUsage } from './target.js';
+import { procUsage, serverEnv } from './target.js';
 import { round, table } from './stats.js';
 
 const HELP = `Usage: npm run bench -- --processes 1,2,3 [options] [fan-out options]
@@ -83,17 +83,10 @@ async function withAdmin<T>(adminUrl: string, fn: (sql: postgres.Sql) => Promise
   }
 }
 
-function serverEnv(opts: Options, databaseUrl: string, port: number, prefix: string): NodeJS.ProcessEnv {
+function scaleEnv(opts: Options, databaseUrl: string, port: number, prefix: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    DATABASE_URL: databaseUrl,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    SERVER_NAME: 'bench.local',
-    REGISTRATION: 'open',
-    RATE_LIMITS: 'off',
-    LOG_LEVEL: 'warn',
-    LOG_REQUESTS: 'off',
+    ...serverEnv(databaseUrl, port),
     ...(opts.bus === 'nats' ? { BUS_URL: opts.busUrl, BUS_PREFIX: prefix } : {}),
     ...(opts.poolSize ? { DATABASE_POOL_SIZE: opts.poolSize } : {}),
   };
@@ -149,7 +142,7 @@ async function runWith(opts: Options, n: number): Promise<RunResult> {
     const ports: number[] = [];
     for (let i = 0; i < n; i++) ports.push(await freePort());
     const start = async (port: number) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env: serverEnv(opts, dbUrl.toString(), port, prefix), stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env: scaleEnv(opts, dbUrl.toString(), port, prefix), stdio: ['ignore', 'inherit', 'inherit'] });
       children.push(child);
       await waitReady(`http://127.0.0.1:${port}`, child);
     };

@@ -141,7 +141,8 @@ async function createDatabase(adminUrl: string): Promise<{ url: string; stats():
 /** Every server the bench starts serves GET /metrics behind this token: the attribution reads it (bench/attribution.ts). */
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
-function serverEnv(databaseUrl: string, port: number): Record<string, string> {
+/** The settings of every server the bench starts (bench/scale.ts adds the bus). */
+export function serverEnv(databaseUrl: string, port: number): Record<string, string> {
   return {
     METRICS_TOKEN,
     DATABASE_URL: databaseUrl,
