@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, registerUser, type TestServer } from '../support/server.js';
 import { baseUrlOf, cryptoClient, decrypted, joined, plaintextTracker, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
-import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
+import { ARTIFACTS, buildWebClient, launchChromium, openPerson, resetArtifacts, type TestPage } from '../support/browser.js';
 import { RoomEvent } from 'matrix-js-sdk';
 
 trackLongTimers();
@@ -28,6 +28,7 @@ const texts = plaintextTracker();
 
 beforeAll(async () => {
   buildWebClient();
+  resetArtifacts();
   t = await startTestServer();
   origin = baseUrlOf(t);
   browser = await launchChromium();
@@ -36,14 +37,25 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const p of [alice, bob]) if (p && p.errors.length > 0) console.log(`${p.name}'s console errors:\n${p.errors.join('\n')}`);
+  for (const p of [alice, bob]) if (p && p.errors.length > 0) console.log(`${p.name}'s console and HTTP errors:\n${p.errors.join('\n')}`);
+  await bob?.page.unrouteAll({ behavior: 'ignoreErrors' });
+  for (const p of [alice, bob]) await p?.shot('at-the-end').catch(() => {});
   await browser?.close();
   stopAll();
   await t?.close();
 });
 
-/** The message list item (li.message) whose text contains `text`. */
-const message = (p: TestPage, text: string) => p.page.locator('li.message', { hasText: text });
+/** The message (li.message) whose own text (not a quote of it) contains `text`. */
+const message = (p: TestPage, text: string) => p.page.locator('li.message').filter({ has: p.page.locator('p.body', { hasText: text }) });
+
+/** Polls a condition of the test's own state (no sdk event to wait on), with a deadline. */
+async function waitUntil(check: () => boolean, what: string, ms = STEP_MS): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function send(p: TestPage, text: string): Promise<void> {
   const box = p.page.getByLabel('Message', { exact: true });
@@ -101,6 +113,165 @@ test('messages both ways, decrypted in each browser', async () => {
   await message(alice, answer).waitFor({ timeout: STEP_MS });
   await alice.shot('messages');
   await bob.shot('messages');
+}, 120_000);
+
+test('typing shows on the other page, and a read receipt comes back', async () => {
+  const box = bob.page.getByLabel('Message', { exact: true });
+  await box.fill('Bob is writing something');
+  await alice.page.getByText('Bob is typing…').waitFor({ timeout: STEP_MS });
+  await alice.shot('sees-typing');
+  await box.fill('');
+  await alice.page.getByText('Bob is typing…').waitFor({ state: 'detached', timeout: STEP_MS });
+
+  const readMe = texts.plain('please read this');
+  await send(alice, readMe);
+  await message(bob, readMe).waitFor({ timeout: STEP_MS });
+  await message(alice, readMe).locator('.read-by', { hasText: 'Seen by Bob' }).waitFor({ timeout: STEP_MS });
+  await alice.shot('read-receipt');
+}, 120_000);
+
+test('reply, edit, reaction and deletion, seen on the other page', async () => {
+  const original = texts.plain('a message to reply to');
+  await send(alice, original);
+  await message(bob, original).getByRole('button', { name: 'Reply' }).click();
+  await bob.page.getByText('Replying to Alice').waitFor();
+  const reply = texts.plain('this is bob replying');
+  await send(bob, reply);
+  await message(alice, reply).locator('blockquote', { hasText: original }).waitFor({ timeout: STEP_MS });
+
+  await message(alice, original).getByRole('button', { name: 'Edit' }).click();
+  const box = alice.page.getByLabel('Message', { exact: true });
+  await alice.page.getByText('Editing your message').waitFor();
+  await alice.page.waitForFunction((text) => (document.getElementById('composer-input') as HTMLTextAreaElement | null)?.value === text, original);
+  const edited = texts.plain('the message as corrected');
+  await box.fill(edited);
+  await box.press('Enter');
+  await message(bob, edited).locator('.edited').waitFor({ timeout: STEP_MS });
+  expect(await message(bob, original).count()).toBe(0);
+  // The reply's quote follows the edit.
+  await message(bob, reply).locator('blockquote', { hasText: edited }).waitFor({ timeout: STEP_MS });
+
+  await message(bob, edited).getByRole('button', { name: 'React', exact: true }).click();
+  await message(bob, edited).getByRole('button', { name: 'React with 👍' }).click();
+  await message(alice, edited).getByRole('button', { name: /^👍 1: Bob$/ }).waitFor({ timeout: STEP_MS });
+  await alice.shot('reply-edit-reaction');
+
+  const doomed = texts.plain('a message to delete');
+  await send(alice, doomed);
+  await message(bob, doomed).waitFor({ timeout: STEP_MS });
+  await message(alice, doomed).getByRole('button', { name: 'Delete' }).click();
+  await bob.page.locator('li.message', { hasText: 'Message deleted' }).waitFor({ timeout: STEP_MS });
+  expect(await message(bob, doomed).count()).toBe(0);
+  await bob.shot('reply-edit-reaction-delete');
+}, 120_000);
+
+test('a matrix-js-sdk Node client in the room reads the pages and the pages read it', async () => {
+  carol = await cryptoClient(t, await registerUser(t, `carol_web_${texts.tag}`), 'carol');
+  await startSyncing(carol);
+  await carol.client.joinRoom(roomId);
+  await joined(carol, roomId);
+  await alice.page.locator('.notice', { hasText: 'joined' }).filter({ hasText: 'carol' }).waitFor({ timeout: STEP_MS });
+  await bob.page.locator('.notice', { hasText: 'joined' }).filter({ hasText: 'carol' }).waitFor({ timeout: STEP_MS });
+
+  const fromPage = texts.plain('alice page to the node client');
+  await send(alice, fromPage);
+  const c = carol;
+  const seen = await waitFor(
+    [[c.client, [RoomEvent.Timeline]]],
+    () => c.client.getRoom(roomId)?.getLiveTimeline().getEvents().find((e) => e.getType() === 'm.room.message' && e.getContent().body === fromPage)?.getId(),
+    'carol to receive the page message',
+  );
+  const ev = await decrypted(c, roomId, seen!);
+  expect(ev.getWireType()).toBe('m.room.encrypted');
+  expect(ev.getContent().body).toBe(fromPage);
+
+  const fromNode = texts.plain('carol from node to the pages');
+  await c.client.sendTextMessage(roomId, fromNode);
+  await message(alice, fromNode).waitFor({ timeout: STEP_MS });
+  await message(bob, fromNode).waitFor({ timeout: STEP_MS });
+  await bob.shot('node-client');
+}, 120_000);
+
+test('a message whose key has not arrived is explained, and shows itself when the key comes', async () => {
+  // Bob's page gets the room key late: its syncs' to-device messages are held back, then delivered.
+  let holding = true;
+  const held: unknown[] = [];
+  let routed = 0;
+  await bob.page.route(/\/_matrix\/client\/v3\/sync/, async (route) => {
+    routed++;
+    try {
+      const response = await route.fetch({ timeout: 0 });
+      if (!holding && held.length === 0) return await route.fulfill({ response });
+      const body = await response.json();
+      const events: unknown[] = body.to_device?.events ?? [];
+      if (holding) held.push(...events);
+      body.to_device = { events: holding ? [] : [...held.splice(0), ...events] };
+      await route.fulfill({ response, json: body });
+    } catch {
+      // The page went away (the test ended) with a long-poll in flight.
+    }
+  });
+  const c = carol!;
+  // The long-poll already in flight is not routed: wake it, and wait for the next one to go through the route.
+  await c.client.sendTyping(roomId, true, 1000);
+  await waitUntil(() => routed > 0, 'bob to sync through the route');
+  await c.client.sendTyping(roomId, false, 0);
+  // A new Megolm session, whose key goes to each device by to-device message.
+  await c.client.getCrypto()!.forceDiscardSession(roomId);
+  const late = texts.plain('a message whose key comes late');
+  await c.client.sendTextMessage(roomId, late);
+  const waiting = bob.page.locator('li.message', { hasText: "Waiting for this message's key" });
+  await waiting.waitFor({ timeout: STEP_MS });
+  expect(await message(bob, late).count()).toBe(0);
+  await bob.shot('waiting-for-key');
+  holding = false;
+  // Anything that wakes Bob's sync brings the held key.
+  await c.client.sendTyping(roomId, true, 5000);
+  await message(bob, late).waitFor({ timeout: STEP_MS });
+  expect(await waiting.count()).toBe(0);
+  await c.client.sendTyping(roomId, false, 0);
+  await bob.page.unrouteAll({ behavior: 'ignoreErrors' });
+  await bob.shot('key-arrived');
+}, 120_000);
+
+test('unread counts in the room list', async () => {
+  await alice.page.getByRole('button', { name: '+ Start a new room' }).click();
+  await alice.page.getByRole('button', { name: "Alice's room 2" }).waitFor({ timeout: STEP_MS });
+  await alice.page.getByRole('button', { name: 'Hide' }).click();
+  const unread = texts.plain('bob while alice is elsewhere');
+  await send(bob, unread);
+  const firstRoom = alice.page.locator('.room-entry:not(.selected)');
+  await firstRoom.locator('.unread', { hasText: '1' }).waitFor({ timeout: STEP_MS });
+  await alice.shot('unread-count');
+  await firstRoom.click();
+  await message(alice, unread).waitFor({ timeout: STEP_MS });
+  expect(await alice.page.locator('.room-entry .unread').count()).toBe(0);
+}, 120_000);
+
+test('a reload keeps the session, the history and the keys', async () => {
+  const before = await bob.page.locator('li.message p.body').allTextContents();
+  await bob.page.reload();
+  await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
+  await bob.shot('reloaded');
+  for (const text of before.filter((b) => b.includes(texts.tag))) await message(bob, text).waitFor({ timeout: STEP_MS });
+  expect(await bob.page.locator('li.message .undecryptable').count()).toBe(0);
+  await bob.shot('after-reload');
+  // And it still talks.
+  const after = texts.plain('bob after the reload');
+  await send(bob, after);
+  await message(alice, after).waitFor({ timeout: STEP_MS });
+}, 120_000);
+
+test('a second tab does not run a second client on the same keys', async () => {
+  const second = await alice.context.newPage();
+  await second.goto(`${origin}/`);
+  await second.getByRole('heading', { name: 'SecureComm is open in another tab' }).waitFor({ timeout: STEP_MS });
+  await second.screenshot({ path: `${ARTIFACTS}/99-alice-second-tab.png` });
+  await second.close();
+  // The first tab goes on.
+  const still = texts.plain('alice still here');
+  await send(alice, still);
+  await message(bob, still).waitFor({ timeout: STEP_MS });
 }, 120_000);
 
 test('no request left the server origin', () => {

@@ -106,6 +106,8 @@ describe.each(VERSIONS)('room version %s', (version) => {
     const event = await getEvent(bob, roomId, redaction);
     if (n(version) >= 11) {
       expect(event.content).toEqual({ redacts: message, reason: 'spam' });
+      // Copied to the top level for clients that read it there (matrix-js-sdk does), as the spec asks.
+      expect(event.redacts).toBe(message);
     } else {
       expect(event.redacts).toBe(message);
       expect(event.content).toEqual({ reason: 'spam' });

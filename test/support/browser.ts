@@ -6,7 +6,7 @@
  * screenshots under test-artifacts/web/ (gitignored) to be looked at.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PROJECT_ROOT } from './process.js';
@@ -18,6 +18,12 @@ export const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'web');
 export function buildWebClient(): void {
   const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build.mjs'), '--web'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`web build failed:\n${r.stderr}\n${r.stdout}`);
+}
+
+/** Empties test-artifacts/web/ (a run's screenshots, numbered in order). */
+export function resetArtifacts(): void {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
 }
 
 export async function launchChromium(): Promise<Browser> {
@@ -41,7 +47,7 @@ export interface TestPage {
   name: string;
   context: BrowserContext;
   page: Page;
-  /** Console errors and uncaught exceptions of the page. */
+  /** Console errors, uncaught exceptions and HTTP errors (status, method, path) of the page. */
   errors: string[];
   /** Requests to any origin but the server's (must stay empty). */
   foreign: string[];
@@ -59,11 +65,15 @@ export async function openPerson(browser: Browser, name: string, origin: string,
   const watch = (p: Page) => {
     p.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
+      if (process.env.WEB_CONSOLE) console.log(`[${name}] ${m.type()} ${m.text()}`);
     });
     p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   };
   watch(page);
   context.on('page', watch);
+  context.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
   context.on('request', (r) => {
     const url = r.url();
     if (!url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:')) foreign.push(url);

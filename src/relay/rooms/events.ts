@@ -52,6 +52,9 @@ export function clientEvent(row: EventRow, transactionId?: string, now = Date.no
   };
   if (row.stateKey !== null) event.state_key = row.stateKey;
   if (row.redacts !== null) event.redacts = row.redacts;
+  // Spec (m.room.redaction, v11+): "for backwards compatibility with older clients, servers should add a redacts
+  // property to the top level" when serving them to clients; matrix-js-sdk reads only that one.
+  else if (row.type === 'm.room.redaction' && typeof row.content.redacts === 'string') event.redacts = row.content.redacts;
   if (transactionId !== undefined) event.unsigned.transaction_id = transactionId;
   return event;
 }

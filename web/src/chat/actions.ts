@@ -3,7 +3,23 @@
  * m.new_content), react (m.reaction, an m.annotation: clients never encrypt reactions), delete (a redaction), read
  * (a read receipt) and typing notices. The sdk encrypts what must be encrypted.
  */
-import type { MatrixClient, MatrixEvent } from 'matrix-js-sdk';
+import { Direction, Method, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
+
+/*
+ * The sdk skips typing notices and receipts for guests ("guests cannot send" them), but the spec lets guests send
+ * both and this server accepts them: for a guest they go straight to the API.
+ */
+function sendTypingNotice(client: MatrixClient, roomId: string, typing: boolean, timeout: number) {
+  if (!client.isGuest()) return client.sendTyping(roomId, typing, timeout);
+  const path = `/rooms/${encodeURIComponent(roomId)}/typing/${encodeURIComponent(client.getSafeUserId())}`;
+  return client.http.authedRequest(Method.Put, path, undefined, typing ? { typing, timeout } : { typing });
+}
+
+function sendReceipt(client: MatrixClient, event: MatrixEvent) {
+  if (!client.isGuest()) return client.sendReadReceipt(event);
+  const path = `/rooms/${encodeURIComponent(event.getRoomId() ?? '')}/receipt/m.read/${encodeURIComponent(event.getId() ?? '')}`;
+  return client.http.authedRequest(Method.Post, path, undefined, {});
+}
 
 export function sendText(client: MatrixClient, roomId: string, text: string, replyTo?: string) {
   const content: Record<string, unknown> = { msgtype: 'm.text', body: text };
@@ -46,7 +62,7 @@ export function markRead(client: MatrixClient, roomId: string): void {
   if (!last || !id || lastSent.get(roomId) === id) return;
   if (room.getEventReadUpTo(client.getSafeUserId()) === id) return;
   lastSent.set(roomId, id);
-  client.sendReadReceipt(last).catch(() => lastSent.delete(roomId));
+  sendReceipt(client, last).catch(() => lastSent.delete(roomId));
 }
 
 /** Typing notices: on while the person types (renewed every few seconds), off when they stop, send or leave. */
@@ -59,7 +75,7 @@ export function typingNotifier(client: MatrixClient, roomId: string) {
     idle = undefined;
     if (!on) return;
     on = false;
-    client.sendTyping(roomId, false, 0).catch(() => {});
+    sendTypingNotice(client, roomId, false, 0).catch(() => {});
   };
   return {
     typed(hasText: boolean) {
@@ -68,11 +84,21 @@ export function typingNotifier(client: MatrixClient, roomId: string) {
       if (!on || now - lastSentAt > 20_000) {
         on = true;
         lastSentAt = now;
-        client.sendTyping(roomId, true, 30_000).catch(() => {});
+        sendTypingNotice(client, roomId, true, 30_000).catch(() => {});
       }
       if (idle) clearTimeout(idle);
       idle = setTimeout(stop, 5_000);
     },
     stop,
   };
+}
+
+/** Whether the server has older events of the room than the live timeline holds. */
+export function canLoadOlder(room: Room): boolean {
+  return room.getLiveTimeline().getPaginationToken(Direction.Backward) !== null;
+}
+
+/** Loads older events (back-pagination); the sdk decrypts them as they come. */
+export async function loadOlder(client: MatrixClient, room: Room, limit = 30): Promise<void> {
+  if (canLoadOlder(room)) await client.scrollback(room, limit);
 }

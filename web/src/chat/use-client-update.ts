@@ -1,7 +1,8 @@
 /**
  * A hook that re-renders a component when the sdk reports a change that the chat shows: new events, decryptions
  * (a key that arrived), edits, redactions, receipts, typing, membership, names, local echo updates, sync states.
- * Bursts (an initial sync, a backfill) are folded into one render per animation frame.
+ * Bursts (an initial sync, a backfill) are folded into one render. A timer, not requestAnimationFrame: a tab in the
+ * background gets no frames, and its title and unread counts should still follow.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
@@ -35,10 +36,10 @@ export function useClientUpdate(client: MatrixClient): number {
     const bump = () => {
       if (scheduled) return;
       scheduled = true;
-      requestAnimationFrame(() => {
+      setTimeout(() => {
         scheduled = false;
         setVersion((v) => v + 1);
-      });
+      }, 30);
     };
     for (const e of EVENTS) client.on(e as never, bump as never);
     return () => {

@@ -38,7 +38,8 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
   const newRoom = async () => {
     setError(undefined);
     try {
-      const id = await startRoom(client);
+      const me = client.getUser(client.getSafeUserId())?.displayName ?? 'My';
+      const id = await startRoom(client, `${me}'s room ${joinedRooms.length + 1}`);
       setSelected(id);
       setShowInvite(true);
       setRoomsOpen(false);

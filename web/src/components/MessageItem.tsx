@@ -4,6 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { MessageView } from '../chat/timeline-model';
+import { KeyIcon } from './KeyIcon';
 
 export interface MessageActions {
   reply(m: MessageView): void;
@@ -40,7 +41,7 @@ export function MessageItem({ message: m, repliedTo, actions }: { message: Messa
         <p class="body deleted">Message deleted</p>
       ) : m.undecryptable ? (
         <p class="body undecryptable" role="note">
-          <span aria-hidden="true">🔑 </span>
+          <KeyIcon />
           {m.undecryptable}
         </p>
       ) : (

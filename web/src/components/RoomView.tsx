@@ -6,7 +6,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { MatrixClient, Room } from 'matrix-js-sdk';
 import { useClientUpdate } from '../chat/use-client-update';
 import { buildTimeline, type MessageView } from '../chat/timeline-model';
-import { deleteEvent, markRead, react } from '../chat/actions';
+import { canLoadOlder, deleteEvent, loadOlder, markRead, react } from '../chat/actions';
 import { InvitePanel } from './InvitePanel';
 import { Timeline } from './Timeline';
 import { TypingIndicator } from './TypingIndicator';
@@ -40,6 +40,26 @@ export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, 
     return () => document.removeEventListener('visibilitychange', read);
   }, [client, room, version]);
 
+  // Fill the view: after a reload (or a long absence) the timeline may begin with a gap; load older messages until
+  // there are enough to read, or nothing older.
+  const [loading, setLoading] = useState(false);
+  const older = async () => {
+    if (loading) return;
+    setLoading(true);
+    try {
+      await loadOlder(client, room);
+    } catch (err) {
+      fail(err);
+    } finally {
+      setLoading(false);
+    }
+  };
+  const messageCount = items.filter((i) => i.kind === 'message').length;
+  const hasOlder = canLoadOlder(room);
+  useEffect(() => {
+    if (messageCount < 30 && hasOlder && !loading) void older();
+  }, [messageCount, hasOlder, loading]);
+
   const fail = (err: unknown) => setError(`Could not do that: ${(err as Error).message}`);
   const onAction = {
     reply: (m: MessageView) => setMode({ kind: 'reply', to: m }),
@@ -72,7 +92,7 @@ export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, 
           </button>
         </header>
         {showInvite && <InvitePanel roomId={room.roomId} onClose={onToggleInvite} />}
-        <Timeline items={items} onAction={onAction} />
+        <Timeline items={items} onAction={onAction} older={hasOlder ? { loading, load: older } : undefined} />
         {error && (
           <p class="error" role="alert">
             {error}{' '}

@@ -3,7 +3,14 @@ import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { MessageView, TimelineItem } from '../chat/timeline-model';
 import { MessageItem, type MessageActions } from './MessageItem';
 
-export function Timeline({ items, onAction }: { items: TimelineItem[]; onAction: MessageActions }) {
+interface Props {
+  items: TimelineItem[];
+  onAction: MessageActions;
+  /** Present when older messages can be loaded from the server. */
+  older?: { loading: boolean; load(): void };
+}
+
+export function Timeline({ items, onAction, older }: Props) {
   const list = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   useLayoutEffect(() => {
@@ -23,8 +30,15 @@ export function Timeline({ items, onAction }: { items: TimelineItem[]; onAction:
         atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
       }}
     >
+      {older && (
+        <p class="older">
+          <button type="button" class="link-button" disabled={older.loading} onClick={older.load}>
+            {older.loading ? 'Loading older messages…' : 'Show older messages'}
+          </button>
+        </p>
+      )}
       <ol class="timeline-items">
-      {items.length === 0 && <li class="notice">No messages yet. Say hello: everything you write is encrypted before it leaves this browser.</li>}
+      {items.length === 0 && !older && <li class="notice">No messages yet. Say hello: everything you write is encrypted before it leaves this browser.</li>}
       {items.map((item) =>
         item.kind === 'notice' ? (
           <li key={item.id} class="notice">

@@ -56,6 +56,25 @@ export function firstSync(client: MatrixClient): Promise<void> {
   });
 }
 
+/**
+ * Resolves once the server lists this device's keys (the crypto uploads them right after start), so that others
+ * can share room keys with it; gives up quietly after `ms`.
+ */
+export async function deviceKeysUploaded(client: MatrixClient, ms = 20_000): Promise<void> {
+  const me = client.getSafeUserId();
+  const device = client.getDeviceId() ?? '';
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const res = await client.downloadKeysForUsers([me]);
+      if (res.device_keys?.[me]?.[device]) return;
+    } catch {
+      /* try again */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Signs this device out (the server forgets it) and deletes everything this browser kept: session, history, keys. */
 export async function signOut(): Promise<void> {
   const c = current;

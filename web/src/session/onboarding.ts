@@ -1,15 +1,16 @@
 /**
  * The two ways in, from nothing to a running client in a room:
  * - start a room: a device-kept account (account.ts), the display name, a new room;
- * - join by link: a guest account if the room lets guests join, else a device-kept account; the display name; the join.
- * Registration, the profile and the join go through a bare client (no crypto, no sync); the real client
- * (client.ts) starts once the account exists and is saved.
+ * - join by link: a guest account if the room lets guests join, else a device-kept account; the display name; the
+ *   client started and its device keys uploaded; then the join.
+ * Registration and the profile go through a bare client (no crypto, no sync); the real client (client.ts) starts once
+ * the account exists and is saved.
  */
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
 import { registerDeviceKept, registerGuest } from './account';
 import { saveSession, type StoredSession } from './credentials';
-import { startClient } from './client';
-import { startRoom } from './rooms';
+import { deviceKeysUploaded, signOut, startClient } from './client';
+import { joinRoom, startRoom } from './rooms';
 
 function bare(s: StoredSession): MatrixClient {
   return createClient({ baseUrl: s.baseUrl, userId: s.userId, deviceId: s.deviceId, accessToken: s.accessToken });
@@ -32,29 +33,31 @@ function errcodeOf(err: unknown): string | undefined {
   return (err as { errcode?: string })?.errcode ?? (err as { data?: { errcode?: string } })?.data?.errcode;
 }
 
+/**
+ * Joins with a running client whose device keys are already on the server: whoever sends next in the room then
+ * shares the room key with this device too (a join before the keys were uploaded would miss those messages).
+ */
+async function joinAs(session: StoredSession, displayName: string, roomId: string): Promise<MatrixClient> {
+  await bare(session).setDisplayName(displayName);
+  saveSession(session);
+  const client = await startClient(session);
+  await deviceKeysUploaded(client);
+  await joinRoom(client, roomId);
+  return client;
+}
+
 export async function joinByLinkAs(displayName: string, roomId: string): Promise<{ client: MatrixClient; roomId: string }> {
-  let session: StoredSession | undefined;
   try {
     const guest = await registerGuest(homeserver());
-    const b = bare(guest);
-    b.setGuest(true);
-    await b.setDisplayName(displayName);
-    await b.joinRoom(roomId);
-    session = guest;
+    return { client: await joinAs(guest, displayName, roomId), roomId };
   } catch (err) {
     const code = errcodeOf(err);
     // The room (or the server) does not take guests: a quick account instead. Other errors are the room's.
     if (code !== 'M_GUEST_ACCESS_FORBIDDEN' && code !== 'M_FORBIDDEN' && code !== 'M_REGISTRATION_DISABLED') throw err;
+    await signOut();
   }
-  if (!session) {
-    session = await registerDeviceKept(homeserver());
-    const b = bare(session);
-    await b.setDisplayName(displayName);
-    await b.joinRoom(roomId);
-  }
-  saveSession(session);
-  const client = await startClient(session);
-  return { client, roomId };
+  const session = await registerDeviceKept(homeserver());
+  return { client: await joinAs(session, displayName, roomId), roomId };
 }
 
 /** Plain words for what went wrong joining or starting. */
