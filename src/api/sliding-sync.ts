@@ -26,7 +26,7 @@ export const slidingSyncRoutes = [
     body: unstableBodySchema,
     handler: async ({ hs, requester, query, body }) => {
       const pos = query.pos !== undefined ? parsePos(query.pos) : undefined;
-      const result = await slidingSync(hs, requester, unstableRequest(body, pos, query.timeout));
+      const result = await slidingSync(hs, requester, unstableRequest(body, pos, query.timeout, query.set_presence));
       return unstableResponse(result, body.txn_id);
     },
   }),

@@ -200,8 +200,10 @@ export async function selectRoomListChanges(db: Db, userId: string, since: numbe
       (SELECT count(*)::int FROM ch) AS n,
       (SELECT coalesce(json_agg(json_build_array(room_id, type, stream_pos)), '[]') FROM ch WHERE type <> 'm.room.member') AS events,
       (SELECT coalesce(json_agg(r), '[]') FROM (
-        SELECT ${ROW_COLUMNS} FROM current_state m
-        WHERE m.type = 'm.room.member' AND m.state_key = $1 AND m.room_id IN (SELECT room_id FROM ch WHERE type = 'm.room.member')) r) AS memberships,
+        -- Driven by the changed rooms (a key lookup each), not by the user's every membership.
+        SELECT ${ROW_COLUMNS} FROM (SELECT DISTINCT room_id FROM ch WHERE type = 'm.room.member') x
+        CROSS JOIN LATERAL (
+          SELECT * FROM current_state c WHERE c.room_id = x.room_id AND c.type = 'm.room.member' AND c.state_key = $1) m) r) AS memberships,
       (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten
     FROM h`,
     [userId, since, limit] as never[],

@@ -336,3 +336,112 @@ describe('extensions through the endpoint', () => {
     expect(res.extensions.e2ee).toBeDefined();
   });
 });
+
+describe('more of the room config', () => {
+  test('a larger timeline_limit sends the latest events again at once (unstable_expanded_timeline)', async () => {
+    const u = await registerUser(t);
+    const room = await createRoom(u, {});
+    const sent = [await send(u, room, 1), await send(u, room, 2), await send(u, room, 3)];
+    const first = await ss(u, { lists: { all: list([[0, 0]], { timeline_limit: 1 }) } });
+    expect(ids(first.rooms[room].timeline)).toEqual([sent[2]]);
+    // The client opens the room: a subscription with a larger limit, answered at once (no timeout).
+    const second = await ss(u, { room_subscriptions: { [room]: { timeline_limit: 3, required_state: [] } } }, { pos: first.pos, timeout: 10_000 });
+    const r = second.rooms[room];
+    expect(r.initial).toBeUndefined();
+    expect(r.unstable_expanded_timeline).toBe(true);
+    expect(ids(r.timeline)).toEqual(sent);
+    expect(r.num_live).toBe(0);
+    // Nothing new after that.
+    const third = await ss(u, {}, { pos: second.pos });
+    expect(third.rooms).toEqual({});
+  });
+
+  test('["*", "*"] with $LAZY: every state event, members only of the timeline', async () => {
+    const room = await createRoom(alice, { preset: 'public_chat', name: 'star' });
+    await join(bob, room);
+    const carol = await registerUser(t);
+    await join(carol, room);
+    await send(bob, room, 'fromBob');
+    const res = await ss(alice, { room_subscriptions: { [room]: { timeline_limit: 1, required_state: [['*', '*'], ['m.room.member', '$LAZY']] } } });
+    const state = res.rooms[room].required_state as Room[];
+    expect(state.map((e) => e.type)).toEqual(expect.arrayContaining(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.name']));
+    expect(state.filter((e) => e.type === 'm.room.member').map((e) => e.state_key)).toEqual([bob.userId]);
+    // Without $LAZY: every member.
+    const all = await ss(alice, { room_subscriptions: { [room]: { timeline_limit: 1, required_state: [['*', '*']] } } });
+    expect((all.rooms[room].required_state as Room[]).filter((e) => e.type === 'm.room.member')).toHaveLength(3);
+  });
+
+  test('spaces and tags filters', async () => {
+    const u = await registerUser(t);
+    const space = await createRoom(u, { creation_content: { type: 'm.space' } });
+    const child = await createRoom(u, {});
+    const other = await createRoom(u, {});
+    await setState(u, space, 'm.space.child', child, { via: ['test.local'] });
+    await t.http.put(`${V3}/user/${enc(u.userId)}/rooms/${enc(other)}/tags/m.favourite`).set(u.auth).send({ order: 0.5 });
+    const res = await ss(u, {
+      lists: {
+        inSpace: list([[0, 9]], { filters: { spaces: [space] } }),
+        favourites: list([[0, 9]], { filters: { tags: ['m.favourite'] } }),
+        notFavourites: list([[0, 9]], { filters: { not_tags: ['m.favourite'] } }),
+      },
+    });
+    expect(res.lists).toEqual({ inSpace: { count: 1 }, favourites: { count: 1 }, notFavourites: { count: 2 } });
+    expect(Object.keys(res.rooms).sort()).toEqual([space, child, other].sort());
+  });
+
+  test('a kicked user sees the room (with the kick) on a new connection; a banned one too', async () => {
+    const u = await registerUser(t);
+    const kicked = await createRoom(alice, { preset: 'public_chat' });
+    const banned = await createRoom(alice, { preset: 'public_chat' });
+    const left = await createRoom(alice, { preset: 'public_chat' });
+    for (const r of [kicked, banned, left]) await join(u, r);
+    await t.http.post(`${V3}/rooms/${enc(kicked)}/kick`).set(alice.auth).send({ user_id: u.userId });
+    await t.http.post(`${V3}/rooms/${enc(banned)}/ban`).set(alice.auth).send({ user_id: u.userId });
+    await leave(u, left);
+    const res = await ss(u, { lists: { all: list([[0, 9]], { timeline_limit: 1 }) } });
+    expect(res.lists.all.count).toBe(2);
+    expect(res.rooms[kicked].timeline.at(-1)).toMatchObject({ type: 'm.room.member', state_key: u.userId, content: { membership: 'leave' } });
+    expect(res.rooms[banned].timeline.at(-1)).toMatchObject({ type: 'm.room.member', state_key: u.userId, content: { membership: 'ban' } });
+    expect(res.rooms[left]).toBeUndefined();
+  });
+});
+
+describe('refusals and bounds', () => {
+  test('a malformed body is 400 M_BAD_JSON, a bad timeout 400 M_INVALID_PARAM; nothing is stored', async () => {
+    const u = await registerUser(t);
+    for (const body of [{ lists: { a: { ranges: [[0]] } } }, { lists: { a: { required_state: [['only-one']] } } }, { room_subscriptions: [] }, { conn_id: 5 }]) {
+      const res = await t.http.post(PATH).set(u.auth).send(body);
+      expect(res.status).toBe(400);
+      expectMatrixError(res.body, 'M_BAD_JSON');
+    }
+    const res = await t.http.post(PATH).query({ timeout: 'soon' }).set(u.auth).send({});
+    expect(res.status).toBe(400);
+    expectMatrixError(res.body, 'M_INVALID_PARAM');
+    const [{ n }] = await t.hs.sql`SELECT count(*)::int AS n FROM sliding_sync_connections WHERE user_id = ${u.userId}`;
+    expect(n).toBe(0);
+  });
+
+  test('a device keeps at most 10 connections: the least recently used goes, its pos is unknown', async () => {
+    const u = await registerUser(t);
+    const first = await ss(u, { conn_id: 'c0' });
+    for (let i = 1; i <= 10; i++) await ss(u, { conn_id: `c${i}` });
+    const [{ n }] = await t.hs.sql`SELECT count(*)::int AS n FROM sliding_sync_connections WHERE user_id = ${u.userId}`;
+    expect(n).toBe(10);
+    expectUnknownPos(await t.http.post(PATH).query({ pos: first.pos }).set(u.auth).send({ conn_id: 'c0' }));
+  });
+
+  test('a connection keeps at most two generations of a room however often it syncs', async () => {
+    const [u, rooms] = await userWithRooms(1);
+    const body = { lists: { all: list([[0, 0]], { timeline_limit: 1 }) } };
+    let res = await ss(u, body);
+    for (let i = 0; i < 5; i++) {
+      await send(u, rooms[0], `n${i}`);
+      res = await ss(u, body, { pos: res.pos });
+    }
+    const [{ rows, positions }] = await t.hs.sql`
+      SELECT (SELECT count(*)::int FROM sliding_sync_rooms r JOIN sliding_sync_connections c USING (connection_id) WHERE c.user_id = ${u.userId}) AS rows,
+             (SELECT count(*)::int FROM sliding_sync_positions p JOIN sliding_sync_connections c USING (connection_id) WHERE c.user_id = ${u.userId}) AS positions`;
+    expect(rows).toBeLessThanOrEqual(2);
+    expect(positions).toBeLessThanOrEqual(2);
+  });
+});

@@ -71,6 +71,9 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
     gen = req.pos.gen;
     stored = open.params as ConnectionParams;
   }
+  // As /sync: a syncing user is online (or idle), unless the request says to leave presence alone.
+  const setPresence = req.setPresence ?? 'online';
+  if (setPresence !== 'offline') await hs.presence.syncing(userId, setPresence, Math.max(0, deadline - Date.now()));
   const params = mergeParams(stored, req);
   const paramsChanged = req.pos === undefined || !sameParams(stored, params);
   const since = req.pos?.stream;

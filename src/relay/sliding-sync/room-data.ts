@@ -90,11 +90,16 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
   const initial = !prev || !(prev.membership === 'join' || prev.membership === row.membership);
   const prevConfig = prev?.config as RoomConfig | undefined;
   const added = !initial && prevConfig ? addedPairs(prevConfig.requiredState, config.requiredState) : [];
-  if (!initial && !prev!.changed && added.length === 0 && prev!.membership === row.membership) return undefined;
+  // A larger timeline limit than the room was sent with: its latest events again, up to the new limit (MSC4186
+  // "Changes to timeline_limit"; sent at once, flagged unstable_expanded_timeline as Synapse does).
+  const expanded = !initial && prevConfig !== undefined && config.timelineLimit > prevConfig.timelineLimit;
+  if (!initial && !prev!.changed && added.length === 0 && !expanded && prev!.membership === row.membership) return undefined;
   // A room no longer joined is read up to the user's leave (or ban).
   const to = joined ? ctx.head : Math.min(row.membershipPos, ctx.head);
-  const from = initial ? 0 : Math.min(prev!.sentPos, to);
-  const view = initial || !joined ? await visibilityFor(ctx.hs.sql, roomId, userId, to) : JOINED_THROUGHOUT;
+  // State changes count from what was sent; the timeline too, unless the room is new or its timeline expanded.
+  const stateFrom = initial ? 0 : Math.min(prev!.sentPos, to);
+  const from = expanded ? 0 : stateFrom;
+  const view = initial || expanded || !joined ? await visibilityFor(ctx.hs.sql, roomId, userId, to) : JOINED_THROUGHOUT;
   const ignoring = await ctx.ignoring();
   const limit = config.timelineLimit;
   // The newest limit + 1 events: one more than fits tells that the timeline is limited.
@@ -122,7 +127,7 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
     membersChanged = true;
     requiredState = rows.filter((e) => m.matches(e.type, e.stateKey!) || (e.type === MEMBER && lazyWanted.has(e.stateKey!)));
   } else {
-    const changes = from < to ? await selectStateChangesIn(ctx.hs.sql, roomId, from, to) : [];
+    const changes = stateFrom < to ? await selectStateChangesIn(ctx.hs.sql, roomId, stateFrom, to) : [];
     meta = changes;
     membersChanged = changes.some((e) => e.type === MEMBER);
     // With lazy members and no gap, every membership change since is sent (the client may keep its member list).
@@ -161,6 +166,7 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
     bumpStamp: bumpStamp(row),
     lists: job.lists,
   };
+  if (expanded) room.expandedTimeline = true;
   if (name !== undefined) room.name = name;
   if (avatar !== undefined) room.avatar = avatar;
   return { room, timeline, requiredState, summary: joined && (initial || membersChanged), sent };

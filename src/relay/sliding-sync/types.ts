@@ -51,6 +51,8 @@ export interface EngineRequest {
   connId: string;
   pos: Pos | undefined;
   timeoutMs: number;
+  /** How the request marks the user's presence (as /sync's set_presence; default online, offline: unchanged). */
+  setPresence?: 'online' | 'unavailable' | 'offline';
   /** Undefined: the connection's lists stay; else exactly these lists (a field left out keeps its sticky value). */
   lists: Record<string, Partial<ListParams>> | undefined;
   /** Added to (or replacing) the connection's subscriptions. */
@@ -77,6 +79,8 @@ export interface StrippedState {
 export interface EngineRoom {
   membership: string;
   initial: boolean;
+  /** The timeline holds events sent before (its limit grew). */
+  expandedTimeline?: boolean;
   name?: string;
   avatar?: string;
   heroes?: Hero[];

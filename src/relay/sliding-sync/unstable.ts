@@ -59,7 +59,7 @@ function roomConfig(c: { timeline_limit?: number; required_state?: [string, stri
   return out;
 }
 
-export function unstableRequest(body: UnstableBody, pos: Pos | undefined, timeoutMs: number): EngineRequest {
+export function unstableRequest(body: UnstableBody, pos: Pos | undefined, timeoutMs: number, setPresence?: EngineRequest['setPresence']): EngineRequest {
   const lists =
     body.lists &&
     Object.fromEntries(
@@ -82,6 +82,7 @@ export function unstableRequest(body: UnstableBody, pos: Pos | undefined, timeou
     connId: body.conn_id ?? '',
     pos,
     timeoutMs,
+    setPresence,
     lists,
     subscriptions: body.room_subscriptions && Object.fromEntries(Object.entries(body.room_subscriptions).map(([r, s]) => [r, roomConfig(s)])),
     unsubscribe: body.unsubscribe_rooms ?? [],
@@ -103,6 +104,7 @@ export function unstableResponse(r: EngineResult, txnId?: string): Record<string
       out.heroes = room.heroes.map((h) => ({ user_id: h.userId, ...(h.displayName !== undefined ? { displayname: h.displayName } : {}), ...(h.avatarUrl !== undefined ? { avatar_url: h.avatarUrl } : {}) }));
     }
     if (room.initial) out.initial = true;
+    if (room.expandedTimeline) out.unstable_expanded_timeline = true;
     if (room.requiredState && room.requiredState.length > 0) out.required_state = room.requiredState;
     if (room.timeline && room.timeline.length > 0) out.timeline = room.timeline;
     if (room.limited !== undefined) out.limited = room.limited;
