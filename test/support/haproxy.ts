@@ -32,6 +32,8 @@ defaults
   timeout server 120s
   timeout http-keep-alive 10s
   timeout queue 10s
+  # /ready bounds each of its checks at 2 s: a slow answer is not a dead process
+  timeout check 3s
   retries 3
   retry-on conn-failure empty-response
   option redispatch 1
@@ -45,7 +47,7 @@ backend securecomm
   option httpchk
   http-check send meth GET uri /ready
   http-check expect status 200
-  default-server inter ${checkIntervalMs} fall 1 rise 1
+  default-server inter ${checkIntervalMs} fall 2 rise 1
 ${backends.map((port, i) => `  server s${i + 1} 127.0.0.1:${port} check`).join('\n')}
 `;
 }
