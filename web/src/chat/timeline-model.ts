@@ -67,12 +67,12 @@ function stripReplyFallback(body: string): string {
 export function explainDecryptionFailure(ev: MatrixEvent): string {
   const reason = String(ev.decryptionFailureReason ?? '');
   if (reason.includes('HISTORICAL') || reason.includes('SENT_BEFORE_WE_JOINED')) {
-    return 'This message was sent before you joined, so your device was never given its key and cannot read it.';
+    return 'This message was sent before you joined or before this device existed. If you used SecureComm in another browser, open Settings & security and enter your recovery key, or verify this device from your other one, to read your history.';
   }
   if (reason.includes('WITHHELD') || reason.includes('UNSIGNED_SENDER_DEVICE') || reason.includes('UNVERIFIED')) {
     return "The sender's device chose not to share this message's key with this device.";
   }
-  return "Waiting for this message's key. The sender's device shares it with yours directly; the message will appear here by itself as soon as it arrives (the sender may need to be online).";
+  return "Waiting for this message's key: it will appear here by itself when the key arrives (the sender may need to be online). If this is your history from another browser, open Settings & security and enter your recovery key, or verify this device from your other one.";
 }
 
 function memberName(room: Room, userId: string): string {

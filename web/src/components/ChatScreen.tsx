@@ -9,6 +9,9 @@ import { RoomList } from './RoomList';
 import { RoomView } from './RoomView';
 import { startRoom, whenJoined } from '../session/rooms';
 import { getSession } from '../session/client';
+import { SettingsPanel } from './SettingsPanel';
+import { VerificationDialog } from './VerificationDialog';
+import { ensureCrossSigning } from '../trust/recovery';
 
 interface Props {
   client: MatrixClient;
@@ -26,6 +29,10 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
   const [showInvite, setShowInvite] = useState(initialShowInvite);
   const [roomsOpen, setRoomsOpen] = useState(false);
   const [error, setError] = useState<string>();
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  useEffect(() => {
+    ensureCrossSigning(client).catch(() => {});
+  }, [client]);
   const syncState = client.getSyncState();
 
   const roomId = selected ?? joinedRooms[0]?.roomId;
@@ -63,6 +70,7 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
           selected={roomId}
           onSelect={(id) => {
             setSelected(id);
+            setSettingsOpen(false);
             setShowInvite(false);
             setRoomsOpen(false);
           }}
@@ -72,6 +80,12 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
             + Start a new room
           </button>
         )}
+        <button type="button" aria-expanded={settingsOpen} onClick={() => {
+            setSettingsOpen(!settingsOpen);
+            setRoomsOpen(false);
+          }}>
+          Settings &amp; security
+        </button>
         {error && (
           <p class="error" role="alert">
             {error}
@@ -83,7 +97,10 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
           Connection to the server lost: retrying…
         </p>
       ) : null}
-      {room ? (
+      <VerificationDialog client={client} />
+      {settingsOpen ? (
+        <SettingsPanel client={client} onClose={() => setSettingsOpen(false)} />
+      ) : room ? (
         <RoomView
           key={room.roomId}
           client={client}

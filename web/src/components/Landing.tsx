@@ -4,6 +4,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { NameForm } from './NameForm';
 import { explainError, startRoomAs } from '../session/onboarding';
 import { roomIdFromLink } from '../session/invite-link';
+import { SignInForm } from './SignInForm';
 
 interface Props {
   onEntered(client: MatrixClient, roomId: string): void;
@@ -57,6 +58,11 @@ export function Landing({ onEntered, onJoinLink }: Props) {
             </p>
           )}
         </form>
+      </section>
+      <section class="card" aria-labelledby="signin-title">
+        <h2 id="signin-title">Sign in</h2>
+        <p class="hint">Already have an account with a password? Sign in, then restore your history with your recovery key.</p>
+        <SignInForm />
       </section>
     </main>
   );

@@ -5,6 +5,8 @@
 import { useState } from 'preact/hooks';
 import type { MessageView } from '../chat/timeline-model';
 import { KeyIcon } from './KeyIcon';
+import { getClient } from '../session/client';
+import { TrustShield } from './TrustShield';
 
 export interface MessageActions {
   reply(m: MessageView): void;
@@ -19,6 +21,7 @@ const time = (ts: number) => new Date(ts).toLocaleTimeString([], { hour: '2-digi
 
 export function MessageItem({ message: m, repliedTo, actions }: { message: MessageView; repliedTo?: MessageView; actions: MessageActions }) {
   const [picking, setPicking] = useState(false);
+  const client = getClient();
   const canAct = !m.deleted && !m.pending && m.id.startsWith('$');
   const reply = m.replyTo && {
     senderName: repliedTo?.senderName ?? m.replyTo.senderName,
@@ -27,7 +30,8 @@ export function MessageItem({ message: m, repliedTo, actions }: { message: Messa
   return (
     <li class={`message ${m.isMine ? 'mine' : ''} ${m.pending ? 'pending' : ''}`} data-event-id={m.id} aria-label={`${m.senderName}, ${time(m.ts)}`}>
       <div class="meta">
-        <span class="sender">{m.senderName}</span> <time dateTime={new Date(m.ts).toISOString()}>{time(m.ts)}</time>
+        <span class="sender">{m.senderName}</span>
+        {client && <TrustShield client={client} userId={m.sender} name={m.senderName} />} <time dateTime={new Date(m.ts).toISOString()}>{time(m.ts)}</time>
         {m.edited && <span class="edited"> (edited)</span>}
         {m.failed && <span class="failed"> · not sent</span>}
         {m.pending && !m.failed && <span class="sending"> · sending…</span>}

@@ -8,6 +8,7 @@
  */
 import { createClient, IndexedDBStore, type MatrixClient } from 'matrix-js-sdk';
 import { clearSession, type StoredSession } from './credentials';
+import { cryptoCallbacks } from '../trust/secret-storage-key';
 
 const SYNC_DB = 'securecomm-sync';
 const CRYPTO_DB_PREFIX = 'securecomm';
@@ -34,6 +35,7 @@ export async function startClient(session: StoredSession): Promise<MatrixClient>
     accessToken: session.accessToken,
     store,
     timelineSupport: true,
+    cryptoCallbacks,
   });
   if (session.isGuest) client.setGuest(true);
   await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: CRYPTO_DB_PREFIX });
