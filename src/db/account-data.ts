@@ -64,16 +64,6 @@ export function readAccountDataChanges(json: unknown): AccountDataRow[] {
   return (json as AccountDataJson[]).map((a) => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos }));
 }
 
-/**
- * The user's account data changed in (since, upTo] (every row when since is undefined) and when their push rules last
- * changed, in one statement (the sliding-sync account_data extension).
- */
-export async function selectAccountDataChanges(db: Db, userId: string, since: number | undefined, upTo: number): Promise<{ changed: AccountDataRow[]; pushRulesPos: number | undefined }> {
-  const statement = `SELECT ${accountDataChangesSql('$1::text', '$2::bigint', '$3::bigint')} AS changed, ${pushRulesPosSql('$1::text')} AS push_rules_pos`;
-  const [row] = (await db.unsafe(statement, [userId, since ?? -1, upTo], { prepare: true })) as unknown as { changed: unknown; pushRulesPos: number | null }[];
-  return { changed: readAccountDataChanges(row.changed), pushRulesPos: row.pushRulesPos ?? undefined };
-}
-
 /** Every account data row of the user in these rooms, as of the watermark (rows stamped later are left out). */
 export async function selectRoomAccountData(db: Db, userId: string, roomIds: string[], upTo: number): Promise<AccountDataRow[]> {
   if (roomIds.length === 0) return [];

@@ -101,11 +101,18 @@ export async function selectDeviceListChanges(db: Db, viewer: string, userIds: s
   return rows.map((r) => r.userId);
 }
 
-/** Whether anything that can change device lists (a device change or a membership event) happened in (from, to]. */
+/**
+ * Whether anything that can change device lists (a device change or a membership event) happened in (from, to], as a
+ * boolean expression over SQL expressions (shared by /sync's snapshot and the sliding-sync extensions' statement).
+ */
+export function deviceListActivitySql(from: string, to: string): string {
+  return `(EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${from} AND stream_pos <= ${to})
+        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${from} AND stream_pos <= ${to} AND type = 'm.room.member'))`;
+}
+
+/** Whether anything that can change device lists happened in (from, to]. */
 export async function selectDeviceListActivity(db: Db, from: number, to: number): Promise<boolean> {
-  const [row] = await db<{ any: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > ${from} AND stream_pos <= ${to})
-        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > ${from} AND stream_pos <= ${to} AND type = 'm.room.member') AS any`;
+  const [row] = (await db.unsafe(`SELECT ${deviceListActivitySql('$1::bigint', '$2::bigint')} AS any`, [from, to], { prepare: true })) as unknown as { any: boolean }[];
   return row.any;
 }
 
@@ -133,10 +140,4 @@ export function readKeyCounts(json: unknown): KeyCounts {
     oneTimeKeyCounts: Object.fromEntries(keyCounts.filter((k) => k.kind === 'otk').map((k) => [k.algorithm, k.n])),
     unusedFallbackKeyTypes: keyCounts.filter((k) => k.kind === 'fallback').map((k) => k.algorithm).sort(),
   };
-}
-
-/** A device's key counts, in one statement (the sliding-sync e2ee extension). */
-export async function selectKeyCounts(db: Db, userId: string, deviceId: string): Promise<KeyCounts> {
-  const [row] = (await db.unsafe(`SELECT ${keyCountsSql('$1::text', '$2::text')} AS counts`, [userId, deviceId], { prepare: true })) as unknown as { counts: unknown }[];
-  return readKeyCounts(row.counts);
 }

@@ -51,3 +51,12 @@ export async function selectReceiptsSince(db: Db, roomIds: string[], userId: str
       AND (receipt_type = 'm.read' OR (receipt_type = 'm.read.private' AND user_id = ${userId}))
     ORDER BY stream_pos`;
 }
+
+/**
+ * The rooms among `rooms` (a SQL set: a subquery) whose receipts changed in (since, upTo], as one text[] column (shared
+ * by /sync's snapshot and the sliding-sync extensions' statement; arguments are SQL expressions).
+ */
+export function roomsWithReceiptsSql(rooms: string, since: string, upTo: string): string {
+  return `(SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
+        WHERE r.room_id IN ${rooms} AND r.stream_pos > ${since} AND r.stream_pos <= ${upTo})`;
+}

@@ -160,12 +160,3 @@ export async function selectRoomsWithMemberships(db: Db, userId: string, members
     SELECT room_id FROM current_state WHERE type = 'm.room.member' AND state_key = ${userId} AND membership = ANY(${memberships})`;
   return rows.map((r) => r.roomId);
 }
-
-/** Which of these rooms the user has one of these memberships in (one lookup per room, not per account). */
-export async function selectRoomsWithMembershipsAmong(db: Db, userId: string, roomIds: string[], memberships: string[]): Promise<string[]> {
-  if (roomIds.length === 0) return [];
-  const rows = await db<{ roomId: string }[]>`
-    SELECT room_id FROM current_state
-    WHERE type = 'm.room.member' AND state_key = ${userId} AND room_id = ANY(${roomIds}) AND membership = ANY(${memberships})`;
-  return rows.map((r) => r.roomId);
-}

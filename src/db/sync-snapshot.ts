@@ -13,8 +13,9 @@ import type { TimelineRow } from './events.js';
 import { accountDataChangesSql, pushRulesPosSql, readAccountDataChanges, type AccountDataRow } from './account-data.js';
 import type { MembershipRow } from './rooms.js';
 import { inboxAckSql, inboxBatchSql, readInboxBatch, type InboxParams, type ToDeviceRow } from './to-device.js';
-import { keyCountsSql, readKeyCounts, type KeyCounts } from './keys.js';
+import { deviceListActivitySql, keyCountsSql, readKeyCounts, type KeyCounts } from './keys.js';
 import type { NotificationCounts } from './notifications.js';
+import { roomsWithReceiptsSql } from './receipts.js';
 
 /** The global account data section's part (relay/sync/account-data.ts). */
 export interface AccountDataSnapshot {
@@ -91,9 +92,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       CASE WHEN $4::boolean THEN (
         SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
         WHERE e.stream_pos > $3::bigint AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
-      CASE WHEN $4::boolean THEN (
-        SELECT coalesce(array_agg(DISTINCT r.room_id), '{}') FROM receipts r
-        WHERE r.room_id IN (SELECT room_id FROM mine) AND r.stream_pos > $3::bigint AND r.stream_pos <= h.pos) END AS rooms_with_receipts,
+      CASE WHEN $4::boolean THEN ${roomsWithReceiptsSql('(SELECT room_id FROM mine)', '$3::bigint', 'h.pos')} END AS rooms_with_receipts,
       (SELECT coalesce(json_agg(json_build_array(m.room_id, b.events, (SELECT json_build_array(c.notify_count, c.highlight_count) FROM notification_counts(m.room_id, $1::text, h.pos) c), b.unsent)), '[]')
         FROM mine m
         CROSS JOIN LATERAL (
@@ -141,10 +140,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
   e2ee: {
     columns: `
       ${inboxBatchSql(INBOX)} AS to_device,
-      $4::boolean AND (
-        EXISTS (SELECT 1 FROM device_list_changes WHERE stream_pos > $3::bigint AND stream_pos <= h.pos)
-        OR EXISTS (SELECT 1 FROM events WHERE stream_pos > $3::bigint AND stream_pos <= h.pos AND type = 'm.room.member')
-      ) AS device_list_activity,
+      $4::boolean AND ${deviceListActivitySql('$3::bigint', 'h.pos')} AS device_list_activity,
       ${keyCountsSql('$1::text', '$2::text')} AS key_counts`,
     read: (row) => ({
       toDevice: readInboxBatch(row.toDevice),

@@ -71,15 +71,3 @@ type InboxJson = { message_id: number; stream_pos: number; sender: string; type:
 export function readInboxBatch(json: unknown): ToDeviceRow[] {
   return (json as InboxJson[]).map((t) => ({ messageId: t.message_id, streamPos: t.stream_pos, sender: t.sender, type: t.type, content: t.content }));
 }
-
-/**
- * Deletes what the device acknowledged (`ack`: every message up to that id) and reads its next batch up to the
- * watermark, in one statement (the sliding-sync to_device extension; /sync does the same in its snapshot).
- */
-export async function acknowledgeAndReadInbox(db: Db, q: { userId: string; deviceId: string; ack: number | undefined; upTo: number; limit: number }): Promise<ToDeviceRow[]> {
-  const p: InboxParams = { user: '$1::text', device: '$2::text', ack: '$4::bigint', upTo: '$5::bigint', limit: '$6::int' };
-  const statement = `WITH acked AS (${inboxAckSql(p, '$3::boolean')}) SELECT ${inboxBatchSql(p)} AS batch`;
-  const params = [q.userId, q.deviceId, q.ack !== undefined, q.ack ?? 0, q.upTo, q.limit];
-  const [row] = (await db.unsafe(statement, params as never[], { prepare: true })) as unknown as { batch: unknown }[];
-  return readInboxBatch(row.batch);
-}

@@ -5,7 +5,7 @@
  * room the response sends from scratch.
  */
 import { z } from 'zod';
-import { selectAccountDataChanges, selectRoomAccountData, type AccountDataRow } from '../../../db/account-data.js';
+import { selectRoomAccountData, type AccountDataRow } from '../../../db/account-data.js';
 import { globalAccountDataEvents } from '../../sync/account-data.js';
 import { roomsInScope } from './scope.js';
 import type { ExtensionBuilder } from './types.js';
@@ -24,11 +24,12 @@ export interface AccountDataExtension {
 }
 
 export const accountDataExtension: ExtensionBuilder<z.infer<typeof roomScopedRequestSchema>, AccountDataExtension> = {
-  async build({ hs, requester, since, upTo, listRooms, subscribedRooms, initialRooms }, request) {
+  async build({ hs, requester, since, upTo, listRooms, subscribedRooms, initialRooms, snapshot }, request) {
     const userId = requester.userId;
     const scope = roomsInScope(request, listRooms, subscribedRooms);
     const fromScratch = since === undefined ? [] : scope.filter((r) => initialRooms?.has(r));
-    const [changes, scratch] = await Promise.all([selectAccountDataChanges(hs.sql, userId, since, upTo), selectRoomAccountData(hs.sql, userId, fromScratch, upTo)]);
+    const changes = snapshot.accountData!;
+    const scratch = await selectRoomAccountData(hs.sql, userId, fromScratch, upTo);
     const rooms: Record<string, AccountDataEvent[]> = {};
     const add = (rows: AccountDataRow[]) => {
       for (const r of rows) (rooms[r.roomId] ??= []).push({ type: r.type, content: r.content });

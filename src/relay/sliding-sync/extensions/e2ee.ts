@@ -5,7 +5,6 @@
  * relay/keys/device-lists.ts); only device-list changes make the part non-empty.
  */
 import { z } from 'zod';
-import { selectKeyCounts } from '../../../db/keys.js';
 import { deviceListsBetween } from '../../keys/device-lists.js';
 import { deviceListsEmpty, keyCountsPart, type E2eePart } from '../../sync/e2ee.js';
 import type { ExtensionBuilder } from './types.js';
@@ -15,12 +14,10 @@ export const e2eeRequestSchema = z.object({ enabled: z.boolean().nullish() });
 export type E2eeExtension = Omit<E2eePart, 'to_device'>;
 
 export const e2eeExtension: ExtensionBuilder<z.infer<typeof e2eeRequestSchema>, E2eeExtension> = {
-  async build({ hs, requester, since, upTo }) {
-    const [lists, counts] = await Promise.all([
-      since !== undefined && since < upTo ? deviceListsBetween(hs.sql, requester.userId, since, upTo) : { changed: [], left: [] },
-      selectKeyCounts(hs.sql, requester.userId, requester.deviceId),
-    ]);
-    return { device_lists: lists, ...keyCountsPart(counts) };
+  async build({ hs, requester, since, upTo, snapshot }) {
+    // The statement already checked whether anything changed device lists in range: most reads need no more.
+    const lists = since !== undefined && snapshot.deviceListActivity ? await deviceListsBetween(hs.sql, requester.userId, since, upTo, true) : { changed: [], left: [] };
+    return { device_lists: lists, ...keyCountsPart(snapshot.keyCounts!) };
   },
   isEmpty: (part) => deviceListsEmpty(part.device_lists),
 };

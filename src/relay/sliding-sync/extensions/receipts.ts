@@ -14,10 +14,11 @@ export interface ReceiptsExtension {
 }
 
 export const receiptsExtension: ExtensionBuilder<z.infer<typeof roomScopedRequestSchema>, ReceiptsExtension> = {
-  async build({ hs, requester, since, upTo, listRooms, subscribedRooms, initialRooms, joinedAmong }, request) {
-    const rooms = await joinedAmong(roomsInScope(request, listRooms, subscribedRooms));
+  async build({ hs, requester, since, upTo, listRooms, subscribedRooms, initialRooms, snapshot }, request) {
+    const rooms = roomsInScope(request, listRooms, subscribedRooms).filter((r) => snapshot.joined.has(r));
     const fresh = rooms.filter((r) => since === undefined || initialRooms?.has(r));
-    const steady = rooms.filter((r) => since !== undefined && !initialRooms?.has(r));
+    // The statement found which rooms have new receipts: most reads read none.
+    const steady = rooms.filter((r) => since !== undefined && !initialRooms?.has(r) && snapshot.withReceipts.has(r));
     const [old, all] = await Promise.all([receiptEvents(hs, requester.userId, steady, since, upTo), receiptEvents(hs, requester.userId, fresh, undefined, upTo)]);
     return { rooms: Object.fromEntries([...old, ...all]) };
   },

@@ -6,7 +6,6 @@
  * response's watermark; `next_batch` names the last message it carries.
  */
 import { z } from 'zod';
-import { acknowledgeAndReadInbox } from '../../../db/to-device.js';
 import { TO_DEVICE_PER_SYNC } from '../../to-device.js';
 import { toDeviceEvents, type E2eePart } from '../../sync/e2ee.js';
 import type { ExtensionBuilder } from './types.js';
@@ -18,17 +17,25 @@ export const toDeviceRequestSchema = z.object({
   limit: z.number().int().min(0).nullish(),
 });
 
+/** The message id the client's since acknowledges (every message up to it). */
+export function toDeviceAck(request: z.infer<typeof toDeviceRequestSchema>): number | undefined {
+  return request.since != null ? Number(request.since) : undefined;
+}
+
+/** How many messages a response carries at most. */
+export function toDeviceLimit(request: z.infer<typeof toDeviceRequestSchema>): number {
+  return Math.min(request.limit ?? TO_DEVICE_PER_SYNC, TO_DEVICE_PER_SYNC);
+}
+
 export interface ToDeviceExtension {
   next_batch: string;
   events: E2eePart['to_device']['events'];
 }
 
 export const toDeviceExtension: ExtensionBuilder<z.infer<typeof toDeviceRequestSchema>, ToDeviceExtension> = {
-  async build({ hs, requester, upTo }, request) {
-    const ack = request.since != null ? Number(request.since) : undefined;
-    const limit = Math.min(request.limit ?? TO_DEVICE_PER_SYNC, TO_DEVICE_PER_SYNC);
-    const rows = await acknowledgeAndReadInbox(hs.sql, { userId: requester.userId, deviceId: requester.deviceId, ack, upTo, limit });
-    return { next_batch: String(rows.at(-1)?.messageId ?? ack ?? 0), events: toDeviceEvents(rows) };
+  async build({ snapshot }, request) {
+    const rows = snapshot.toDevice;
+    return { next_batch: String(rows.at(-1)?.messageId ?? toDeviceAck(request) ?? 0), events: toDeviceEvents(rows) };
   },
   isEmpty: (part) => part.events.length === 0,
 };

@@ -4,6 +4,7 @@
  * whose rooms and extensions are all empty waits for a wake).
  */
 import type { Hs, Requester } from '../../../hs.js';
+import type { ExtensionsSnapshot } from '../../../db/sliding-sync-extensions.js';
 
 export interface ExtensionScope {
   hs: Hs;
@@ -26,9 +27,9 @@ export interface ExtensionScope {
   initialRooms?: ReadonlySet<string>;
 }
 
-/** What a builder gets: the scope, and which of some rooms the user is joined to (one lookup per response). */
+/** What a builder gets: the scope, and the read's one statement (db/sliding-sync-extensions.ts). */
 export interface ExtensionContext extends ExtensionScope {
-  joinedAmong(roomIds: string[]): Promise<string[]>;
+  snapshot: ExtensionsSnapshot;
 }
 
 export interface ExtensionBuilder<Request, Part> {

@@ -1,7 +1,7 @@
 /**
  * The typing extension (MSC3961): the m.typing event of each joined room in scope (scope.ts) whose typing users
  * changed between the client's typing position and the response's, or, for a room new to the connection, when
- * someone is typing there: /sync's rule (relay/ephemeral/typing.ts). Typing lives in memory: no query.
+ * someone is typing there: /sync's rule (relay/ephemeral/typing.ts). Typing lives in memory: no query of its own.
  */
 import type { z } from 'zod';
 import { typingEventFor, type TypingEvent } from '../../ephemeral/typing.js';
@@ -14,12 +14,9 @@ export interface TypingExtension {
 }
 
 export const typingExtension: ExtensionBuilder<z.infer<typeof roomScopedRequestSchema>, TypingExtension> = {
-  async build({ hs, typing, initialRooms, listRooms, subscribedRooms, joinedAmong }, request) {
-    const scope = roomsInScope(request, listRooms, subscribedRooms);
-    // No typing ever seen in any of them (by this process): no membership lookup.
-    if (!scope.some((r) => hs.typing.room(r) !== undefined)) return { rooms: {} };
+  async build({ hs, typing, initialRooms, listRooms, subscribedRooms, snapshot }, request) {
     const rooms: Record<string, TypingEvent> = {};
-    for (const roomId of await joinedAmong(scope)) {
+    for (const roomId of roomsInScope(request, listRooms, subscribedRooms).filter((r) => snapshot.joined.has(r))) {
       const event = typingEventFor(hs.typing, roomId, typing, initialRooms?.has(roomId) ?? false);
       if (event) rooms[roomId] = event;
     }
