@@ -10,6 +10,7 @@ import { registerUser, startSecondServer, type SecondServer, type TestUser } fro
 import { roomHelpers, V3, type Agent } from '../support/rooms.js';
 import { expectValidResponseById } from '../support/spec.js';
 import { busPrefix, NATS_URL, startPrivateNats, type PrivateNats } from '../support/nats.js';
+import { freePort } from '../support/ports.js';
 
 /** Polls `check` every 25 ms until it holds (at most `ms`). */
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
@@ -145,3 +146,17 @@ describe('a NATS outage', () => {
     expect(metrics).toMatch(/^securecomm_bus_reconnects_total 1$/m);
   }, 90_000);
 });
+
+test('a process that cannot reach the bus at start-up does not start, and says where without the credentials', async () => {
+  const database = await createTestDatabase();
+  try {
+    const port = await freePort();
+    const started = Date.now();
+    await expect(startSecondServer(database.url, { databaseUrl: database.url, busUrl: `nats://someone:s3cret@127.0.0.1:${port}`, busPrefix: busPrefix() })).rejects.toThrow(
+      new RegExp(`^cannot reach the bus at nats://127\\.0\\.0\\.1:${port}: (?!.*s3cret)`),
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  } finally {
+    await database.drop();
+  }
+}, 30_000);
