@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { startTestServer, registerUser, type TestServer } from '../support/server.js';
-import { baseUrlOf, cryptoClient, decrypted, joined, plaintextTracker, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient } from '../support/e2e-clients.js';
+import { baseUrlOf, cryptoClient, decrypted, joined, plaintextTracker, seesMembership, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 import { ARTIFACTS, buildWebClient, launchChromium, openPerson, resetArtifacts, type TestPage } from '../support/browser.js';
 import { RoomEvent } from 'matrix-js-sdk';
@@ -94,8 +94,9 @@ test('join by link: the visitor picks a name and is in the room (as a guest)', a
   await bob.page.goto(link);
   await bob.page.getByRole('heading', { name: 'Join the room' }).waitFor({ timeout: STEP_MS });
   await bob.shot('join-page');
+  // With the keyboard: the name field, then Enter.
   await bob.page.locator('#join-name').fill('Bob');
-  await bob.page.getByRole('button', { name: 'Join the room' }).click();
+  await bob.page.locator('#join-name').press('Enter');
   await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
   expect(new URL(bob.page.url()).pathname).toBe('/');
   const kept = await bob.page.evaluate(() => JSON.parse(localStorage.getItem('securecomm.session') ?? '{}'));
@@ -190,6 +191,48 @@ test('a matrix-js-sdk Node client in the room reads the pages and the pages read
   await message(alice, fromNode).waitFor({ timeout: STEP_MS });
   await message(bob, fromNode).waitFor({ timeout: STEP_MS });
   await bob.shot('node-client');
+
+  // The member list, and on the phone-sized page the room list as a panel.
+  await alice.page.getByRole('button', { name: 'Members (3)' }).click();
+  const members = alice.page.getByRole('complementary', { name: 'Members (3)' });
+  for (const name of ['Alice (you)', 'Bob', `carol_web_${texts.tag}`]) await members.getByText(name).waitFor();
+  await alice.shot('members');
+  await alice.page.getByRole('button', { name: 'Members (3)' }).click();
+  await bob.page.getByRole('button', { name: 'Rooms' }).click();
+  await bob.page.getByRole('navigation', { name: 'Your rooms' }).getByRole('button', { name: "Alice's room" }).waitFor();
+  await bob.shot('rooms-panel');
+  await bob.page.getByRole('navigation', { name: 'Your rooms' }).getByRole('button', { name: "Alice's room" }).click();
+  await bob.page.getByRole('navigation', { name: 'Your rooms' }).waitFor({ state: 'hidden' });
+}, 120_000);
+
+test('join by link where guests may not join: a quick account instead, and the Node client reads it', async () => {
+  const c = carol!;
+  const { room_id: strictRoom } = await c.client.createRoom({ preset: 'public_chat' as never, name: 'no guests here' });
+  await joined(c, strictRoom);
+  const dave = await openPerson(browser, 'dave', origin);
+  try {
+    await dave.page.goto(`${origin}/join/${encodeURIComponent(strictRoom)}`);
+    await dave.page.locator('#join-name').fill('Dave');
+    await dave.page.getByRole('button', { name: 'Join the room' }).click();
+    await dave.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
+    const kept = await dave.page.evaluate(() => JSON.parse(localStorage.getItem('securecomm.session') ?? '{}'));
+    expect(kept.isGuest).toBe(false);
+    expect(typeof kept.generatedPassword).toBe('string');
+    await seesMembership(c, strictRoom, kept.userId, 'join');
+    const fromDave = texts.plain('dave joined without guest access');
+    await send(dave, fromDave);
+    await waitFor(
+      [[c.client, [RoomEvent.Timeline]]],
+      () => (c.client.getRoom(strictRoom)?.getLiveTimeline().getEvents().some((e) => e.getType() === 'm.room.message' && e.getContent().body === fromDave) ? true : undefined),
+      'carol to decrypt dave',
+    );
+    await dave.shot('joined-without-guest-access');
+    expect(dave.foreign).toEqual([]);
+  } finally {
+    if (dave.errors.length > 0) console.log(`dave's console and HTTP errors:\n${dave.errors.join('\n')}`);
+    await dave.shot('end').catch(() => {});
+    await dave.context.close();
+  }
 }, 120_000);
 
 test('a message whose key has not arrived is explained, and shows itself when the key comes', async () => {
@@ -273,6 +316,21 @@ test('a second tab does not run a second client on the same keys', async () => {
   await send(alice, still);
   await message(bob, still).waitFor({ timeout: STEP_MS });
 }, 120_000);
+
+test('opened over plain http at another address, the page says what to do instead of failing', async () => {
+  const { port } = new URL(origin);
+  const other = await launchChromium(['--host-resolver-rules=MAP chat.insecure.test 127.0.0.1']);
+  try {
+    const page = await other.newPage();
+    await page.goto(`http://chat.insecure.test:${port}/`);
+    await page.getByRole('heading', { name: 'This page needs a secure connection' }).waitFor({ timeout: STEP_MS });
+    expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+    await page.getByText(`http://localhost:${port}/`).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/98-insecure-context.png` });
+  } finally {
+    await other.close();
+  }
+}, 60_000);
 
 test('no request left the server origin', () => {
   expect([...alice.foreign, ...bob.foreign]).toEqual([]);

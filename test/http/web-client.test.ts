@@ -2,7 +2,8 @@
  * Serving the web client (src/web/serve.ts): the page at / and at the invite-link path with a strict
  * Content-Security-Policy and no-cache, hashed assets cached for a year (the WebAssembly as application/wasm), a
  * missing asset or any other path left to the API (404 M_UNRECOGNIZED as before), WEB_CLIENT=off serving the API
- * only, and a page that says how to build it when dist/web is missing.
+ * only, a page that says how to build it when dist/web is missing, and HTTPS served by the server itself
+ * (TLS_CERT, TLS_KEY) for browsers on other machines.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -10,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import request from 'supertest';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { spawnSync } from 'node:child_process';
+import { startTestServer, testConfig, type TestServer } from '../support/server.js';
+import { createTestDatabase } from '../support/db.js';
+import { startServer } from '../../src/main.js';
 import { expectMatrixError } from '../support/spec.js';
 import { buildWebClient } from '../support/browser.js';
 import { CONTENT_SECURITY_POLICY, defaultWebRoot, webClientMiddleware } from '../../src/web/serve.js';
@@ -114,5 +118,28 @@ test('a missing build: the page says how to build it (503), assets fall through'
     expect((await http.get('/assets/x.js')).status).toBe(404);
   } finally {
     rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('TLS_CERT and TLS_KEY: the server speaks HTTPS itself, page and API', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'securecomm-tls-'));
+  const cert = join(dir, 'fullchain.pem');
+  const key = join(dir, 'privkey.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { encoding: 'utf8' });
+  expect(made.status).toBe(0);
+  const db = await createTestDatabase();
+  const running = await startServer(testConfig({ port: 0, databaseUrl: db.url, tlsCert: cert, tlsKey: key }));
+  try {
+    expect(running.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const page = await request(running.url).get('/').disableTLSCerts();
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    const versions = await request(running.url).get('/_matrix/client/versions').disableTLSCerts();
+    expect(versions.status).toBe(200);
+    expect(versions.body.versions.length).toBeGreaterThan(0);
+  } finally {
+    await running.stop();
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -26,7 +26,8 @@ export function resetArtifacts(): void {
   mkdirSync(ARTIFACTS, { recursive: true });
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: e.g. --host-resolver-rules to reach the test server under a name that is not a secure context. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -39,6 +40,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

@@ -10,8 +10,12 @@ import { createClient, IndexedDBStore, type MatrixClient } from 'matrix-js-sdk';
 import { clearSession, type StoredSession } from './credentials';
 import { cryptoCallbacks } from '../trust/secret-storage-key';
 
-const SYNC_DB = 'securecomm-sync';
-const CRYPTO_DB_PREFIX = 'securecomm';
+/**
+ * IndexedDB names per account: a new account in this browser (after a sign-out, or a guest that had to become an
+ * account) never opens another account's crypto store, which the crypto would refuse.
+ */
+const syncDb = (s: StoredSession) => `securecomm-sync:${s.userId}`;
+const cryptoPrefix = (s: StoredSession) => `securecomm:${s.userId}`;
 
 let current: { client: MatrixClient; session: StoredSession } | undefined;
 
@@ -26,7 +30,7 @@ export function getSession(): StoredSession | undefined {
 /** Builds the client, opens its stores, starts its crypto and its sync loop. */
 export async function startClient(session: StoredSession): Promise<MatrixClient> {
   if (current) return current.client;
-  const store = new IndexedDBStore({ indexedDB: window.indexedDB, localStorage: window.localStorage, dbName: SYNC_DB });
+  const store = new IndexedDBStore({ indexedDB: window.indexedDB, localStorage: window.localStorage, dbName: syncDb(session) });
   await store.startup();
   const client = createClient({
     baseUrl: session.baseUrl,
@@ -38,7 +42,7 @@ export async function startClient(session: StoredSession): Promise<MatrixClient>
     cryptoCallbacks,
   });
   if (session.isGuest) client.setGuest(true);
-  await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: CRYPTO_DB_PREFIX });
+  await client.initRustCrypto({ useIndexedDB: true, cryptoDatabasePrefix: cryptoPrefix(session) });
   await client.startClient({ initialSyncLimit: 50 });
   current = { client, session };
   return client;
@@ -89,5 +93,5 @@ export async function signOut(): Promise<void> {
   } catch {
     /* offline or already gone: the local store is cleared anyway */
   }
-  await c.client.clearStores();
+  await c.client.clearStores({ cryptoDatabasePrefix: cryptoPrefix(c.session) });
 }
