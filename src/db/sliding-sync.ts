@@ -262,16 +262,6 @@ export async function selectRoomStateFor(db: Db, roomId: string, head: number, a
     ORDER BY e.stream_pos`;
 }
 
-/** The newest state event per (type, state key) of a room in (from, to]. */
-export async function selectStateChangesIn(db: Db, roomId: string, from: number, to: number): Promise<EventRow[]> {
-  return db<EventRow[]>`
-    SELECT * FROM (
-      SELECT DISTINCT ON (type, state_key) * FROM events
-      WHERE room_id = ${roomId} AND state_key IS NOT NULL AND stream_pos > ${from} AND stream_pos <= ${to}
-      ORDER BY type, state_key, stream_pos DESC) s
-    ORDER BY stream_pos`;
-}
-
 /** The m.space.child state keys (with a non-empty `via`) of these rooms. */
 export async function selectSpaceChildren(db: Db, spaceIds: string[]): Promise<Set<string>> {
   if (spaceIds.length === 0) return new Set();

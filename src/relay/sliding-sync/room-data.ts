@@ -10,8 +10,9 @@ import type { Hs, Requester } from '../../hs.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TimelineRow } from '../../db/events.js';
 import {
-  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, selectStateChangesIn, type ListRoomRow, type SentRoomRow,
+  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, type ListRoomRow, type SentRoomRow,
 } from '../../db/sliding-sync.js';
+import { selectStateChanges } from '../../db/lazy-members.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
 import { bundleAggregations } from '../rooms/relations.js';
 import { visibilityFor, type VisibilityView } from '../rooms/visibility.js';
@@ -127,7 +128,7 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
     membersChanged = true;
     requiredState = rows.filter((e) => m.matches(e.type, e.stateKey!) || (e.type === MEMBER && lazyWanted.has(e.stateKey!)));
   } else {
-    const changes = stateFrom < to ? await selectStateChangesIn(ctx.hs.sql, roomId, stateFrom, to) : [];
+    const changes = stateFrom < to ? await selectStateChanges(ctx.hs.sql, roomId, stateFrom, to) : [];
     meta = changes;
     membersChanged = changes.some((e) => e.type === MEMBER);
     // With lazy members and no gap, every membership change since is sent (the client may keep its member list).
