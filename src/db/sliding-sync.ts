@@ -233,6 +233,8 @@ export interface MemberSummaryRow {
   roomId: string;
   joined: number;
   invited: number;
+  /** The room has a name (m.room.name with a non-empty name): no heroes are sent. */
+  named: boolean;
   /** Up to `heroes` joined or invited members other than the user, in the order they arrived: [user id, displayname, avatar_url]. */
   heroes: [string, string | null, string | null][];
 }
@@ -244,6 +246,8 @@ export async function selectMemberSummaries(db: Db, userId: string, roomIds: str
     SELECT r.room_id,
       (SELECT count(*)::int FROM current_state c WHERE c.room_id = r.room_id AND c.type = 'm.room.member' AND c.membership = 'join') AS joined,
       (SELECT count(*)::int FROM current_state c WHERE c.room_id = r.room_id AND c.type = 'm.room.member' AND c.membership = 'invite') AS invited,
+      EXISTS (SELECT 1 FROM current_state c JOIN events e ON e.event_id = c.event_id
+        WHERE c.room_id = r.room_id AND c.type = 'm.room.name' AND c.state_key = '' AND coalesce(e.content->>'name', '') <> '') AS named,
       (SELECT coalesce(json_agg(json_build_array(h.state_key, h.displayname, h.avatar_url) ORDER BY h.stream_pos), '[]') FROM (
         SELECT c.state_key, c.stream_pos, e.content->>'displayname' AS displayname, e.content->>'avatar_url' AS avatar_url
         FROM current_state c JOIN events e ON e.event_id = c.event_id

@@ -62,6 +62,8 @@ describe('lists', () => {
     const r = first.rooms[rooms[0]];
     expect(r.initial).toBe(true);
     expect(r.name).toBe('room 2');
+    // A named room: no heroes.
+    expect(r.heroes).toBeUndefined();
     expect(r.timeline).toHaveLength(2);
     expect(r.limited).toBe(true);
     expect(r.num_live).toBe(0);

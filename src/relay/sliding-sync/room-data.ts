@@ -100,11 +100,14 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
   // State changes count from what was sent; the timeline too, unless the room is new or its timeline expanded.
   const stateFrom = initial ? 0 : Math.min(prev!.sentPos, to);
   const from = expanded ? 0 : stateFrom;
-  const view = initial || expanded || !joined ? await visibilityFor(ctx.hs.sql, roomId, userId, to) : JOINED_THROUGHOUT;
-  const ignoring = await ctx.ignoring();
   const limit = config.timelineLimit;
-  // The newest limit + 1 events: one more than fits tells that the timeline is limited.
-  const batch = to > from ? await eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1) : [];
+  // Read together: the visibility inputs (when the user was not joined throughout), whom the user ignores, and the
+  // newest limit + 1 events (one more than fits tells that the timeline is limited).
+  const [view, ignoring, batch] = await Promise.all([
+    initial || expanded || !joined ? visibilityFor(ctx.hs.sql, roomId, userId, to) : JOINED_THROUGHOUT,
+    ctx.ignoring(),
+    to > from ? eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1) : [],
+  ]);
   const visible = batch.filter((e) => view.canSee(e) && !ignoring.hides(e));
   const timeline = visible.slice(Math.max(0, visible.length - limit));
   const limited = batch.length > limit || visible.length < batch.length;
@@ -201,7 +204,7 @@ export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Prom
       room.joinedCount = s.joined;
       room.invitedCount = s.invited;
       // Heroes are for rooms without a name: the client names the room after them.
-      if (room.name === undefined) room.heroes = s.heroes.map(([userId, displayName, avatarUrl]): Hero => ({ userId, ...(displayName ? { displayName } : {}), ...(avatarUrl ? { avatarUrl } : {}) }));
+      if (!s.named) room.heroes = s.heroes.map(([userId, displayName, avatarUrl]): Hero => ({ userId, ...(displayName ? { displayName } : {}), ...(avatarUrl ? { avatarUrl } : {}) }));
     }
     if (p.room.membership !== 'invite' && p.room.membership !== 'knock') {
       room.timeline = p.timeline.map((e) => clientEvent(e, txnIds.get(e.eventId)));
