@@ -1,5 +1,6 @@
 /** Account data, global (room_id '') and per room, each row stamped with the stream position of its last change. */
 import type { Db } from './database.js';
+import type { PositionSql } from './stream.js';
 
 export interface AccountDataKey {
   userId: string;
@@ -18,7 +19,7 @@ export async function upsertAccountData(db: Db, a: AccountDataKey & { content: u
     ON CONFLICT (user_id, room_id, type) DO UPDATE SET content = EXCLUDED.content`;
 }
 
-export async function updateAccountDataStreamPos(db: Db, k: AccountDataKey, streamPos: number): Promise<void> {
+export async function updateAccountDataStreamPos(db: Db, k: AccountDataKey, streamPos: number | PositionSql): Promise<void> {
   await db`
     UPDATE account_data SET stream_pos = ${streamPos}
     WHERE user_id = ${k.userId} AND room_id = ${k.roomId} AND type = ${k.type}`;

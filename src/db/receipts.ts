@@ -3,6 +3,7 @@
  * last change.
  */
 import type { Db } from './database.js';
+import type { PositionSql } from './stream.js';
 
 export interface ReceiptRow {
   roomId: string;
@@ -33,7 +34,7 @@ export async function upsertReceipt(
   return rows.length === 1;
 }
 
-export async function updateReceiptStreamPos(db: Db, r: { roomId: string; userId: string; receiptType: string; threadId: string }, streamPos: number): Promise<void> {
+export async function updateReceiptStreamPos(db: Db, r: { roomId: string; userId: string; receiptType: string; threadId: string }, streamPos: number | PositionSql): Promise<void> {
   await db`
     UPDATE receipts SET stream_pos = ${streamPos}
     WHERE room_id = ${r.roomId} AND user_id = ${r.userId} AND receipt_type = ${r.receiptType} AND thread_id = ${r.threadId}`;

@@ -5,7 +5,7 @@
 import { forbidden, notFound, badJson, invalidParam } from '../errors.js';
 import type { Hs } from '../hs.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../db/account-data.js';
-import { takeStreamPosition } from '../db/stream.js';
+import { stampAtNextPositionAndCommit } from '../db/stream.js';
 import { getPushRuleset } from './push-rules/rules.js';
 import { onAccountData } from './wakes.js';
 import { transaction } from '../db/database.js';
@@ -40,8 +40,9 @@ export async function setAccountData(hs: Hs, requesterId: string, userId: string
   const key = { userId, roomId, type };
   await transaction(hs.sql, async (tx) => {
     await upsertAccountData(tx, { ...key, content });
-    // The stream position is taken last: the stream head's row lock is then held only until commit.
-    await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
+    // The stream position is taken last, with the stamp and COMMIT in the same round trip: the stream head's row lock
+    // is then held for PostgreSQL's work only.
+    await stampAtNextPositionAndCommit(tx, [(pos) => updateAccountDataStreamPos(tx, key, pos)]);
   });
   onAccountData(hs.notifier, userId);
 }

@@ -8,7 +8,7 @@ import { invalidParam } from '../../errors.js';
 import type { EventRow } from '../../db/events.js';
 import { upsertAccountData, updateAccountDataStreamPos } from '../../db/account-data.js';
 import { selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';
-import { selectStreamHead, takeStreamPosition } from '../../db/stream.js';
+import { selectStreamHead, stampAtNextPositionAndCommit, type PositionSql } from '../../db/stream.js';
 import { WakeBatch, onAccountData, onReceipt } from '../wakes.js';
 import { requireJoined, visibleEvent } from '../rooms/access.js';
 
@@ -50,7 +50,7 @@ export async function setMarkers(hs: Hs, userId: string, roomId: string, markers
 
   const wakes = new WakeBatch();
   await transaction(hs.sql, async (tx) => {
-    const stamps: ((pos: number) => Promise<void>)[] = [];
+    const stamps: ((pos: PositionSql) => Promise<void>)[] = [];
     const fullyRead = markers['m.fully_read'];
     if (fullyRead !== undefined) {
       const key = { userId, roomId, type: 'm.fully_read' };
@@ -66,9 +66,8 @@ export async function setMarkers(hs: Hs, userId: string, roomId: string, markers
       onReceipt(wakes, { roomId, userId, isPrivate: receiptType === 'm.read.private' });
     }
     if (stamps.length === 0) return;
-    // One stream position, taken last, for everything this request changed.
-    const pos = await takeStreamPosition(tx);
-    for (const stamp of stamps) await stamp(pos);
+    // One stream position, taken last, for everything this request changed; COMMIT in the same round trip.
+    await stampAtNextPositionAndCommit(tx, stamps);
   });
   wakes.send(hs.notifier);
 }
