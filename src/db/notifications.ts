@@ -75,6 +75,25 @@ export async function selectNotificationCounts(db: Db, roomId: string, userId: s
   return { notifications: row.notifyCount, highlights: row.highlightCount };
 }
 
+/**
+ * The room's unread counts for the user up to the watermark, per thread: `main` (events in no thread) and each thread
+ * root's id, each after the latest unthreaded receipt and the latest receipt of that thread (as notification_counts).
+ * Threads without unread notifications are absent.
+ */
+export async function selectNotificationCountsByThread(db: Db, roomId: string, userId: string, to: number): Promise<Map<string, NotificationCounts>> {
+  const rows = await db<{ threadId: string; notifyCount: number; highlightCount: number }[]>`
+    SELECT x.thread_id, count(*)::int AS notify_count, (count(*) FILTER (WHERE x.highlight))::int AS highlight_count FROM notifications x
+    LEFT JOIN (SELECT r.thread_id, max(r.event_stream_pos) AS pos FROM receipts r
+               WHERE r.room_id = ${roomId} AND r.user_id = ${userId} AND r.receipt_type IN ('m.read', 'm.read.private')
+               GROUP BY r.thread_id) t ON t.thread_id = x.thread_id
+    WHERE x.user_id = ${userId} AND x.room_id = ${roomId} AND x.stream_pos <= ${to}
+      AND x.stream_pos > COALESCE((SELECT max(event_stream_pos) FROM receipts
+        WHERE room_id = ${roomId} AND user_id = ${userId} AND receipt_type IN ('m.read', 'm.read.private') AND thread_id = ''), 0)
+      AND (t.pos IS NULL OR x.stream_pos > t.pos)
+    GROUP BY x.thread_id`;
+  return new Map(rows.map((r) => [r.threadId, { notifications: r.notifyCount, highlights: r.highlightCount }]));
+}
+
 export interface NotificationRow {
   streamPos: number;
   roomId: string;

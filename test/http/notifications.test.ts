@@ -161,6 +161,47 @@ describe("the user's own rules", () => {
   });
 });
 
+describe('unread_thread_notifications (filter room.timeline)', () => {
+  const threaded = JSON.stringify({ room: { timeline: { unread_thread_notifications: true } } });
+  test('the main timeline counted apart from each thread, each cleared by its own receipt; without the flag all together', async () => {
+    const r = await room(alice, [bob]);
+    const root = await h.send(alice, r, 'troot');
+    const other = await h.send(alice, r, 'troot2');
+    const reply = await h.send(alice, r, 'treply', { 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+    await h.send(alice, r, 'treply2', { 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+    const reply3 = await h.send(alice, r, 'treply3', { 'm.relates_to': { rel_type: 'm.thread', event_id: other } });
+    const sync = async () => (await h.sync(bob, { filter: threaded })).rooms.join[r];
+    let joined = await sync();
+    expect(joined.unread_notifications).toEqual({ notification_count: 2, highlight_count: 0 });
+    expect(joined.unread_thread_notifications).toEqual({
+      [root]: { notification_count: 2, highlight_count: 0 },
+      [other]: { notification_count: 1, highlight_count: 0 },
+    });
+    expect(await counts(bob, r)).toEqual({ notification_count: 5, highlight_count: 0 });
+    expect((await h.sync(bob)).rooms.join[r].unread_thread_notifications).toBeUndefined();
+    // A thread's receipt clears that thread (up to the receipt), the main timeline's receipt the main timeline.
+    expect((await receipt(bob, r, 'm.read', reply, { thread_id: root })).status).toBe(200);
+    expect((await receipt(bob, r, 'm.read.private', other, { thread_id: 'main' })).status).toBe(200);
+    joined = await sync();
+    expect(joined.unread_notifications).toEqual({ notification_count: 0, highlight_count: 0 });
+    expect(joined.unread_thread_notifications).toEqual({
+      [root]: { notification_count: 1, highlight_count: 0 },
+      [other]: { notification_count: 1, highlight_count: 0 },
+    });
+    // An unthreaded receipt clears everything before it: no thread left, the object is left out.
+    expect((await receipt(bob, r, 'm.read', reply3)).status).toBe(200);
+    joined = await sync();
+    expect(joined.unread_notifications).toEqual({ notification_count: 0, highlight_count: 0 });
+    expect(joined.unread_thread_notifications).toBeUndefined();
+    // Incremental: a new reply shows in its thread's count only.
+    const since = (await h.sync(bob, { filter: threaded })).next_batch;
+    await h.send(alice, r, 'treply4', { 'm.relates_to': { rel_type: 'm.thread', event_id: other } });
+    joined = (await h.sync(bob, { filter: threaded, since })).rooms.join[r];
+    expect(joined.unread_notifications).toEqual({ notification_count: 0, highlight_count: 0 });
+    expect(joined.unread_thread_notifications).toEqual({ [other]: { notification_count: 1, highlight_count: 0 } });
+  });
+});
+
 describe('GET /notifications', () => {
   test('newest first, paged with next_token and limit; a bad token: 400; no token: 401', async () => {
     const frank = await registerUser(t);

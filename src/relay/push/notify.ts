@@ -47,6 +47,9 @@ function defaultRuleset(userId: string): Ruleset {
   return ruleset;
 }
 
+/** The thread_id of events in no thread (the main timeline), in receipts and notifications. */
+export const MAIN_THREAD = 'main';
+
 /** The thread an event belongs to for read receipts: its thread root, or 'main'. */
 export function threadOf(content: Record<string, unknown>): string {
   const rel = content['m.relates_to'];
@@ -54,7 +57,7 @@ export function threadOf(content: Record<string, unknown>): string {
     const root = (rel as Record<string, unknown>).event_id;
     if (typeof root === 'string') return root;
   }
-  return 'main';
+  return MAIN_THREAD;
 }
 
 /**

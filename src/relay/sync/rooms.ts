@@ -19,10 +19,11 @@ import { lazyMode, lazyState, type LazyDevice, type LazyRoom } from './lazy-memb
 import { matchesEventFilter, roomAllowed } from './event-filter.js';
 import { receiptEvents } from '../ephemeral/receipts.js';
 import { typingEventFor } from '../ephemeral/typing.js';
-import { selectNotificationCounts } from '../../db/notifications.js';
+import { selectNotificationCounts, selectNotificationCountsByThread, type NotificationCounts } from '../../db/notifications.js';
 import { streamToken } from './token.js';
 import type { SyncSection } from './section.js';
 import { ignoringOf, type Ignoring } from '../ignored-users.js';
+import { MAIN_THREAD } from '../push/notify.js';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
@@ -46,9 +47,13 @@ interface JoinedRoom<E = ClientEvent> {
   state: { events: E[] };
   ephemeral: { events: EphemeralEvent[] };
   account_data: { events: AccountDataEvent[] };
-  unread_notifications: { notification_count: number; highlight_count: number };
+  unread_notifications: UnreadCounts;
+  /** With the timeline filter's unread_thread_notifications: per thread root, its unread counts (none: left out). */
+  unread_thread_notifications?: Record<string, UnreadCounts>;
   summary: RoomSummary;
 }
+
+type UnreadCounts = { notification_count: number; highlight_count: number };
 
 interface LeftRoom<E = ClientEvent> {
   timeline: Timeline<E>;
@@ -266,6 +271,25 @@ async function roomState(ctx: Ctx, roomId: string, base: EventRow[], r: Omit<Laz
   return lazyState(ctx.lazy, { ...r, roomId, state, allowed: ok });
 }
 
+const asUnread = (c: NotificationCounts): UnreadCounts => ({ notification_count: c.notifications, highlight_count: c.highlights });
+
+/**
+ * The notifications stored for the user's push rules when each event was sent, after the user's read receipts: all
+ * together, or (the timeline filter's unread_thread_notifications) the main timeline's apart from each thread's.
+ */
+async function unreadOf(ctx: Ctx, roomId: string, prefetched: NotificationCounts | undefined): Promise<Pick<JoinedRoom, 'unread_notifications' | 'unread_thread_notifications'>> {
+  if (ctx.filter.room?.timeline?.unread_thread_notifications !== true) {
+    const counts = prefetched ?? (await selectNotificationCounts(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
+    return { unread_notifications: asUnread(counts) };
+  }
+  const byThread = await selectNotificationCountsByThread(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head);
+  const threads = [...byThread].filter(([thread]) => thread !== MAIN_THREAD).map(([thread, c]) => [thread, asUnread(c)] as const);
+  return {
+    unread_notifications: asUnread(byThread.get(MAIN_THREAD) ?? { notifications: 0, highlights: 0 }),
+    ...(threads.length > 0 ? { unread_thread_notifications: Object.fromEntries(threads) } : {}),
+  };
+}
+
 async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventRow> | undefined> {
   const roomId = m.roomId;
   // Joined at `since` and ever after (the last membership event, a join, is no later): nothing to decide per event.
@@ -286,8 +310,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   if (!full && tl.events.length === 0 && tl.gapState?.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
   const state = await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
-  // The notifications stored for the user's push rules when each event was sent, after the user's read receipts.
-  const counts = prefetched?.unread ?? (await selectNotificationCounts(ctx.hs.sql, roomId, ctx.requester.userId, ctx.head));
+  const unread = await unreadOf(ctx, roomId, prefetched?.unread);
   // The summary is sent when it may have changed (spec: only changed fields need to be sent).
   const roomSummary = full || [...tl.events, ...state].some((e) => SUMMARY_TYPES.has(e.type)) ? await summary(ctx, roomId) : {};
   // The snapshot's check of new senders covers the timeline when it holds only events of the snapshot's batch.
@@ -312,7 +335,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
     state: { events: roomStateEvents },
     ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
-    unread_notifications: { notification_count: counts.notifications, highlight_count: counts.highlights },
+    ...unread,
     summary: roomSummary,
   };
 }
