@@ -24,6 +24,7 @@ import {
   waitForExchange,
   plaintextTracker,
   type E2eClient,
+  knowsDevice,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -56,14 +57,6 @@ afterAll(async () => {
   stopAll();
   await t?.close();
 });
-
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
-  );
-}
 
 /** The session ids the server's current backup holds for the room. */
 async function backedUpSessions(version: string): Promise<string[]> {

@@ -5,7 +5,6 @@
  * and afterwards no plaintext is anywhere in the database.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import type { TestServer, TestUser } from '../support/server.js';
 import {
   startAliceAndBob,
@@ -19,10 +18,10 @@ import {
   startSyncing,
   stopAll,
   trackLongTimers,
-  waitFor,
   waitForExchange,
   plaintextTracker,
   type E2eClient,
+  knowsDevice,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -58,15 +57,6 @@ async function expectDecrypts(c: E2eClient, eventId: string, text: string, sende
   expect(ev.getType()).toBe('m.room.message');
   expect(ev.getContent().body).toBe(text);
   expect(ev.getSender()).toBe(sender);
-}
-
-/** Waits until `c`'s crypto knows the device (after a device-list change reached it through /sync). */
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
-  );
 }
 
 describe('e2ee rooms with matrix-js-sdk and Rust crypto', () => {

@@ -9,12 +9,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { decryptAttachment, encryptAttachment, type IEncryptedFile } from 'matrix-encrypt-attachment';
 import sharp from 'sharp';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
-  cryptoClient, decrypted, invitedRoom, joined, plaintextTracker, seesMembership, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient,
+  cryptoClient, decrypted, invitedRoom, joined, plaintextTracker, seesMembership, startSyncing, stopAll, trackLongTimers, type E2eClient,
+  knowsDevice,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -43,14 +43,6 @@ afterAll(async () => {
   await t?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
-  );
-}
 
 const arrayBuffer = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 

@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { RoomStateEvent } from 'matrix-js-sdk';
-import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
   cryptoClient,
@@ -21,6 +20,7 @@ import {
   trackLongTimers,
   waitFor,
   type E2eClient,
+  knowsDevice,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -46,14 +46,6 @@ afterAll(async () => {
   stopAll();
   await t?.close();
 });
-
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device`,
-  );
-}
 
 async function expectDecrypts(c: E2eClient, roomId: string, eventId: string, text: string): Promise<void> {
   const ev = await decrypted(c, roomId, eventId);

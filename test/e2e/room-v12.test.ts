@@ -4,7 +4,6 @@
  * decrypted both ways; afterwards no plaintext is anywhere in the database.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
   cryptoClient,
@@ -16,8 +15,9 @@ import {
   startSyncing,
   stopAll,
   trackLongTimers,
-  waitFor,
   type E2eClient,
+  knowsDevice,
+  expectDecryptedMessage,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -42,21 +42,6 @@ afterAll(async () => {
   stopAll();
   await t?.close();
 });
-
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
-  );
-}
-
-async function expectDecrypts(c: E2eClient, roomId: string, eventId: string, text: string, sender: string): Promise<void> {
-  const ev = await decrypted(c, roomId, eventId);
-  expect(ev.getWireType()).toBe('m.room.encrypted');
-  expect(ev.getContent().body).toBe(text);
-  expect(ev.getSender()).toBe(sender);
-}
 
 describe('a version 12 room with matrix-js-sdk', () => {
   test('created by the sdk, joined by id and by alias, and encrypted both ways', async () => {
@@ -87,11 +72,11 @@ describe('a version 12 room with matrix-js-sdk', () => {
     const fromAlice = plain('alice in v12');
     const e1 = (await alice.client.sendTextMessage(roomId, fromAlice)).event_id;
     expect(e1).toMatch(/^\$[A-Za-z0-9_-]{43}$/);
-    await expectDecrypts(bob, roomId, e1, fromAlice, aliceUser.userId);
+    await expectDecryptedMessage(bob, roomId, e1, fromAlice, aliceUser.userId);
 
     const fromBob = plain('bob in v12');
     const e2 = (await bob.client.sendTextMessage(roomId, fromBob)).event_id;
-    await expectDecrypts(alice, roomId, e2, fromBob, bobUser.userId);
+    await expectDecryptedMessage(alice, roomId, e2, fromBob, bobUser.userId);
 
     // A redaction by the sdk (v11+ puts redacts in content): the ciphertext is gone from the server.
     await bob.client.redactEvent(roomId, e2);

@@ -6,12 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SlidingSync } from 'matrix-js-sdk/lib/sliding-sync.js';
-import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { registerUser, startTestServer, type TestServer, type TestUser } from '../support/server.js';
 import {
   baseUrlOf,
   cryptoClient,
-  decrypted,
   exchanges,
   invitedRoom,
   joined,
@@ -20,8 +18,9 @@ import {
   startSyncing,
   stopAll,
   trackLongTimers,
-  waitFor,
   type E2eClient,
+  knowsDevice,
+  expectDecryptedMessage,
 } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 
@@ -55,22 +54,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function expectDecrypts(c: E2eClient, roomId: string, eventId: string, text: string, sender: string): Promise<void> {
-  const ev = await decrypted(c, roomId, eventId);
-  expect(ev.getWireType()).toBe('m.room.encrypted');
-  expect(ev.getType()).toBe('m.room.message');
-  expect(ev.getContent().body).toBe(text);
-  expect(ev.getSender()).toBe(sender);
-}
-
-function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
-  return waitFor(
-    [[c.client, [CryptoEvent.DevicesUpdated]]],
-    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
-    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
-  );
-}
-
 describe('sliding sync (matrix-js-sdk SlidingSync, Rust crypto) and /sync in encrypted rooms', () => {
   test('alice syncs only through sliding sync', () => {
     const mine = exchanges.filter((x) => x.client === 'alice');
@@ -90,12 +73,12 @@ describe('sliding sync (matrix-js-sdk SlidingSync, Rust crypto) and /sync in enc
 
     const fromAlice = plain('alice on sliding sync to bob');
     const e1 = (await alice.client.sendTextMessage(roomId, fromAlice)).event_id;
-    await expectDecrypts(bob, roomId, e1, fromAlice, users.alice.userId);
+    await expectDecryptedMessage(bob, roomId, e1, fromAlice, users.alice.userId);
 
     // Bob's room key reaches alice only through the to_device extension.
     const fromBob = plain('bob on /sync to alice');
     const e2 = (await bob.client.sendTextMessage(roomId, fromBob)).event_id;
-    await expectDecrypts(alice, roomId, e2, fromBob, users.bob.userId);
+    await expectDecryptedMessage(alice, roomId, e2, fromBob, users.bob.userId);
   });
 
   test('bob invites alice to a second room; she sees the invite on sliding sync, joins, and they decrypt each other', async () => {
@@ -107,10 +90,10 @@ describe('sliding sync (matrix-js-sdk SlidingSync, Rust crypto) and /sync in enc
 
     const fromBob = plain('bob in the second room');
     const e1 = (await bob.client.sendTextMessage(roomId, fromBob)).event_id;
-    await expectDecrypts(alice, roomId, e1, fromBob, users.bob.userId);
+    await expectDecryptedMessage(alice, roomId, e1, fromBob, users.bob.userId);
     const fromAlice = plain('alice in the second room');
     const e2 = (await alice.client.sendTextMessage(roomId, fromAlice)).event_id;
-    await expectDecrypts(bob, roomId, e2, fromAlice, users.alice.userId);
+    await expectDecryptedMessage(bob, roomId, e2, fromAlice, users.alice.userId);
   });
 
   test('no plaintext anywhere in the database', async () => {

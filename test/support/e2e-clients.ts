@@ -18,6 +18,8 @@ import {
   type MatrixEvent,
 } from 'matrix-js-sdk';
 import { logger as sdkGlobalLogger } from 'matrix-js-sdk/lib/logger.js';
+import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
+import { expect } from '@jest/globals';
 import { registerUser, startTestServer, type TestServer, type TestUser } from './server.js';
 
 type SdkLogger = NonNullable<ICreateClientOpts['logger']>;
@@ -236,6 +238,24 @@ export function decrypted(c: E2eClient, roomId: string, eventId: string, what = 
       return ev;
     },
     what,
+  );
+}
+
+/** Waits until the client decrypts the event, and checks that it is the text message `text` from `sender`, sent encrypted. */
+export async function expectDecryptedMessage(c: E2eClient, roomId: string, eventId: string, text: string, sender: string): Promise<void> {
+  const ev = await decrypted(c, roomId, eventId);
+  expect(ev.getWireType()).toBe('m.room.encrypted');
+  expect(ev.getType()).toBe('m.room.message');
+  expect(ev.getContent().body).toBe(text);
+  expect(ev.getSender()).toBe(sender);
+}
+
+/** Waits until `c`'s crypto knows the device (after a device-list change reached it through its sync). */
+export function knowsDevice(c: E2eClient, user: TestUser): Promise<true> {
+  return waitFor(
+    [[c.client, [CryptoEvent.DevicesUpdated]]],
+    async () => ((await c.client.getCrypto()!.getUserDeviceInfo([user.userId])).get(user.userId)?.has(user.deviceId) ? true : undefined),
+    `${c.name} to know ${user.userId}'s device ${user.deviceId}`,
   );
 }
 
