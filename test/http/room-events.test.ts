@@ -300,9 +300,39 @@ describe('redaction', () => {
     expect(ev.body.content).toEqual({});
     const red = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(res.body.event_id)}`).set(alice.auth);
     expect(red.body.type).toBe('m.room.redaction');
-    if (room_version === '10') expect(red.body.redacts).toBe(target);
-    else expect(red.body.content.redacts).toBe(target);
+    // v11+: in content, and copied to the top level for clients (Element Web reads the top level only).
+    expect([red.body.redacts, red.body.content.redacts]).toEqual([target, room_version === '10' ? undefined : target]);
   });
+
+  test.each(['10', '11', '12'])(
+    "room version %s: the redaction reaches the other member's incremental sync and /messages with a top-level redacts",
+    async (room_version) => {
+      // Found with Element Web 1.12 (matrix-js-sdk 39): in a v11+ room it applies a redaction by the top-level
+      // `redacts` only, so without it the deleted message stayed on the other member's screen until a reload.
+      const roomId = await createRoom(alice, { preset: 'public_chat', room_version });
+      await join(bob, roomId);
+      const target = await send(alice, roomId, 'goes-away');
+      const before = await t.http.get(`${V3}/sync`).query({ timeout: 0 }).set(bob.auth);
+      const res = await t.http.put(`${V3}/rooms/${enc(roomId)}/redact/${enc(target)}/${nextTxnId()}`).set(alice.auth).send({});
+      expect(res.status).toBe(200);
+      const after = await t.http.get(`${V3}/sync`).query({ since: before.body.next_batch, timeout: 0 }).set(bob.auth);
+      expect(after.status).toBe(200);
+      expectValidResponseById('sync', 200, after.body);
+      const events = after.body.rooms.join[roomId].timeline.events as { type: string; event_id: string; redacts?: string; content: { redacts?: string } }[];
+      const redaction = events.find((e) => e.type === 'm.room.redaction');
+      const where = room_version === '10' ? { redacts: target } : { redacts: target, content: { redacts: target } };
+      expect(redaction).toMatchObject({ event_id: res.body.event_id, ...where });
+      const messages = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 5 }).set(bob.auth);
+      expectValidResponseById('getRoomEvents', 200, messages.body);
+      const inMessages = (messages.body.chunk as typeof events).find((e) => e.type === 'm.room.redaction');
+      expect(inMessages).toMatchObject(where);
+      // What is stored keeps the version's own place only.
+      const [row] = await t.hs.sql<{ redacts: string | null; content: Record<string, unknown> }[]>`
+        SELECT redacts, content FROM events WHERE event_id = ${res.body.event_id}`;
+      expect(row.redacts === null).toBe(room_version !== '10');
+      expect('redacts' in row.content).toBe(room_version !== '10');
+    },
+  );
 
   test("redacting another user's event needs the redact power level", async () => {
     const roomId = await createRoom(alice, { preset: 'public_chat' });
