@@ -447,3 +447,60 @@ describe('refusals and bounds', () => {
     expect(positions).toBeLessThanOrEqual(2);
   });
 });
+
+describe('a client away for a while (tuwunel#190, element-web#29621)', () => {
+  test('messages sent while the client was away arrive limited, and prev_batch reaches the ones left out', async () => {
+    const [u, rooms] = await userWithRooms(2);
+    const body = { lists: { all: list([[0, 0]], { timeline_limit: 2 }) } };
+    const first = await ss(u, body);
+    expect(Object.keys(first.rooms)).toEqual([rooms[0]]);
+    // While away: five messages in the room outside the window; a response built meanwhile is lost in transit.
+    const missed: string[] = [];
+    for (let i = 0; i < 5; i++) missed.push(await send(u, rooms[1], `away${i}`));
+    await ss(u, body, { pos: first.pos });
+    // Back with the pos it last processed: the room comes in limited with the newest two, nothing is skipped.
+    const back = await ss(u, body, { pos: first.pos });
+    const r = back.rooms[rooms[1]];
+    expect(ids(r.timeline)).toEqual(missed.slice(3));
+    expect(r.limited).toBe(true);
+    expect(r.num_live).toBe(2);
+    const page = await t.http.get(`${V3}/rooms/${enc(rooms[1])}/messages`).query({ from: r.prev_batch, dir: 'b', limit: 3 }).set(u.auth);
+    expect(ids(page.body.chunk)).toEqual([missed[2], missed[1], missed[0]]);
+  });
+});
+
+describe('history visibility', () => {
+  test('a user who left and came back does not get the events of while away (history_visibility joined)', async () => {
+    const u = await registerUser(t);
+    const room = await createRoom(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }] });
+    await join(u, room);
+    const body = { room_subscriptions: { [room]: { timeline_limit: 10, required_state: [] } } };
+    const first = await ss(u, body);
+    await leave(u, room);
+    const second = await ss(u, body, { pos: first.pos });
+    expect(second.rooms[room].timeline.at(-1)).toMatchObject({ type: 'm.room.member', content: { membership: 'leave' } });
+    const secret = await send(alice, room, 'whileAway');
+    await join(u, room);
+    const after = await send(alice, room, 'afterReturn');
+    const third = await ss(u, body, { pos: second.pos });
+    const seen = ids(third.rooms[room].timeline);
+    expect(seen).not.toContain(secret);
+    expect(seen).toContain(after);
+  });
+
+  test('also when the leave and the return both fall between two responses', async () => {
+    const u = await registerUser(t);
+    const room = await createRoom(alice, { preset: 'public_chat', initial_state: [{ type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'joined' } }] });
+    await join(u, room);
+    const body = { room_subscriptions: { [room]: { timeline_limit: 10, required_state: [] } } };
+    const first = await ss(u, body);
+    await leave(u, room);
+    const secret = await send(alice, room, 'whileAway');
+    await join(u, room);
+    const after = await send(alice, room, 'afterReturn');
+    const second = await ss(u, body, { pos: first.pos });
+    const seen = ids(second.rooms[room].timeline);
+    expect(seen).not.toContain(secret);
+    expect(seen).toContain(after);
+  });
+});

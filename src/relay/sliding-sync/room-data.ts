@@ -101,10 +101,13 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
   const stateFrom = initial ? 0 : Math.min(prev!.sentPos, to);
   const from = expanded ? 0 : stateFrom;
   const limit = config.timelineLimit;
-  // Read together: the visibility inputs (when the user was not joined throughout), whom the user ignores, and the
-  // newest limit + 1 events (one more than fits tells that the timeline is limited).
+  // Joined throughout what is read (joined when the room was last sent, no membership change since): every event in
+  // range is visible. Otherwise (new, expanded, left, or left and back since) history visibility decides per event.
+  const steady = joined && !initial && !expanded && row.membershipPos <= prev!.sentPos;
+  // Read together: the visibility inputs (unless steady), whom the user ignores, and the newest limit + 1 events (one
+  // more than fits tells that the timeline is limited).
   const [view, ignoring, batch] = await Promise.all([
-    initial || expanded || !joined ? visibilityFor(ctx.hs.sql, roomId, userId, to) : JOINED_THROUGHOUT,
+    steady ? JOINED_THROUGHOUT : visibilityFor(ctx.hs.sql, roomId, userId, to),
     ctx.ignoring(),
     to > from ? eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1) : [],
   ]);
