@@ -1,7 +1,7 @@
 /**
  * Ignoring users (m.ignored_user_list) over HTTP: the ignored user's message events are not sent by /sync (initial
- * and incremental), /messages or /context, their state events still are, their invites are not; a change of the
- * list takes effect on the next request; one's own events are never hidden.
+ * and incremental), /messages, /context, /event, /relations or /threads, their state events still are, their invites
+ * are not; a change of the list takes effect on the next request; one's own events are never hidden.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
@@ -90,6 +90,36 @@ describe('an ignored user', () => {
     expectMatrixError(own.body, 'M_NOT_FOUND');
   });
 
+  test('is hidden from /event (404 as if not there), /relations (children) and /threads (roots)', async () => {
+    const one = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(fromBob)}`).set(alice.auth);
+    expect(one.status).toBe(404);
+    expectMatrixError(one.body, 'M_NOT_FOUND');
+    const state = await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(bobTopic)}`).set(alice.auth);
+    expect(state.status).toBe(200);
+    expectValidResponseById('getOneRoomEvent', 200, state.body);
+    // Bob's thread is left out of the list; his replies in alice's thread are left out of its relations.
+    const thread = (root: string) => ({ 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+    const aliceRoot = await send(alice, roomId, 'aroot');
+    const bobReply = await send(bob, roomId, 'breply', thread(aliceRoot));
+    const aliceReply = await send(alice, roomId, 'areply', thread(aliceRoot));
+    const bobRoot = await send(bob, roomId, 'broot');
+    await send(alice, roomId, 'areply2', thread(bobRoot));
+    const rel = await t.http.get(`/_matrix/client/v1/rooms/${enc(roomId)}/relations/${enc(aliceRoot)}/m.thread`).set(alice.auth);
+    expect(rel.status).toBe(200);
+    expectValidResponseById('getRelatingEventsWithRelType', 200, rel.body);
+    expect(ids(rel.body.chunk)).toEqual([aliceReply]);
+    const threads = await t.http.get(`/_matrix/client/v1/rooms/${enc(roomId)}/threads`).set(alice.auth);
+    expect(threads.status).toBe(200);
+    expectValidResponseById('getThreadRoots', 200, threads.body);
+    expect(ids(threads.body.chunk)).toEqual([aliceRoot]);
+    // Carol ignores nobody: she sees all of it.
+    await join(carol, roomId);
+    const hers = await t.http.get(`/_matrix/client/v1/rooms/${enc(roomId)}/relations/${enc(aliceRoot)}`).set(carol.auth);
+    expect(ids(hers.body.chunk)).toEqual([aliceReply, bobReply]);
+    expect(ids((await t.http.get(`/_matrix/client/v1/rooms/${enc(roomId)}/threads`).set(carol.auth)).body.chunk)).toEqual([bobRoot, aliceRoot]);
+    expect((await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(fromBob)}`).set(carol.auth)).status).toBe(200);
+  });
+
   test('is back on the next request once the list no longer names them', async () => {
     const s = (await sync(alice)).next_batch;
     await ignore(alice, {});
@@ -98,6 +128,7 @@ describe('an ignored user', () => {
     const res = await t.http.get(`${V3}/rooms/${enc(roomId)}/messages`).query({ dir: 'b', limit: 50 }).set(alice.auth);
     expect(ids(res.body.chunk)).toEqual(expect.arrayContaining([fromBob, next]));
     expect((await t.http.get(`${V3}/rooms/${enc(roomId)}/context/${enc(fromBob)}`).set(alice.auth)).status).toBe(200);
+    expect((await t.http.get(`${V3}/rooms/${enc(roomId)}/event/${enc(fromBob)}`).set(alice.auth)).status).toBe(200);
   });
 });
 

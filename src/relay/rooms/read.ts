@@ -23,7 +23,9 @@ async function readablePosition(hs: Hs, userId: string, roomId: string): Promise
 
 export async function getRoomEvent(hs: Hs, userId: string, roomId: string, eventId: string): Promise<ClientEvent> {
   await requireRoom(hs.sql, roomId);
-  const { row } = await visibleEvent(hs, userId, roomId, eventId, await selectStreamHead(hs.sql));
+  const [{ row }, ignoring] = await Promise.all([visibleEvent(hs, userId, roomId, eventId, await selectStreamHead(hs.sql)), ignoringOf(hs.sql, userId)]);
+  // An ignored user's message event is as if not there (as in /context).
+  if (ignoring.hides(row)) throw notFound('Event not found.');
   const [event] = await bundleAggregations(hs, userId, [clientEvent(row)]);
   return event;
 }

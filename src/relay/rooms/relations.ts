@@ -1,6 +1,7 @@
 /**
  * Event relationships: indexing the clear m.relates_to of appended events, /relations, /threads and the bundled
- * aggregations (unsigned.m.relations). Only what the requester may see under history visibility is counted or shown.
+ * aggregations (unsigned.m.relations). Only what the requester may see under history visibility is counted or shown;
+ * /relations and /threads leave out the message events of users the requester ignores (relay/ignored-users.ts).
  */
 import type { Hs } from '../../hs.js';
 import type { Db, Tx } from '../../db/database.js';
@@ -14,6 +15,7 @@ import { clientEvent, type ClientEvent } from './events.js';
 import { visibilityFor, type VisibilityView } from './visibility.js';
 import { readableUpTo, visibleEvent } from './access.js';
 import { parseStreamToken, streamToken } from '../sync/token.js';
+import { ignoringOf } from '../ignored-users.js';
 
 /** The relation an event's clear content declares, if any. m.in_reply_to alone (a rich reply) is not a relation. */
 export function relationOf(content: Record<string, unknown>): { relType: string; eventId: string } | undefined {
@@ -65,7 +67,7 @@ export interface RelationsRequest {
 /** GET /relations/{eventId}[/{relType}[/{eventType}]]: a page of the visible children, newest first by default. */
 export async function getRelatingEvents(hs: Hs, userId: string, roomId: string, eventId: string, req: RelationsRequest) {
   const head = await selectStreamHead(hs.sql);
-  const { view } = await visibleEvent(hs, userId, roomId, eventId, head);
+  const [{ view }, ignoring] = await Promise.all([visibleEvent(hs, userId, roomId, eventId, head), ignoringOf(hs.sql, userId)]);
   const limit = Math.min(req.limit, MAX_LIMIT);
   const from = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), head) : req.dir === 'b' ? head : 0;
   const to = req.to !== undefined ? Math.min(parseStreamToken(req.to, 'to'), head) : undefined;
@@ -85,7 +87,7 @@ export async function getRelatingEvents(hs: Hs, userId: string, roomId: string, 
     if (batch.length < SCAN_BATCH) more = false;
     for (const e of batch) {
       cursor = req.dir === 'b' ? e.streamPos - 1 : e.streamPos;
-      if (view.canSee(e)) chunk.push(e);
+      if (view.canSee(e) && !ignoring.hides(e)) chunk.push(e);
       if (chunk.length >= limit) {
         // More may follow unless this was the batch's last row of the final batch.
         more = more || e !== batch.at(-1);
@@ -105,7 +107,7 @@ export async function getRelatingEvents(hs: Hs, userId: string, roomId: string, 
 /** GET /threads: the room's visible thread roots, by their latest thread event, newest first. */
 export async function getThreadRoots(hs: Hs, userId: string, roomId: string, req: { include: 'all' | 'participated'; from?: string; limit: number }) {
   const head = await selectStreamHead(hs.sql);
-  const { upTo, view } = await readableUpTo(hs, userId, roomId, head);
+  const [{ upTo, view }, ignoring] = await Promise.all([readableUpTo(hs, userId, roomId, head), ignoringOf(hs.sql, userId)]);
   const limit = Math.min(req.limit, MAX_LIMIT);
   let before = req.from !== undefined ? Math.min(parseStreamToken(req.from, 'from'), upTo) : upTo;
   const roots: EventRow[] = [];
@@ -119,7 +121,7 @@ export async function getThreadRoots(hs: Hs, userId: string, roomId: string, req
     for (const b of batch) {
       before = b.latestPos - 1;
       const root = rows.get(b.rootId);
-      if (root && root.streamPos <= upTo && view.canSee(root)) roots.push(root);
+      if (root && root.streamPos <= upTo && view.canSee(root) && !ignoring.hides(root)) roots.push(root);
       if (roots.length >= limit) {
         more = more || b !== batch.at(-1);
         break;
