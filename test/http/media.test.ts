@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import sharp from 'sharp';
 import { registerUser, type TestServer, type TestUser } from '../support/server.js';
-import { startMediaServer } from '../support/media-server.js';
+import { expectDocumentedMediaResponse, startMediaServer } from '../support/media-server.js';
 import { expectMatrixError, expectValidResponseById, ourSchemas } from '../support/spec.js';
 
 const UPLOAD = '/_matrix/media/v3/upload';
@@ -356,6 +356,51 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     const refused = await get(bob, `${THUMBNAIL}/test.local/${liar}?width=32&height=32&animated=true`);
     expect(refused.status).toBe(400);
     expectMatrixError(json(refused.body as Buffer), 'M_UNKNOWN');
+  });
+
+  test('every media response is as openapi.yaml documents it: statuses, error bodies, serving headers', async () => {
+    const bytes = randomBytes(3000);
+    const id = mediaIdOf(await upload(alice, bytes, 'application/octet-stream', 'a.bin'));
+    const avatar = mediaIdOf(await upload(alice, png, 'image/png'));
+    const checks: [string, Awaited<ReturnType<typeof get>>][] = [
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}`)],
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=10-19')],
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}`).set('Range', 'bytes=5000-')],
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/unknownMediaId`)],
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/other.server/${id}`)],
+      ['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}?timeout_ms=-1`)],
+      ['getContentOverrideNameAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}/b.bin`)],
+      ['getContentOverrideNameAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}/b.bin`).set('Range', 'bytes=-5')],
+      ['getContentOverrideNameAuthed', await get(bob, `${DOWNLOAD}/test.local/${id}/b.bin`).set('Range', 'bytes=3000-3000')],
+      ['getContentThumbnailAuthed', await get(bob, `${THUMBNAIL}/test.local/${avatar}?width=32&height=32&method=crop`)],
+      ['getContentThumbnailAuthed', await get(bob, `${THUMBNAIL}/test.local/${id}?width=32&height=32`)],
+      ['getContentThumbnailAuthed', await get(bob, `${THUMBNAIL}/test.local/nope?width=32&height=32`)],
+      ['getContentThumbnailAuthed', await get(bob, `${THUMBNAIL}/test.local/${avatar}?width=32&height=32&method=stretch`)],
+      ['getConfigAuthed', await get(bob, CONFIG)],
+      ['getConfig', await get(bob, '/_matrix/media/v3/config')],
+      ['getContent', await get(undefined, `/_matrix/media/v3/download/test.local/${id}`)],
+      ['getContentThumbnail', await get(undefined, `/_matrix/media/v3/thumbnail/test.local/${avatar}?width=32&height=32`)],
+      ['getUrlPreviewAuthed', await get(bob, '/_matrix/client/v1/media/preview_url?url=https%3A%2F%2Fexample.org%2F')],
+      ['getUrlPreview', await get(bob, '/_matrix/media/v3/preview_url?url=https%3A%2F%2Fexample.org%2F')],
+    ];
+    const created = await t.http.post(CREATE).set(alice.auth).send({});
+    checks.push(['getContentAuthed', await get(bob, `${DOWNLOAD}/test.local/${mediaIdOf(created.body.content_uri)}?timeout_ms=0`)]);
+    for (const [op, res] of checks) {
+      try {
+        expectDocumentedMediaResponse(op, res as unknown as { status: number; headers: Record<string, string>; body: unknown });
+      } catch (err) {
+        throw new Error(`${op} ${res.status} ${res.headers['content-type']}: ${(err as Error).message}`);
+      }
+    }
+    expect(checks.map(([, r]) => r.status)).toEqual([200, 206, 416, 404, 404, 400, 200, 206, 416, 200, 400, 404, 400, 200, 200, 404, 404, 403, 403, 504]);
+    for (const [op, status, body] of [
+      ['uploadContent', 413, (await t.http.post(UPLOAD).set(alice.auth).set('Content-Type', 'application/octet-stream').send(randomBytes(MAX + 1))).body],
+      ['uploadContent', 400, (await t.http.post(UPLOAD).set(alice.auth).set('Content-Type', 'not a type').send(Buffer.from('x'))).body],
+      ['uploadContentToMXC', 404, (await t.http.put(`${UPLOAD}/test.local/unknownId`).set(alice.auth).set('Content-Type', 'application/octet-stream').send(Buffer.from('x'))).body],
+    ] as const) {
+      ourSchemas().checkById(op, status, body);
+      expectMatrixError(body);
+    }
   });
 
   test('URL previews are off, with a clear error', async () => {
