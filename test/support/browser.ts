@@ -26,7 +26,8 @@ export function resetArtifacts(): void {
   mkdirSync(ARTIFACTS, { recursive: true });
 }
 
-/** `extraArgs`: e.g. --host-resolver-rules to reach the test server under a name that is not a secure context. */
+/** `extraArgs`: e.g. --host-resolver-rules (a name that is not a secure context), or the fake microphone
+ * (--use-fake-ui-for-media-stream --use-fake-device-for-media-stream). */
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -5,6 +5,7 @@
  * view re-computes it after every sdk event (an edit, a key that arrives, a receipt).
  */
 import type { MatrixEvent, Room } from 'matrix-js-sdk';
+import { attachmentOf, type AttachmentView } from '../media/attachments';
 
 export interface ReactionView {
   key: string;
@@ -28,6 +29,8 @@ export interface MessageView {
   deleted: boolean;
   /** Why the text cannot be shown, in words for people, when it cannot be decrypted (yet). */
   undecryptable?: string;
+  /** An encrypted image, file or voice message (media/attachments.ts). */
+  attachment?: AttachmentView;
   /** Still on its way to the server (a local echo), or failed to send. */
   pending: boolean;
   failed: boolean;
@@ -137,6 +140,7 @@ export function buildTimeline(room: Room, myUserId: string): TimelineItem[] {
         edited: edit !== undefined && !deleted,
         deleted,
         undecryptable: failure ? (ev.isBeingDecrypted() ? 'Decrypting…' : explainDecryptionFailure(ev)) : undefined,
+        attachment: deleted || failure ? undefined : attachmentOf(content),
         pending: ev.status !== null && ev.status !== 'sent',
         failed: ev.status === 'not_sent',
         reactions: [],

@@ -2,6 +2,7 @@
  * Writing: a labelled text box (Enter sends, Shift+Enter starts a new line, Escape cancels a reply or an edit),
  * typing notices while the person types, and the reply or edit being made.
  */
+import { AttachControls } from './AttachControls';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
 import type { MessageView } from '../chat/timeline-model';
@@ -61,6 +62,7 @@ export function Composer({ client, roomId, mode, onDone, onError }: Props) {
         </div>
       )}
       <div class="composer-row">
+        <AttachControls client={client} roomId={roomId} onError={onError} />
         <label for="composer-input" class="visually-hidden">
           Message
         </label>

@@ -7,6 +7,7 @@ import type { MessageView } from '../chat/timeline-model';
 import { KeyIcon } from './KeyIcon';
 import { getClient } from '../session/client';
 import { TrustShield } from './TrustShield';
+import { AttachmentView } from './AttachmentView';
 
 export interface MessageActions {
   reply(m: MessageView): void;
@@ -48,6 +49,8 @@ export function MessageItem({ message: m, repliedTo, actions }: { message: Messa
           <KeyIcon />
           {m.undecryptable}
         </p>
+      ) : m.attachment ? (
+        <AttachmentView a={m.attachment} />
       ) : (
         <p class="body">{m.body}</p>
       )}
@@ -78,7 +81,7 @@ export function MessageItem({ message: m, repliedTo, actions }: { message: Messa
           <button type="button" aria-expanded={picking} onClick={() => setPicking(!picking)}>
             React
           </button>
-          {m.isMine && !m.undecryptable && (
+          {m.isMine && !m.undecryptable && !m.attachment && (
             <button type="button" onClick={() => actions.edit(m)}>
               Edit
             </button>
