@@ -52,11 +52,11 @@ function includedFolders(root) {
   return (config.include ?? []).map((p) => String(p).replace(/\/+$/, ''));
 }
 
-/** A hash over the names and contents of everything the build reads. */
-export function sourceFingerprint(root) {
+/** A hash over the names and contents of the files under `folders` and of the `alsoRead` files that exist. */
+function fingerprintOf(root, folders, alsoRead) {
   const files = [];
-  for (const dir of includedFolders(root)) filesUnder(root, dir, files);
-  for (const f of ALSO_READ) if (existsSync(join(root, f))) files.push(f);
+  for (const dir of folders) filesUnder(root, dir, files);
+  for (const f of alsoRead) if (existsSync(join(root, f))) files.push(f);
   files.sort();
   const hash = createHash('sha256');
   for (const f of files) {
@@ -64,6 +64,11 @@ export function sourceFingerprint(root) {
     hash.update(readFileSync(join(root, f))).update('\0');
   }
   return hash.digest('hex');
+}
+
+/** A hash over the names and contents of everything the build reads. */
+export function sourceFingerprint(root) {
+  return fingerprintOf(root, includedFolders(root), ALSO_READ);
 }
 
 function outDir(root) {
@@ -105,16 +110,7 @@ export function build(root, { force = false } = {}) {
 
 /** The web client's fingerprint: everything under web/ and what the server build also reads of the dependencies. */
 export function webFingerprint(root) {
-  const files = [];
-  filesUnder(root, 'web', files);
-  for (const f of ['package.json', 'node_modules/.package-lock.json']) if (existsSync(join(root, f))) files.push(f);
-  files.sort();
-  const hash = createHash('sha256');
-  for (const f of files) {
-    hash.update(f).update('\0');
-    hash.update(readFileSync(join(root, f))).update('\0');
-  }
-  return hash.digest('hex');
+  return fingerprintOf(root, ['web'], ['package.json', 'node_modules/.package-lock.json']);
 }
 
 /** Builds the web client into dist/web/ unless it is built from these sources: 'up to date', 'built', 'failed' or 'absent'. */

@@ -317,6 +317,31 @@ test('a second tab does not run a second client on the same keys', async () => {
   await message(bob, still).waitFor({ timeout: STEP_MS });
 }, 120_000);
 
+test('a kept session that opens an invite link joins at once (and the pictures for the README)', async () => {
+  await alice.page.getByRole('button', { name: '+ Start a new room' }).click();
+  await alice.page.getByRole('button', { name: "Alice's room 3" }).waitFor({ timeout: STEP_MS });
+  const newLink = await alice.page.getByLabel('Invite link').inputValue();
+  await bob.page.goto(newLink);
+  await bob.page.getByRole('heading', { name: /Alice's room 3/ }).waitFor({ timeout: STEP_MS });
+  await alice.page.locator('.notice', { hasText: 'Bob joined' }).waitFor({ timeout: STEP_MS });
+  await alice.page.getByRole('button', { name: 'Hide' }).click();
+  const lines = ['Hi Bob! Welcome to our new room.', 'Thanks! So the server only ever sees ciphertext?', 'Exactly: every message is encrypted in the browser.'];
+  texts.all.push(...lines);
+  await send(alice, lines[0]);
+  await message(bob, lines[0]).waitFor({ timeout: STEP_MS });
+  await send(bob, lines[1]);
+  await message(alice, lines[1]).getByRole('button', { name: 'Reply' }).click();
+  await send(alice, lines[2]);
+  await message(bob, lines[2]).getByRole('button', { name: 'React', exact: true }).click();
+  await message(bob, lines[2]).getByRole('button', { name: 'React with 🎉' }).click();
+  await message(alice, lines[2]).getByRole('button', { name: /^🎉 1/ }).waitFor({ timeout: STEP_MS });
+  await bob.page.getByLabel('Message', { exact: true }).fill('Great');
+  await alice.page.getByText('Bob is typing…').waitFor({ timeout: STEP_MS });
+  await alice.page.screenshot({ path: `${ARTIFACTS}/readme-room.png` });
+  await bob.page.screenshot({ path: `${ARTIFACTS}/readme-room-phone.png` });
+  await bob.page.getByLabel('Message', { exact: true }).fill('');
+}, 120_000);
+
 test('opened over plain http at another address, the page says what to do instead of failing', async () => {
   const { port } = new URL(origin);
   const other = await launchChromium(['--host-resolver-rules=MAP chat.insecure.test 127.0.0.1']);

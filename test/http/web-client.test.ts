@@ -14,6 +14,7 @@ import request from 'supertest';
 import { spawnSync } from 'node:child_process';
 import { startTestServer, testConfig, type TestServer } from '../support/server.js';
 import { createTestDatabase } from '../support/db.js';
+import { PROJECT_ROOT } from '../support/process.js';
 import { startServer } from '../../src/main.js';
 import { expectMatrixError } from '../support/spec.js';
 import { buildWebClient } from '../support/browser.js';
@@ -91,6 +92,11 @@ describe('WEB_CLIENT=on (the default)', () => {
     const versions = await t.http.get('/_matrix/client/versions');
     expect(versions.status).toBe(200);
   });
+});
+
+test('the web build runs only when web/ changed: built now, the next run says nothing', () => {
+  const again = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'build.mjs'), '--web'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  expect([again.status, again.stderr, again.stdout]).toEqual([0, '', '']);
 });
 
 test('WEB_CLIENT=off: only the API, / is 404 M_UNRECOGNIZED', async () => {
