@@ -296,7 +296,13 @@ test('a reload keeps the session, the history and the keys', async () => {
   await bob.page.reload();
   await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
   await bob.shot('reloaded');
-  for (const text of before.filter((b) => b.includes(texts.tag))) await message(bob, text).waitFor({ timeout: STEP_MS });
+  try {
+    for (const text of before.filter((b) => b.includes(texts.tag))) await message(bob, text).waitFor({ timeout: STEP_MS });
+  } catch (err) {
+    await bob.page.locator('.timeline').evaluate((el) => (el.scrollTop = 0));
+    await bob.shot('reloaded-top');
+    throw err;
+  }
   expect(await bob.page.locator('li.message .undecryptable').count()).toBe(0);
   await bob.shot('after-reload');
   // And it still talks.

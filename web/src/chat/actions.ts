@@ -98,7 +98,7 @@ export function canLoadOlder(room: Room): boolean {
   return room.getLiveTimeline().getPaginationToken(Direction.Backward) !== null;
 }
 
-/** Loads older events (back-pagination); the sdk decrypts them as they come. */
+/** Loads older events into the live timeline (back-pagination, from its own token); the sdk decrypts them. */
 export async function loadOlder(client: MatrixClient, room: Room, limit = 30): Promise<void> {
-  if (canLoadOlder(room)) await client.scrollback(room, limit);
+  if (canLoadOlder(room)) await client.paginateEventTimeline(room.getLiveTimeline(), { backwards: true, limit });
 }

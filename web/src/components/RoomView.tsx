@@ -2,7 +2,7 @@
  * One room: its header (name, invite, members), the invite panel, the messages, who is typing and the composer.
  * Marks the room read while it is shown and the page is visible.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { MatrixClient, Room } from 'matrix-js-sdk';
 import { useClientUpdate } from '../chat/use-client-update';
 import { buildTimeline, type MessageView } from '../chat/timeline-model';
@@ -43,22 +43,25 @@ export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, 
   // Fill the view: after a reload (or a long absence) the timeline may begin with a gap; load older messages until
   // there are enough to read, or nothing older.
   const [loading, setLoading] = useState(false);
+  const loadingNow = useRef(false);
   const older = async () => {
-    if (loading) return;
+    if (loadingNow.current) return;
+    loadingNow.current = true;
     setLoading(true);
     try {
       await loadOlder(client, room);
     } catch (err) {
       fail(err);
     } finally {
+      loadingNow.current = false;
       setLoading(false);
     }
   };
   const messageCount = items.filter((i) => i.kind === 'message').length;
   const hasOlder = canLoadOlder(room);
   useEffect(() => {
-    if (messageCount < 30 && hasOlder && !loading) void older();
-  }, [messageCount, hasOlder, loading]);
+    if (messageCount < 30 && hasOlder) void older();
+  }, [messageCount, hasOlder, loading, version]);
 
   const fail = (err: unknown) => setError(`Could not do that: ${(err as Error).message}`);
   const onAction = {

@@ -28,6 +28,8 @@ export function Timeline({ items, onAction, older }: Props) {
       onScroll={(e) => {
         const el = e.currentTarget as HTMLDivElement;
         atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        // Scrolled to the top: load older messages.
+        if (el.scrollTop < 40 && older && !older.loading) older.load();
       }}
     >
       {older && (
