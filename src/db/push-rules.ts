@@ -3,6 +3,7 @@
  * rules, and the per-user stream stamp. Writers lock the user's stamp row first, so one user's writes run in turn.
  */
 import type { Db, Tx } from './database.js';
+import type { PositionSql } from './stream.js';
 
 export interface PushRuleRow {
   userId: string;
@@ -95,6 +96,6 @@ export async function lockPushRules(tx: Tx, userId: string): Promise<void> {
 }
 
 /** Stamps the user's push rules with the stream position of this change. */
-export async function updatePushRulesStream(tx: Tx, userId: string, streamPos: number): Promise<void> {
+export async function updatePushRulesStream(tx: Tx, userId: string, streamPos: number | PositionSql): Promise<void> {
   await tx`UPDATE push_rules_stream SET stream_pos = ${streamPos} WHERE user_id = ${userId}`;
 }

@@ -8,7 +8,7 @@ import { badJson, forbidden, invalidParam } from '../../errors.js';
 import { transaction } from '../../db/database.js';
 import { selectAccountData, updateAccountDataStreamPos, upsertAccountData } from '../../db/account-data.js';
 import { selectAccountDataForUpdate } from '../../db/directory.js';
-import { takeStreamPosition } from '../../db/stream.js';
+import { stampAtNextPositionAndCommit } from '../../db/stream.js';
 import { onAccountData } from '../wakes.js';
 import { checkAccountData, checkTagData } from '../policy.js';
 import { checkRoomId } from './room-ids.js';
@@ -57,7 +57,7 @@ async function changeTags(hs: Hs, userId: string, roomId: string, change: (tags:
     change(tags);
     checkAccountData(hs.config, TAG_TYPE, { tags }, true);
     await upsertAccountData(tx, { ...key, content: { tags } });
-    await updateAccountDataStreamPos(tx, key, await takeStreamPosition(tx));
+    await stampAtNextPositionAndCommit(tx, [(pos) => updateAccountDataStreamPos(tx, key, pos)]);
   });
   onAccountData(hs.notifier, userId);
 }

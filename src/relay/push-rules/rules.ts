@@ -6,7 +6,7 @@ import { badJson, invalidParam, missingParam, notFound } from '../../errors.js';
 import type { Hs } from '../../hs.js';
 import { transaction, type Tx } from '../../db/database.js';
 import * as db from '../../db/push-rules.js';
-import { takeStreamPosition } from '../../db/stream.js';
+import { stampAtNextPositionAndCommit } from '../../db/stream.js';
 import { isRoomId, isUserId } from '../../lib/identifiers.js';
 import { onAccountData } from '../wakes.js';
 import { KINDS, defaultRules, isDefaultRuleId, type Action, type Condition, type DefaultRule, type Kind, type PushRule } from './defaults.js';
@@ -89,7 +89,7 @@ async function write(hs: Hs, userId: string, change: (tx: Tx) => Promise<void>):
   await transaction(hs.sql, async (tx) => {
     await db.lockPushRules(tx, userId);
     await change(tx);
-    await db.updatePushRulesStream(tx, userId, await takeStreamPosition(tx));
+    await stampAtNextPositionAndCommit(tx, [(pos) => db.updatePushRulesStream(tx, userId, pos)]);
   });
   onAccountData(hs.notifier, userId);
 }
