@@ -6,7 +6,7 @@
  * each extension's change, and hostile extension parameters (400, never 500).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { registerUser, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { registerUser, startSecondServer, startWithUsers, type TestServer, type TestUser } from '../support/server.js';
 import { makeDeviceKeys, oneTimeKeys } from '../support/device-keys.js';
 import { enc, roomHelpers, V3 } from '../support/rooms.js';
 import { expectMatrixError, expectValidResponseById } from '../support/spec.js';
@@ -38,6 +38,13 @@ const list = (ranges: [number, number][]) => ({ ranges, timeline_limit: 1, requi
 const putRoomData = (u: TestUser, roomId: string, type: string, content: Record<string, unknown>) =>
   t.http.put(`${V3}/user/${enc(u.userId)}/rooms/${enc(roomId)}/account_data/${enc(type)}`).set(u.auth).send(content).expect(200);
 const putGlobal = (u: TestUser, type: string, content: Record<string, unknown>) => t.http.put(`${V3}/user/${enc(u.userId)}/account_data/${enc(type)}`).set(u.auth).send(content).expect(200);
+
+/** Acknowledges everything in Alice's inbox (what earlier tests left). */
+async function drainAlice(): Promise<void> {
+  const all = await ss(alice, { extensions: { to_device: { enabled: true } } });
+  await ss(alice, { extensions: { to_device: { enabled: true, since: all.extensions.to_device.next_batch } } });
+  expect(await inbox(alice)).toBe(0);
+}
 
 describe('to_device', () => {
   test('delivered again until a later since acknowledges them; then deleted', async () => {
@@ -74,6 +81,46 @@ describe('to_device', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  test('the token outlives the connection: after M_UNKNOWN_POS a new connection with the old since loses nothing', async () => {
+    await drainAlice();
+    for (let i = 0; i < 2; i++) await toAlice(`tp${i}`, `p${i}`);
+    const first = await ss(alice, { extensions: { to_device: { enabled: true } } });
+    expect(bodies(first)).toEqual(['p0', 'p1']);
+    await toAlice('tp2', 'p2');
+    const expired = await t.http.post(PATH).query({ pos: '999999.1.1.1' }).set(alice.auth).send({ extensions: { to_device: { enabled: true, since: first.extensions.to_device.next_batch } } });
+    expect(expired.status).toBe(400);
+    expectMatrixError(expired.body, 'M_UNKNOWN_POS');
+    // The refused request acknowledged nothing; the new connection's does.
+    expect(await inbox(alice)).toBe(3);
+    const fresh = await ss(alice, { extensions: { to_device: { enabled: true, since: first.extensions.to_device.next_batch } } });
+    expect(bodies(fresh)).toEqual(['p2']);
+    expect(await inbox(alice)).toBe(1);
+    await ss(alice, { extensions: { to_device: { enabled: true, since: fresh.extensions.to_device.next_batch } } }, { pos: fresh.pos });
+    expect(await inbox(alice)).toBe(0);
+  });
+
+  test('another server process acknowledges and delivers from the same inbox', async () => {
+    const b = await startSecondServer(t.database.url);
+    try {
+      await drainAlice();
+      await toAlice('tq0', 'q0');
+      const first = await ss(alice, { extensions: { to_device: { enabled: true } } });
+      expect(bodies(first)).toEqual(['q0']);
+      // The next request lands on the other process, which a to-device message sent through the first wakes.
+      const pending = b.http.post(PATH).query({ pos: first.pos, timeout: 20_000 }).set(alice.auth).send({ extensions: { to_device: { enabled: true, since: first.extensions.to_device.next_batch } } })
+        .then((r) => r); // sent now (supertest sends on then)
+      await waitFor(() => b.hs.notifier.waiting() > 0);
+      await toAlice('tq1', 'q1');
+      const res = await pending;
+      expect(res.status).toBe(200);
+      expectValidResponseById('slidingSyncUnstable', 200, res.body);
+      expect(bodies(res.body as Resp)).toEqual(['q1']);
+      expect(await inbox(alice)).toBe(1);
+    } finally {
+      await b.close();
+    }
+  });
+
   test('a since that is no next_batch, or a negative limit, is 400 (never 500)', async () => {
     for (const to_device of [{ enabled: true, since: 'abc' }, { enabled: true, since: 5 }, { enabled: true, limit: -1 }, { enabled: 'yes' }]) {
       const res = await t.http.post(PATH).set(alice.auth).send({ extensions: { to_device } });
@@ -83,11 +130,14 @@ describe('to_device', () => {
   });
 });
 
-/** Until some long-poll is parked on the notifier (the request has read and found nothing). */
-async function waitUntilParked(): Promise<void> {
-  for (let i = 0; i < 200 && t.hs.notifier.waiting() === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  expect(t.hs.notifier.waiting()).toBeGreaterThan(0);
+/** Until `check` holds (bounded: 5 s). */
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(check()).toBe(true);
 }
+
+/** Until some long-poll is parked on the notifier (the request has read and found nothing). */
+const waitUntilParked = () => waitFor(() => t.hs.notifier.waiting() > 0);
 
 describe('e2ee', () => {
   test('key counts and fallback key types on a new connection; device lists since pos, and a waiting long-poll woken by them', async () => {
