@@ -276,11 +276,15 @@ export async function selectSpaceChildren(db: Db, spaceIds: string[]): Promise<S
   return new Set(rows.map((r) => r.stateKey));
 }
 
-/** The user's m.direct content, and (with `tags`) the m.tag content of each room. */
-export async function selectDirectAndTags(db: Db, userId: string, tags: boolean): Promise<{ direct: Record<string, unknown> | undefined; tags: Map<string, Record<string, unknown>> }> {
+/** The user's m.direct and m.ignored_user_list contents, and (with `tags`) the m.tag content of each room: one read. */
+export async function selectDirectAndTags(
+  db: Db,
+  userId: string,
+  tags: boolean,
+): Promise<{ direct: Record<string, unknown> | undefined; ignored: Record<string, unknown> | undefined; tags: Map<string, Record<string, unknown>> }> {
   const rows = await db<{ roomId: string; type: string; content: Record<string, unknown> }[]>`
     SELECT room_id, type, content FROM account_data
-    WHERE user_id = ${userId} AND ((room_id = '' AND type = 'm.direct') OR (${tags}::boolean AND room_id <> '' AND type = 'm.tag'))`;
-  const direct = rows.find((r) => r.type === 'm.direct')?.content;
-  return { direct, tags: new Map(rows.filter((r) => r.type === 'm.tag').map((r) => [r.roomId, r.content])) };
+    WHERE user_id = ${userId} AND ((room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')) OR (${tags}::boolean AND room_id <> '' AND type = 'm.tag'))`;
+  const global = (type: string) => rows.find((r) => r.roomId === '' && r.type === type)?.content;
+  return { direct: global('m.direct'), ignored: global('m.ignored_user_list'), tags: new Map(rows.filter((r) => r.type === 'm.tag').map((r) => [r.roomId, r.content])) };
 }

@@ -23,7 +23,11 @@ const NOBODY: Ignoring = { hides: () => false, ignores: () => false };
 
 /** The ignored users of `userId`: the user-id keys of `ignored_users` in their m.ignored_user_list. */
 export async function ignoringOf(db: Db, userId: string): Promise<Ignoring> {
-  const content = await selectAccountData(db, userId, '', IGNORED_USER_LIST);
+  return ignoringFrom(await selectAccountData(db, userId, '', IGNORED_USER_LIST), userId);
+}
+
+/** The same from the content of `userId`'s m.ignored_user_list already read (undefined: none). */
+export function ignoringFrom(content: Record<string, unknown> | undefined, userId: string): Ignoring {
   const list = content?.ignored_users;
   if (typeof list !== 'object' || list === null || Array.isArray(list)) return NOBODY;
   const ignored = new Set(Object.keys(list).filter((u) => isUserId(u) && u !== userId));

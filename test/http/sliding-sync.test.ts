@@ -504,3 +504,23 @@ describe('history visibility', () => {
     expect(seen).toContain(after);
   });
 });
+
+describe('ignored users', () => {
+  test('their messages are left out of timelines and their invites are not sent', async () => {
+    const u = await registerUser(t);
+    const pest = await registerUser(t);
+    const room = await createRoom(u, { preset: 'public_chat' });
+    await join(pest, room);
+    await t.http.put(`${V3}/user/${enc(u.userId)}/account_data/m.ignored_user_list`).set(u.auth).send({ ignored_users: { [pest.userId]: {} } });
+    const body = { lists: { all: list([[0, 9]], { timeline_limit: 5 }) } };
+    const first = await ss(u, body);
+    const hidden = await send(pest, room, 'noise');
+    const shown = await send(u, room, 'mine');
+    const other = await createRoom(pest, {});
+    await invite(pest, other, u);
+    const second = await ss(u, body, { pos: first.pos });
+    expect(ids(second.rooms[room].timeline)).toEqual([shown]);
+    expect(ids(second.rooms[room].timeline)).not.toContain(hidden);
+    expect(second.rooms[other]).toBeUndefined();
+  });
+});

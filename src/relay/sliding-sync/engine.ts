@@ -12,7 +12,7 @@ import {
   createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type ListRoomRow,
 } from '../../db/sliding-sync.js';
 import { roomKey, userKey } from '../notifier.js';
-import { ignoringOf } from '../ignored-users.js';
+import { ignoringFrom } from '../ignored-users.js';
 import { buildExtensions } from './extensions/index.js';
 import { formatPos, unknownPos } from './pos.js';
 import { combineConfigs } from './required-state.js';
@@ -32,24 +32,19 @@ const TRIM_EVERY_GENERATIONS = 50;
 
 const EMPTY_PARAMS: ConnectionParams = { lists: {}, subscriptions: {}, extensions: {} };
 
-function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= f());
-}
-
-/** Reads the account data the lists' filters need: m.direct always (is_dm is sent per room), tags and spaces when filtered by. */
+/** Reads the account data the lists and rooms need: m.direct (is_dm is sent per room) and m.ignored_user_list always, tags and spaces when filtered by. */
 async function listInputs(hs: Hs, userId: string, params: ConnectionParams, rooms: ListRoomRow[]) {
   const lists = Object.values(params.lists);
   const wantTags = lists.some((l) => l.filters.tags !== undefined || l.filters.notTags !== undefined);
   const joinedSpaces = new Set(rooms.filter((r) => r.membership === 'join').map((r) => r.roomId));
   const spaces = [...new Set(lists.flatMap((l) => l.filters.spaces ?? []))].filter((s) => joinedSpaces.has(s));
-  const [{ direct, tags }, spaceChildren] = await Promise.all([selectDirectAndTags(hs.sql, userId, wantTags), selectSpaceChildren(hs.sql, spaces)]);
+  const [{ direct, ignored, tags }, spaceChildren] = await Promise.all([selectDirectAndTags(hs.sql, userId, wantTags), selectSpaceChildren(hs.sql, spaces)]);
   const tagSets = new Map<string, Set<string>>();
   for (const [roomId, content] of tags) {
     const t = content.tags;
     if (t && typeof t === 'object') tagSets.set(roomId, new Set(Object.keys(t)));
   }
-  return { directRooms: directRoomsOf(direct), tags: tagSets, spaceChildren };
+  return { directRooms: directRoomsOf(direct), ignoring: ignoringFrom(ignored, userId), tags: tagSets, spaceChildren };
 }
 
 export async function slidingSync(hs: Hs, requester: Requester, req: EngineRequest): Promise<EngineResult> {
@@ -77,7 +72,6 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
   const params = mergeParams(stored, req);
   const paramsChanged = req.pos === undefined || !sameParams(stored, params);
   const since = req.pos?.stream;
-  const ignoring = once(() => ignoringOf(hs.sql, userId));
 
   for (;;) {
     const hint = hs.polls.roomsHint(userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
@@ -124,7 +118,7 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       const prev = await selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head);
       const jobs = new Map<string, RoomJob>();
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
-      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring }, jobs);
+      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring }, jobs);
       const ext = await buildExtensions(
         {
           hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed,

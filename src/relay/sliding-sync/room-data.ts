@@ -42,7 +42,8 @@ export interface RoomCtx {
   /** The stream position of the client's pos: events after it are live. */
   since: number | undefined;
   directRooms: Set<string>;
-  ignoring: () => Promise<Ignoring>;
+  /** Whom the user ignores (read with the list's account data, for every response). */
+  ignoring: Ignoring;
 }
 
 /** The view of a user joined throughout what is read: every event is visible. */
@@ -69,7 +70,7 @@ function nameAndAvatar(rows: EventRow[]): { name?: string; avatar?: string } {
 async function invitedRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<Part | undefined> {
   if (job.prev && job.prev.membership === job.row.membership) return undefined;
   const invite = await eventsDb.selectEvent(ctx.hs.sql, job.row.eventId);
-  if (invite && (await ctx.ignoring()).ignores(invite.sender)) return undefined;
+  if (invite && ctx.ignoring.ignores(invite.sender)) return undefined;
   const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const stripped = state.filter((r) => INVITE_STATE_TYPES.has(r.type) || (r.type === MEMBER && r.stateKey === invite?.sender && r.eventId !== invite?.eventId)).map(strippedEvent);
   if (invite) stripped.push(strippedEvent(invite));
@@ -80,6 +81,13 @@ async function invitedRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<
     summary: false,
     sent: { roomId, sentPos: ctx.head, membership: job.row.membership, config: job.config, lazyMembers: [] },
   };
+}
+
+/** The newest state event per (type, state key) among these events (oldest first), in stream order. */
+function latestPerKey(events: EventRow[]): EventRow[] {
+  const latest = new Map<string, EventRow>();
+  for (const e of events) if (e.stateKey !== null) latest.set(`${e.type}\u0000${e.stateKey}`, e);
+  return [...latest.values()].sort((a, b) => a.streamPos - b.streamPos);
 }
 
 /** A room the user is joined to, or left (kicked, banned) after having been sent it or while in it. */
@@ -104,11 +112,11 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
   // Joined throughout what is read (joined when the room was last sent, no membership change since): every event in
   // range is visible. Otherwise (new, expanded, left, or left and back since) history visibility decides per event.
   const steady = joined && !initial && !expanded && row.membershipPos <= prev!.sentPos;
-  // Read together: the visibility inputs (unless steady), whom the user ignores, and the newest limit + 1 events (one
-  // more than fits tells that the timeline is limited).
-  const [view, ignoring, batch] = await Promise.all([
+  // Read together: the visibility inputs (unless steady) and the newest limit + 1 events (one more than fits tells
+  // that the timeline is limited).
+  const ignoring = ctx.ignoring;
+  const [view, batch] = await Promise.all([
     steady ? JOINED_THROUGHOUT : visibilityFor(ctx.hs.sql, roomId, userId, to),
-    ctx.ignoring(),
     to > from ? eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1) : [],
   ]);
   const visible = batch.filter((e) => view.canSee(e) && !ignoring.hides(e));
@@ -134,7 +142,9 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
     membersChanged = true;
     requiredState = rows.filter((e) => m.matches(e.type, e.stateKey!) || (e.type === MEMBER && lazyWanted.has(e.stateKey!)));
   } else {
-    const changes = stateFrom < to ? await selectStateChanges(ctx.hs.sql, roomId, stateFrom, to) : [];
+    // When the timeline's read holds every event since what was sent, the state changes are among them: no read.
+    const coversRange = from === stateFrom && batch.length <= limit;
+    const changes = stateFrom >= to ? [] : coversRange ? latestPerKey(batch) : await selectStateChanges(ctx.hs.sql, roomId, stateFrom, to);
     meta = changes;
     membersChanged = changes.some((e) => e.type === MEMBER);
     // With lazy members and no gap, every membership change since is sent (the client may keep its member list).
