@@ -36,7 +36,7 @@ export const syncRoutes = [
     handler: async ({ hs, requester, query }) => {
       const since = query.since !== undefined ? parseSyncToken(query.since, 'since') : undefined;
       const filter = await resolveFilter(hs, requester.userId, query.filter);
-      return sync(hs, requester, { since: since?.pos, toDeviceAck: since?.toDeviceAck, typing: since?.typing, presence: since?.presence, setPresence: query.set_presence, timeoutMs: query.timeout, fullState: query.full_state === 'true', filter });
+      return sync(hs, requester, { since: since?.pos, toDeviceAck: since?.toDeviceAck, typing: since?.typing, presence: since?.presence, setPresence: query.set_presence, timeoutMs: query.timeout, fullState: query.full_state === 'true', useStateAfter: query.use_state_after === 'true', filter });
     },
   }),
 ];

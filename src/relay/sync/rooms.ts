@@ -42,24 +42,25 @@ type StrippedEvent = ReturnType<typeof strippedEvent>;
 type RoomSummary = { 'm.heroes': string[]; 'm.joined_member_count': number; 'm.invited_member_count': number } | Record<string, never>;
 
 /** A joined room; built with event rows (E = EventRow), sent as ClientEvents. */
-interface JoinedRoom<E = ClientEvent> {
+/** A room's state: `state` (at the timeline's start), or `state_after` (at its end) when use_state_after asks for it. */
+type RoomStateSection<E> = { state: { events: E[] }; state_after?: never } | { state_after: { events: E[] }; state?: never };
+
+type JoinedRoom<E = ClientEvent> = RoomStateSection<E> & {
   timeline: Timeline<E>;
-  state: { events: E[] };
   ephemeral: { events: EphemeralEvent[] };
   account_data: { events: AccountDataEvent[] };
   unread_notifications: UnreadCounts;
   /** With the timeline filter's unread_thread_notifications: per thread root, its unread counts (none: left out). */
   unread_thread_notifications?: Record<string, UnreadCounts>;
   summary: RoomSummary;
-}
+};
 
 type UnreadCounts = { notification_count: number; highlight_count: number };
 
-interface LeftRoom<E = ClientEvent> {
+type LeftRoom<E = ClientEvent> = RoomStateSection<E> & {
   timeline: Timeline<E>;
-  state: { events: E[] };
   account_data: { events: AccountDataEvent[] };
-}
+};
 
 interface InvitedRoom {
   invite_state: { events: StrippedEvent[] };
@@ -85,6 +86,8 @@ interface Ctx {
   head: number;
   filter: Filter;
   fullState: boolean;
+  /** use_state_after: the state section is the state at the end of the timeline (`state_after`). */
+  stateAfter: boolean;
   /** Room account data changed in range, by room (already filtered). */
   roomAccountData: Map<string, AccountDataRow[]>;
   /** Events in timelines, for unsigned.transaction_id. */
@@ -152,6 +155,8 @@ interface TimelineResult {
   startPos: number;
   /** The state changes in (from, startPos] when the scan saw all of that range (no read needed); else undefined. */
   gapState: EventRow[] | undefined;
+  /** The state changes in (from, to] when the scan saw all of that range; else undefined. */
+  rangeState: EventRow[] | undefined;
 }
 
 /**
@@ -218,7 +223,8 @@ async function timeline(
   const startPos = picked.length > 0 ? picked[0].streamPos - 1 : to;
   // Without a gap the scan saw the whole range: the state changes before the timeline are among what it left out.
   const gapState = limited ? undefined : latestPerStateKey(unpicked.filter((e) => e.streamPos <= startPos).reverse());
-  return { events: picked, limited, prevBatch: streamToken(startPos), startPos, gapState };
+  const rangeState = limited ? undefined : latestPerStateKey([...unpicked, ...picked].sort((a, b) => a.streamPos - b.streamPos));
+  return { events: picked, limited, prevBatch: streamToken(startPos), startPos, gapState, rangeState };
 }
 
 /**
@@ -229,6 +235,22 @@ async function stateFor(ctx: Ctx, roomId: string, full: boolean, tl: TimelineRes
   if (full) return eventsDb.selectStateAt(ctx.hs.sql, roomId, tl.startPos);
   if (tl.gapState) return tl.gapState;
   return selectStateChanges(ctx.hs.sql, roomId, ctx.since!, tl.startPos);
+}
+
+/**
+ * use_state_after (spec v1.16, MSC4222): the state at the end of the timeline (`to`): all of it when the room is new
+ * to the client (or full_state), else every state change between the client's position and there, those in the
+ * timeline included (the scan's when it saw the whole range).
+ */
+async function stateAfterFor(ctx: Ctx, roomId: string, full: boolean, tl: TimelineResult, to: number): Promise<EventRow[]> {
+  if (full) return eventsDb.selectStateAt(ctx.hs.sql, roomId, to);
+  if (tl.rangeState) return tl.rangeState;
+  return selectStateChanges(ctx.hs.sql, roomId, ctx.since!, to);
+}
+
+/** The room's state section under its key: `state`, or `state_after` with use_state_after. */
+function stateSection<E>(ctx: Ctx, events: E[]): RoomStateSection<E> {
+  return ctx.stateAfter ? { state_after: { events } } : { state: { events } };
 }
 
 /** State whose change can change a room's summary (members, heroes, whether the room has a name). */
@@ -308,7 +330,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   const ephemeral = ephemeralOf(ctx, roomId, fresh);
   const full = fresh || ctx.fullState;
   if (!full && tl.events.length === 0 && tl.gapState?.length === 0 && !changedAccountData && ephemeral.length === 0) return undefined;
-  const state = await stateFor(ctx, roomId, full, tl);
+  const state = ctx.stateAfter ? await stateAfterFor(ctx, roomId, full, tl, ctx.head) : await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
   const unread = await unreadOf(ctx, roomId, prefetched?.unread);
   // The summary is sent when it may have changed (spec: only changed fields need to be sent).
@@ -323,7 +345,8 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
       full,
       withOwn: full,
       timeline: tl.events,
-      startPos: tl.startPos,
+      // With state_after the senders' member events are those at the end of the timeline.
+      startPos: ctx.stateAfter ? ctx.head : tl.startPos,
       heroes: roomSummary['m.heroes'] ?? [],
       awaySince: fresh ? rejoinedAfter(view) : undefined,
       unsentSenders: fromBatch ? prefetched.unsentSenders : undefined,
@@ -332,7 +355,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
   );
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
-    state: { events: roomStateEvents },
+    ...stateSection(ctx, roomStateEvents),
     ephemeral: { events: ephemeral },
     account_data: accountDataOf(ctx, roomId),
     ...unread,
@@ -356,23 +379,22 @@ async function leftRoom(ctx: Ctx, roomId: string, leftAt: number): Promise<LeftR
   const tl = await timeline(ctx, roomId, fresh ? 0 : ctx.since!, leftAt, view);
   const full = fresh || ctx.fullState;
   // No longer a member: only the state the user was allowed to see (none of a room whose invite they rejected).
-  const state = await stateFor(ctx, roomId, full, tl);
+  const state = ctx.stateAfter ? await stateAfterFor(ctx, roomId, full, tl, leftAt) : await stateFor(ctx, roomId, full, tl);
   ctx.timelineEvents.push(...tl.events);
-  const roomStateEvents = await roomState(ctx, roomId, state, { full, withOwn: full, timeline: tl.events, startPos: tl.startPos, heroes: [] }, (e) => view.canSee(e));
+  const startPos = ctx.stateAfter ? leftAt : tl.startPos;
+  const roomStateEvents = await roomState(ctx, roomId, state, { full, withOwn: full, timeline: tl.events, startPos, heroes: [] }, (e) => view.canSee(e));
   return {
     timeline: { events: tl.events, limited: tl.limited, prev_batch: tl.prevBatch },
-    state: { events: roomStateEvents },
+    ...stateSection(ctx, roomStateEvents),
     account_data: accountDataOf(ctx, roomId),
   };
 }
 
 /** A room's timeline and state as ClientEvents; the sender's own device sees its transaction ids. */
-function asClientEvents<R extends { timeline: Timeline<EventRow>; state: { events: EventRow[] } }>(room: R, txnIds: Map<string, string>) {
-  return {
-    ...room,
-    timeline: { ...room.timeline, events: room.timeline.events.map((e) => clientEvent(e, txnIds.get(e.eventId))) },
-    state: { events: room.state.events.map((e) => clientEvent(e)) },
-  };
+function asClientEvents<R extends { timeline: Timeline<EventRow> } & RoomStateSection<EventRow>>(room: R, txnIds: Map<string, string>) {
+  const timeline = { ...room.timeline, events: room.timeline.events.map((e) => clientEvent(e, txnIds.get(e.eventId))) };
+  const asClient = (s: { events: EventRow[] }) => ({ events: s.events.map((e) => clientEvent(e)) });
+  return room.state_after ? { ...room, timeline, state_after: asClient(room.state_after) } : { ...room, timeline, state: asClient(room.state!) };
 }
 
 async function build(
@@ -383,6 +405,7 @@ async function build(
   snapshot: RoomsSnapshot,
   filter: Filter,
   fullState: boolean,
+  stateAfter: boolean,
   typingRange: { since: number | undefined; upTo: number },
 ): Promise<RoomsPart> {
   // The snapshot reads memberships and the watermark in one statement: every membership is as of the watermark.
@@ -409,7 +432,7 @@ async function build(
   }
   const mode = lazyMode(filter);
   const ctx: Ctx = {
-    hs, requester, since, head, filter, fullState, roomAccountData, timelineEvents: [], typing, receipts,
+    hs, requester, since, head, filter, fullState, stateAfter, roomAccountData, timelineEvents: [], typing, receipts,
     roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(), ignoring: once(() => ignoringOf(hs.sql, requester.userId)),
     lazy: mode === 'off' ? undefined : { db: hs.sql, userId: requester.userId, deviceId: requester.deviceId, since, mode, sent: [] },
   };
@@ -448,8 +471,8 @@ async function build(
 }
 
 export const roomsSection: SyncSection<RoomsPart> = {
-  build: ({ hs, requester, since, snapshot, filter, fullState, typing }) =>
-    build(hs, requester, since, snapshot.head, snapshot.rooms, filter, fullState, typing),
+  build: ({ hs, requester, since, snapshot, filter, fullState, useStateAfter, typing }) =>
+    build(hs, requester, since, snapshot.head, snapshot.rooms, filter, fullState, useStateAfter, typing),
   isEmpty: ({ rooms }) =>
     Object.keys(rooms.join).length + Object.keys(rooms.invite).length + Object.keys(rooms.leave).length + Object.keys(rooms.knock).length === 0,
 };

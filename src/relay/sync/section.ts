@@ -15,6 +15,8 @@ export interface SyncRead {
   /** The client's position (at most the snapshot's head); undefined on an initial sync. */
   since: number | undefined;
   fullState: boolean;
+  /** use_state_after: a room's state is the state at the end of its timeline, sent as `state_after`. */
+  useStateAfter: boolean;
   filter: Filter;
   /** The last to-device message the client's token acknowledges. */
   toDeviceAck: number | undefined;

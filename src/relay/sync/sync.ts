@@ -32,6 +32,8 @@ export interface SyncRequest {
   setPresence?: 'online' | 'unavailable' | 'offline';
   timeoutMs: number;
   fullState: boolean;
+  /** use_state_after: rooms carry the state at the end of their timeline (`state_after`) instead of `state`. */
+  useStateAfter?: boolean;
   filter: Filter;
 }
 
@@ -95,7 +97,7 @@ export async function sync(hs: Hs, requester: Requester, req: SyncRequest): Prom
       // A token from the future (another server's, or a restored database) is read as the head.
       const since = req.since !== undefined ? Math.min(req.since, snapshot.head) : undefined;
       const { body, empty } = await build({
-        hs, requester, since, fullState: req.fullState, filter: req.filter, toDeviceAck: req.toDeviceAck, typing: { since: req.typing, upTo: typing },
+        hs, requester, since, fullState: req.fullState, useStateAfter: req.useStateAfter === true, filter: req.filter, toDeviceAck: req.toDeviceAck, typing: { since: req.typing, upTo: typing },
         presence: { since: req.since === undefined ? undefined : (req.presence ?? 0), upTo: presence }, snapshot,
       });
       const response: SyncResponse = { next_batch: syncToken({ pos: snapshot.head, toDeviceAck: toDeviceAckAfter(snapshot.e2ee, req.toDeviceAck), typing, presence }), ...body };
