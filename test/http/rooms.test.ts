@@ -149,6 +149,11 @@ describe('initial_state, overrides, creation_content', () => {
     expect(state.get('m.room.guest_access|')?.content).toEqual({ guest_access: 'can_join' });
     expect(state.get('org.example.custom|k')?.content).toEqual({ v: 1 });
     expect(state.get('m.room.join_rules|')?.content).toEqual({ join_rule: 'public' });
+    // The preset's events that initial_state replaces are not sent at all (Element Web's DMs had two guest_access).
+    const n = await t.hs.sql<{ type: string; n: number }[]>`
+      SELECT type, count(*)::int AS n FROM events WHERE room_id = ${roomId} AND state_key = '' GROUP BY type`;
+    const counts = Object.fromEntries(n.map((r) => [r.type, r.n]));
+    expect([counts['m.room.history_visibility'], counts['m.room.guest_access'], counts['m.room.join_rules']]).toEqual([1, 1, 1]);
   });
 
   test('initial_state may set Megolm encryption with its own rotation settings', async () => {

@@ -228,8 +228,11 @@ export async function createRoomInTransaction(hs: TxHs, tx: Tx, creator: string,
     if (!(await roomsDb.insertAlias(tx, { alias, roomId, creator }))) throw roomInUse(`The alias ${alias} is already in use.`);
     await trusted({ type: 'm.room.canonical_alias', state_key: '', content: { alias } });
   }
-  for (const d of presetState(preset)) await trusted(d);
   const initial = req.initial_state ?? [];
+  // Spec: initial_state takes precedence over the preset: a preset event it replaces is not sent at all (Element's
+  // DMs set m.room.guest_access, which made two of them).
+  const inInitial = (type: string) => initial.some((s) => s.type === type && (s.state_key ?? '') === '');
+  for (const d of presetState(preset)) if (!inInitial(d.type)) await trusted(d);
   for (const s of initial) await fromClient({ type: s.type, state_key: s.state_key ?? '', content: s.content });
   for (const d of opts.serverState ?? []) await trusted(d);
   const sets = (type: string) => [...initial, ...(opts.serverState ?? [])].some((s) => s.type === type && (s.state_key ?? '') === '');
