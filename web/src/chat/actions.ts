@@ -4,6 +4,7 @@
  * (a read receipt) and typing notices. The sdk encrypts what must be encrypted.
  */
 import { Direction, Method, type MatrixClient, type MatrixEvent, type Room } from 'matrix-js-sdk';
+import { earliestTimeline } from './timeline-model';
 
 /*
  * The sdk skips typing notices and receipts for guests ("guests cannot send" them), but the spec lets guests send
@@ -93,12 +94,12 @@ export function typingNotifier(client: MatrixClient, roomId: string) {
   };
 }
 
-/** Whether the server has older events of the room than the live timeline holds. */
+/** Whether the server has older events of the room than the shown timelines hold. */
 export function canLoadOlder(room: Room): boolean {
-  return room.getLiveTimeline().getPaginationToken(Direction.Backward) !== null;
+  return earliestTimeline(room).getPaginationToken(Direction.Backward) !== null;
 }
 
-/** Loads older events into the live timeline (back-pagination, from its own token); the sdk decrypts them. */
+/** Loads older events (back-pagination from the earliest shown timeline's own token); the sdk decrypts them. */
 export async function loadOlder(client: MatrixClient, room: Room, limit = 30): Promise<void> {
-  if (canLoadOlder(room)) await client.paginateEventTimeline(room.getLiveTimeline(), { backwards: true, limit });
+  if (canLoadOlder(room)) await client.paginateEventTimeline(earliestTimeline(room), { backwards: true, limit });
 }

@@ -4,7 +4,24 @@
  * explanation for a message that cannot be decrypted (yet). Pure: the same events give the same items, and the
  * view re-computes it after every sdk event (an edit, a key that arrives, a receipt).
  */
-import type { MatrixEvent, Room } from 'matrix-js-sdk';
+import { Direction, type EventTimeline, type MatrixEvent, type Room } from 'matrix-js-sdk';
+
+/**
+ * The earliest timeline of the live chain. Back-pagination that reaches events the client already holds (in the
+ * timeline a gappy sync replaced) joins the two timelines instead of copying the events: the chain is what to show.
+ */
+export function earliestTimeline(room: Room): EventTimeline {
+  let t = room.getLiveTimeline();
+  for (let prev = t.getNeighbouringTimeline(Direction.Backward); prev; prev = prev.getNeighbouringTimeline(Direction.Backward)) t = prev;
+  return t;
+}
+
+/** Every event of the live timeline and the timelines joined before it, oldest first. */
+export function chainEvents(room: Room): MatrixEvent[] {
+  const parts: MatrixEvent[][] = [];
+  for (let t: EventTimeline | null = room.getLiveTimeline(); t; t = t.getNeighbouringTimeline(Direction.Backward)) parts.unshift(t.getEvents());
+  return parts.flat();
+}
 import { attachmentOf, type AttachmentView } from '../media/attachments';
 
 export interface ReactionView {
@@ -83,7 +100,7 @@ function memberName(room: Room, userId: string): string {
 }
 
 export function buildTimeline(room: Room, myUserId: string): TimelineItem[] {
-  const events = room.getLiveTimeline().getEvents();
+  const events = chainEvents(room);
   const edits = new Map<string, MatrixEvent>();
   const reactions = new Map<string, Map<string, MatrixEvent[]>>();
   for (const ev of events) {
