@@ -13,6 +13,7 @@ import { freePort } from '../support/ports.js';
 import { registerUser, type TestUser } from '../support/server.js';
 import { expectMatrixError, expectValidResponseById, ourSchemas } from '../support/spec.js';
 import { startMediaServer } from '../support/media-server.js';
+import { purgeExpiredMedia } from '../../src/relay/media/deletion.js';
 
 const PREVIEW = '/_matrix/client/v1/media/preview_url';
 
@@ -150,6 +151,14 @@ describe('URL previews (MEDIA_URL_PREVIEW=on)', () => {
     await preview(allowed, alice, `${base}/title-only`, { ts: Date.now() - 3 * 3600_000 });
     expect(hits.filter((h) => h === '/title-only').length).toBe(before + 2);
     expect((await allowed.t.hs.sql`SELECT 1 FROM media_url_previews WHERE url = ${`${base}/title-only`}`).length).toBe(2);
+  });
+
+  test('the media janitor deletes previews older than a day', async () => {
+    const now = Date.now();
+    await allowed.t.hs.sql`INSERT INTO media_url_previews (url, hour, preview, created_ts) VALUES ('https://old.example/', 1, '{}', ${now - 25 * 3600_000}), ('https://new.example/', 2, '{}', ${now})`;
+    await purgeExpiredMedia(allowed.t.hs, now);
+    const left = await allowed.t.hs.sql<{ url: string }[]>`SELECT url FROM media_url_previews WHERE url LIKE 'https://%.example/'`;
+    expect(left.map((r) => r.url)).toEqual(['https://new.example/']);
   });
 
   test('redirects are followed under the same rules; an image on a private address is left out', async () => {
