@@ -5,12 +5,12 @@
  * URLs. The server (media in PostgreSQL here) holds neither the texts, nor the file names, nor the attachments' bytes.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { deflateSync, crc32 } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { baseUrlOf, plaintextTracker, stopAll, trackLongTimers } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
+import { png } from '../support/png.js';
 
 trackLongTimers();
 
@@ -25,37 +25,6 @@ const imageMarker = texts.plain('image comment chunk');
 const fileText = texts.plain('the content of a file');
 const imageName = `${texts.plain('holiday').replaceAll(' ', '-')}.png`;
 const fileName = `${texts.plain('notes').replaceAll(' ', '-')}.txt`;
-
-/** A 160x96 PNG (a red and blue gradient) with a tEXt chunk holding a marker the database scan looks for. */
-function png(marker: string): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const w = 160;
-  const h = 96;
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const rows: number[] = [];
-  for (let y = 0; y < h; y++) {
-    rows.push(0);
-    for (let x = 0; x < w; x++) rows.push(Math.round((x / w) * 255), 40, Math.round((y / h) * 255));
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('tEXt', Buffer.from(`Comment\0${marker}`, 'latin1')),
-    chunk('IDAT', deflateSync(Buffer.from(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 beforeAll(async () => {
   buildWebClient();

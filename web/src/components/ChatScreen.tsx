@@ -12,6 +12,7 @@ import { getSession } from '../session/client';
 import { SettingsPanel } from './SettingsPanel';
 import { VerificationDialog } from './VerificationDialog';
 import { ensureCrossSigning } from '../trust/recovery';
+import { notifyNewMessages } from '../settings/notifications';
 
 interface Props {
   client: MatrixClient;
@@ -32,6 +33,7 @@ export function ChatScreen({ client, initialRoomId, initialShowInvite }: Props) 
   const [settingsOpen, setSettingsOpen] = useState(false);
   useEffect(() => {
     ensureCrossSigning(client).catch(() => {});
+    return notifyNewMessages(client);
   }, [client]);
   const syncState = client.getSyncState();
 

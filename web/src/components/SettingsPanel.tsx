@@ -1,7 +1,10 @@
-/** Settings, in place of the room: account, security (trust and recovery); more sections plug in here. */
+/** Settings, in place of the room: profile, account, security (trust and recovery), devices, notifications, sign out. */
 import type { MatrixClient } from 'matrix-js-sdk';
 import { AccountSettings } from './AccountSettings';
 import { SecuritySettings } from './SecuritySettings';
+import { ProfileSettings } from './ProfileSettings';
+import { DevicesSettings } from './DevicesSettings';
+import { NotificationSettings, SignOutSettings } from './NotificationSettings';
 
 export function SettingsPanel({ client, onClose }: { client: MatrixClient; onClose(): void }) {
   return (
@@ -15,8 +18,12 @@ export function SettingsPanel({ client, onClose }: { client: MatrixClient; onClo
         </button>
       </header>
       <div class="settings-body">
+        {!client.isGuest() && <ProfileSettings client={client} />}
         <AccountSettings client={client} />
         <SecuritySettings client={client} />
+        {!client.isGuest() && <DevicesSettings client={client} />}
+        <NotificationSettings />
+        <SignOutSettings />
       </div>
     </main>
   );
