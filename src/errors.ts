@@ -105,3 +105,10 @@ export const unknownError = (status: 400 | 409 | 500 = 500, msg = 'Internal serv
 export const cannotOverwriteMedia = () => new MatrixError(409, Codes.CANNOT_OVERWRITE_MEDIA, 'This media id already has its content.');
 /** A download of media created but not uploaded within the client's timeout_ms (spec: 504). */
 export const notYetUploaded = () => new MatrixError(504, Codes.NOT_YET_UPLOADED, 'The content of this media id has not been uploaded yet.');
+/** A Range that starts past the end of the content (RFC 9110: 416, with `Content-Range: bytes *\/size`). */
+export const rangeNotSatisfiable = (size: number) =>
+  new MatrixError(416, Codes.UNKNOWN, `The range asked for starts past the end of the content (${size} bytes).`, {}, { 'Content-Range': `bytes */${size}` });
+/** What a request needs from another server (a URL preview's page) could not be had: 502, or 504 when it took too long. */
+export const upstreamFailed = (status: 502 | 504, msg: string) => new MatrixError(status, Codes.UNKNOWN, msg);
+/** Sliding sync: a pos that does not parse, or names connection state that is gone (MSC4186: 400 M_UNKNOWN_POS). */
+export const unknownPos = (why: string) => new MatrixError(400, Codes.UNKNOWN_POS, `Unknown pos: ${why}. Start a new connection (no pos).`);

@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Hs } from '../hs.js';
-import { Codes, MatrixError, forbidden, invalidParam, notFound, tooLarge, unknownError } from '../errors.js';
+import { forbidden, invalidParam, notFound, rangeNotSatisfiable, tooLarge, unknownError } from '../errors.js';
 import { createMedia, uploadMedia, uploadToCreatedMedia, type UploadInput } from '../relay/media/upload.js';
 import { findMedia, openMedia, type CompleteMedia } from '../relay/media/download.js';
 import { openThumbnail, thumbnailOf } from '../relay/media/thumbnails.js';
@@ -75,9 +75,6 @@ async function serveContent(hs: Hs, ctx: Context, media: CompleteMedia, filename
     send(ctx, headers, stream);
   }
 }
-
-const rangeNotSatisfiable = (size: number) =>
-  new MatrixError(416, Codes.UNKNOWN, `The range asked for starts past the end of the content (${size} bytes).`, {}, { 'Content-Range': `bytes */${size}` });
 
 type DownloadQuery = z.output<typeof downloadQuery>;
 type ThumbnailQuery = z.output<typeof thumbnailQuery>;

@@ -14,7 +14,8 @@ import {
 import { roomKey, userKey } from '../notifier.js';
 import { ignoringFrom } from '../ignored-users.js';
 import { buildExtensions } from './extensions/index.js';
-import { formatPos, unknownPos } from './pos.js';
+import { formatPos } from './pos.js';
+import { unknownPos } from '../../errors.js';
 import { combineConfigs } from './required-state.js';
 import { cutList, directRoomsOf, orderedRooms } from './room-list.js';
 import { buildRooms, type RoomJob } from './room-data.js';

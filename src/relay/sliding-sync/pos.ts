@@ -4,10 +4,9 @@
  * ends, the typing position (typing lives in memory, outside the stream). A pos that does not parse, or names a
  * connection state that is gone, is 400 M_UNKNOWN_POS: the client starts a new connection.
  */
-import { MatrixError, Codes } from '../../errors.js';
+import { unknownPos } from '../../errors.js';
 import type { Pos } from './types.js';
 
-export const unknownPos = (why: string) => new MatrixError(400, Codes.UNKNOWN_POS, `Unknown pos: ${why}. Start a new connection (no pos).`);
 
 export function formatPos(p: Pos): string {
   return `${p.connection}.${p.gen}.${p.stream}.${p.typing}`;

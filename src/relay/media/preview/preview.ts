@@ -8,7 +8,7 @@
 import sharp from 'sharp';
 import type { Hs } from '../../../hs.js';
 import { deleteUrlPreviewsBefore, insertUrlPreview, selectUrlPreview } from '../../../db/url-previews.js';
-import { Codes, MatrixError, forbidden, invalidParam } from '../../../errors.js';
+import { forbidden, invalidParam, upstreamFailed, type MatrixError } from '../../../errors.js';
 import { uploadMedia } from '../upload.js';
 import { essence } from '../serving.js';
 import { parseOpenGraph, decodePage, type OpenGraph } from './opengraph.js';
@@ -32,9 +32,9 @@ function clientError(err: FetchRefused): MatrixError {
     case 'address':
       return forbidden('URL previews are not made of private, local or otherwise not public addresses.');
     case 'timeout':
-      return new MatrixError(504, Codes.UNKNOWN, 'No preview: the page took too long to fetch.');
+      return upstreamFailed(504, 'No preview: the page took too long to fetch.');
     default:
-      return new MatrixError(502, Codes.UNKNOWN, `No preview: ${err.message}.`);
+      return upstreamFailed(502, `No preview: ${err.message}.`);
   }
 }
 
