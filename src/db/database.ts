@@ -29,11 +29,15 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
     let result: T;
     try {
       [result] = await Promise.all([reservation.inside(() => fn(tx)), begun]);
+      await (earlyCommits.get(tx) ?? commit(tx));
     } catch (err) {
-      if (!earlyCommits.has(tx) && !reservation.lost) await tx`ROLLBACK`.catch(() => {});
+      // ROLLBACK whenever the transaction failed, also after a pipelined COMMIT: PostgreSQL discards the messages
+      // behind a failed statement up to the next Sync, so a COMMIT sent in the same batch may never have run, and the
+      // connection would go back to the pool inside an aborted transaction (every later query on it failing). After
+      // a transaction that did end, ROLLBACK is only a warning.
+      if (!reservation.lost) await tx`ROLLBACK`.catch(() => {});
       throw err;
     }
-    await (earlyCommits.get(tx) ?? commit(tx));
     return result;
   } catch (err) {
     throw databaseFault(err);

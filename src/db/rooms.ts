@@ -31,9 +31,14 @@ export async function selectRoom(db: Db, roomId: string): Promise<RoomRow | unde
   return row;
 }
 
-/** Locks the room for appending: a room's events are written one transaction at a time. */
+/**
+ * Locks the room for appending: a room's events are written one transaction at a time. NO KEY UPDATE, not UPDATE:
+ * rows that reference the room (a receipt, a notification) take KEY SHARE on it for their foreign key, also while
+ * their writer holds the stream head; against a FOR UPDATE room lock held by a writer waiting for the stream head,
+ * that was a deadlock (seen between a read receipt and a send).
+ */
 export async function selectRoomForUpdate(db: Db, roomId: string): Promise<RoomRow | undefined> {
-  const [row] = await db<RoomRow[]>`SELECT * FROM rooms WHERE room_id = ${roomId} FOR UPDATE`;
+  const [row] = await db<RoomRow[]>`SELECT * FROM rooms WHERE room_id = ${roomId} FOR NO KEY UPDATE`;
   return row;
 }
 
