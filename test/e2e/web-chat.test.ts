@@ -10,12 +10,12 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, registerUser, type TestServer } from '../support/server.js';
 import { baseUrlOf, cryptoClient, decrypted, joined, plaintextTracker, seesMembership, startSyncing, stopAll, trackLongTimers, waitFor, type E2eClient } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
+import { STEP_MS, sendFrom } from '../support/web-steps.js';
 import { ARTIFACTS, buildWebClient, launchChromium, openPerson, resetArtifacts, type TestPage } from '../support/browser.js';
 import { RoomEvent } from 'matrix-js-sdk';
 
 trackLongTimers();
 
-const STEP_MS = 30_000;
 let t: TestServer;
 let origin: string;
 let browser: Browser;
@@ -55,14 +55,6 @@ async function waitUntil(check: () => boolean, what: string, ms = STEP_MS): Prom
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function send(p: TestPage, text: string): Promise<void> {
-  const box = p.page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-  // Sent: the local echo became the server's event.
-  await p.page.locator('li.message.mine:not(.pending)', { hasText: text }).waitFor({ timeout: STEP_MS });
 }
 
 test('start a room: a name, no password, an encrypted room with an invite link and its QR code', async () => {
@@ -107,10 +99,10 @@ test('join by link: the visitor picks a name and is in the room (as a guest)', a
 
 test('messages both ways, decrypted in each browser', async () => {
   const hello = texts.plain('hello from alice');
-  await send(alice, hello);
+  await sendFrom(alice, hello);
   await message(bob, hello).waitFor({ timeout: STEP_MS });
   const answer = texts.plain('hi alice, bob here');
-  await send(bob, answer);
+  await sendFrom(bob, answer);
   await message(alice, answer).waitFor({ timeout: STEP_MS });
   await alice.shot('messages');
   await bob.shot('messages');
@@ -125,7 +117,7 @@ test('typing shows on the other page, and a read receipt comes back', async () =
   await alice.page.getByText('Bob is typing…').waitFor({ state: 'detached', timeout: STEP_MS });
 
   const readMe = texts.plain('please read this');
-  await send(alice, readMe);
+  await sendFrom(alice, readMe);
   await message(bob, readMe).waitFor({ timeout: STEP_MS });
   await message(alice, readMe).locator('.read-by', { hasText: 'Seen by Bob' }).waitFor({ timeout: STEP_MS });
   await alice.shot('read-receipt');
@@ -133,11 +125,11 @@ test('typing shows on the other page, and a read receipt comes back', async () =
 
 test('reply, edit, reaction and deletion, seen on the other page', async () => {
   const original = texts.plain('a message to reply to');
-  await send(alice, original);
+  await sendFrom(alice, original);
   await message(bob, original).getByRole('button', { name: 'Reply' }).click();
   await bob.page.getByText('Replying to Alice').waitFor();
   const reply = texts.plain('this is bob replying');
-  await send(bob, reply);
+  await sendFrom(bob, reply);
   await message(alice, reply).locator('blockquote', { hasText: original }).waitFor({ timeout: STEP_MS });
 
   await message(alice, original).getByRole('button', { name: 'Edit' }).click();
@@ -158,7 +150,7 @@ test('reply, edit, reaction and deletion, seen on the other page', async () => {
   await alice.shot('reply-edit-reaction');
 
   const doomed = texts.plain('a message to delete');
-  await send(alice, doomed);
+  await sendFrom(alice, doomed);
   await message(bob, doomed).waitFor({ timeout: STEP_MS });
   await message(alice, doomed).getByRole('button', { name: 'Delete' }).click();
   await bob.page.locator('li.message', { hasText: 'Message deleted' }).waitFor({ timeout: STEP_MS });
@@ -175,7 +167,7 @@ test('a matrix-js-sdk Node client in the room reads the pages and the pages read
   await bob.page.locator('.notice', { hasText: 'joined' }).filter({ hasText: 'carol' }).waitFor({ timeout: STEP_MS });
 
   const fromPage = texts.plain('alice page to the node client');
-  await send(alice, fromPage);
+  await sendFrom(alice, fromPage);
   const c = carol;
   const seen = await waitFor(
     [[c.client, [RoomEvent.Timeline]]],
@@ -220,7 +212,7 @@ test('join by link where guests may not join: a quick account instead, and the N
     expect(typeof kept.generatedPassword).toBe('string');
     await seesMembership(c, strictRoom, kept.userId, 'join');
     const fromDave = texts.plain('dave joined without guest access');
-    await send(dave, fromDave);
+    await sendFrom(dave, fromDave);
     await waitFor(
       [[c.client, [RoomEvent.Timeline]]],
       () => (c.client.getRoom(strictRoom)?.getLiveTimeline().getEvents().some((e) => e.getType() === 'm.room.message' && e.getContent().body === fromDave) ? true : undefined),
@@ -282,7 +274,7 @@ test('unread counts in the room list', async () => {
   await alice.page.getByRole('button', { name: "Alice's room 2" }).waitFor({ timeout: STEP_MS });
   await alice.page.getByRole('button', { name: 'Hide' }).click();
   const unread = texts.plain('bob while alice is elsewhere');
-  await send(bob, unread);
+  await sendFrom(bob, unread);
   const firstRoom = alice.page.locator('.room-entry:not(.selected)');
   await firstRoom.locator('.unread', { hasText: '1' }).waitFor({ timeout: STEP_MS });
   await alice.shot('unread-count');
@@ -312,7 +304,7 @@ test('a reload keeps the session, the history and the keys', async () => {
   await bob.shot('after-reload');
   // And it still talks.
   const after = texts.plain('bob after the reload');
-  await send(bob, after);
+  await sendFrom(bob, after);
   await message(alice, after).waitFor({ timeout: STEP_MS });
 }, 120_000);
 
@@ -324,7 +316,7 @@ test('a second tab does not run a second client on the same keys', async () => {
   await second.close();
   // The first tab goes on.
   const still = texts.plain('alice still here');
-  await send(alice, still);
+  await sendFrom(alice, still);
   await message(bob, still).waitFor({ timeout: STEP_MS });
 }, 120_000);
 
@@ -338,11 +330,11 @@ test('a kept session that opens an invite link joins at once (and the pictures f
   await alice.page.getByRole('button', { name: 'Hide' }).click();
   const lines = ['Hi Bob! Welcome to our new room.', 'Thanks! So the server only ever sees ciphertext?', 'Exactly: every message is encrypted in the browser.'];
   texts.all.push(...lines);
-  await send(alice, lines[0]);
+  await sendFrom(alice, lines[0]);
   await message(bob, lines[0]).waitFor({ timeout: STEP_MS });
-  await send(bob, lines[1]);
+  await sendFrom(bob, lines[1]);
   await message(alice, lines[1]).getByRole('button', { name: 'Reply' }).click();
-  await send(alice, lines[2]);
+  await sendFrom(alice, lines[2]);
   await message(bob, lines[2]).getByRole('button', { name: 'React', exact: true }).click();
   await message(bob, lines[2]).getByRole('button', { name: 'React with 🎉' }).click();
   await message(alice, lines[2]).getByRole('button', { name: /^🎉 1/ }).waitFor({ timeout: STEP_MS });

@@ -9,12 +9,12 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { baseUrlOf, plaintextTracker, stopAll, trackLongTimers } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
+import { STEP_MS, messageIn, startRoomAndJoin } from '../support/web-steps.js';
 import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
 import { png } from '../support/png.js';
 
 trackLongTimers();
 
-const STEP_MS = 30_000;
 let t: TestServer;
 let origin: string;
 let browser: Browser;
@@ -43,20 +43,10 @@ afterAll(async () => {
   await t?.close();
 });
 
-const message = (p: TestPage, text: string) => p.page.locator('li.message', { hasText: text });
 
 test('alice starts a room, bob joins by link and keeps his account', async () => {
-  await alice.page.goto(`${origin}/`);
-  await alice.page.locator('#start-name').fill('Alice');
-  await alice.page.getByRole('button', { name: 'Start a room' }).click();
-  const linkInput = alice.page.locator('#invite-link');
-  await linkInput.waitFor({ timeout: STEP_MS });
-  const link = await linkInput.inputValue();
+  await startRoomAndJoin(alice, bob, origin);
   await alice.page.getByRole('button', { name: 'Hide' }).click();
-  await bob.page.goto(link);
-  await bob.page.locator('#join-name').fill('Bob');
-  await bob.page.getByRole('button', { name: 'Join the room' }).click();
-  await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
   // A guest gets no attachment buttons (the server takes uploads from full accounts only).
   expect(await bob.page.getByRole('button', { name: 'Attach a file or an image' }).count()).toBe(0);
   await bob.page.getByRole('button', { name: 'Settings & security' }).click();
@@ -66,7 +56,7 @@ test('alice starts a room, bob joins by link and keeps his account', async () =>
   const box = alice.page.getByLabel('Message', { exact: true });
   await box.fill(hello);
   await box.press('Enter');
-  await message(bob, hello).waitFor({ timeout: STEP_MS });
+  await messageIn(bob, hello).waitFor({ timeout: STEP_MS });
 }, 120_000);
 
 test('an encrypted image: bob sees it decrypted from a blob: URL', async () => {

@@ -9,12 +9,12 @@ import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { baseUrlOf, plaintextTracker, stopAll, trackLongTimers } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
+import { STEP_MS, openSettings, sendFrom, sessionOf, startRoomAndJoin } from '../support/web-steps.js';
 import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
 import { png } from '../support/png.js';
 
 trackLongTimers();
 
-const STEP_MS = 30_000;
 let t: TestServer;
 let origin: string;
 let browser: Browser;
@@ -42,37 +42,15 @@ afterAll(async () => {
   await t?.close();
 });
 
-const session = (p: TestPage) => p.page.evaluate(() => JSON.parse(localStorage.getItem('securecomm.session') ?? '{}'));
-
-async function send(p: TestPage, text: string): Promise<void> {
-  const box = p.page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-  await p.page.locator('li.message.mine:not(.pending)', { hasText: text }).waitFor({ timeout: STEP_MS });
-}
-
-async function openSettings(p: TestPage): Promise<void> {
-  await p.page.getByRole('button', { name: 'Settings & security' }).click();
-  await p.page.getByRole('heading', { name: 'Settings', exact: true }).waitFor({ timeout: STEP_MS });
-}
 
 test('alice and bob talk in a room', async () => {
-  await alice.page.goto(`${origin}/`);
-  await alice.page.locator('#start-name').fill('Alice');
-  await alice.page.getByRole('button', { name: 'Start a room' }).click();
-  const linkInput = alice.page.locator('#invite-link');
-  await linkInput.waitFor({ timeout: STEP_MS });
-  const link = await linkInput.inputValue();
-  await bob.page.goto(link);
-  await bob.page.locator('#join-name').fill('Bob');
-  await bob.page.getByRole('button', { name: 'Join the room' }).click();
-  await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
+  await startRoomAndJoin(alice, bob, origin);
   await alice.page.locator('.notice', { hasText: 'Bob joined' }).waitFor({ timeout: STEP_MS });
-  await send(alice, conversation[0]);
+  await sendFrom(alice, conversation[0]);
   await bob.page.locator('li.message', { hasText: conversation[0] }).waitFor({ timeout: STEP_MS });
-  await send(bob, conversation[1]);
+  await sendFrom(bob, conversation[1]);
   await alice.page.locator('li.message', { hasText: conversation[1] }).waitFor({ timeout: STEP_MS });
-  await send(alice, conversation[2]);
+  await sendFrom(alice, conversation[2]);
   await bob.page.locator('li.message', { hasText: conversation[2] }).waitFor({ timeout: STEP_MS });
   await alice.page.getByRole('button', { name: /^Members/ }).click();
   await alice.page.locator('.read-by', { hasText: 'Seen by Bob' }).waitFor({ timeout: STEP_MS });
@@ -97,7 +75,7 @@ test('display name and avatar: the picture is uploaded and shown through the aut
   await expect(img.evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth > 0))).resolves.toBe(true);
   expect(thumbnails.length).toBeGreaterThan(0);
   expect(thumbnails.every((h) => h.startsWith('Bearer '))).toBe(true);
-  const { accessToken, userId } = await session(alice);
+  const { accessToken, userId } = await sessionOf(alice);
   const profile = await (await fetch(`${origin}/_matrix/client/v3/profile/${encodeURIComponent(userId)}`, { headers: { Authorization: `Bearer ${accessToken}` } })).json();
   expect(profile).toMatchObject({ displayname: 'Alice Liddell', avatar_url: expect.stringMatching(/^mxc:\/\//) });
   await alice.shot('profile');
@@ -113,14 +91,14 @@ test("devices: alice signs in on a second browser, then signs that device out fr
   await alice.page.getByLabel('Password', { exact: true }).fill('correct horse battery');
   await alice.page.getByRole('button', { name: 'Set password' }).click();
   await alice.page.getByText('Your password is set.').waitFor({ timeout: STEP_MS });
-  const { userId, deviceId } = await session(alice);
+  const { userId, deviceId } = await sessionOf(alice);
   alice2 = await openPerson(browser, 'settings-alice-second', origin);
   await alice2.page.goto(`${origin}/`);
   await alice2.page.getByLabel('User id').fill(userId);
   await alice2.page.locator('#signin-password').fill('correct horse battery');
   await alice2.page.getByRole('button', { name: 'Sign in' }).click();
   await alice2.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
-  const second = (await session(alice2)).deviceId as string;
+  const second = (await sessionOf(alice2)).deviceId as string;
   expect(second).not.toBe(deviceId);
   // Reopen the settings to list the devices again.
   await alice.page.getByRole('button', { name: 'Back to the chat' }).click();
@@ -133,7 +111,7 @@ test("devices: alice signs in on a second browser, then signs that device out fr
   await alice.page.getByRole('button', { name: `Sign out ${second}` }).click();
   await expect(list.getByText(second).waitFor({ state: 'detached', timeout: STEP_MS })).resolves.toBeUndefined();
   // The signed-out device's token is gone.
-  const { accessToken } = await session(alice2);
+  const { accessToken } = await sessionOf(alice2);
   expect((await fetch(`${origin}/_matrix/client/v3/account/whoami`, { headers: { Authorization: `Bearer ${accessToken}` } })).status).toBe(401);
 }, 90_000);
 

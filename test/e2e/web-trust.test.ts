@@ -11,11 +11,11 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { baseUrlOf, plaintextTracker, stopAll, trackLongTimers } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 import { pino } from 'pino';
+import { STEP_MS, messageIn, openSettings, sendFrom, sessionOf, startRoomAndJoin } from '../support/web-steps.js';
 import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
 
 trackLongTimers();
 
-const STEP_MS = 30_000;
 let t: TestServer;
 let origin: string;
 let browser: Browser;
@@ -54,20 +54,6 @@ function watchServerErrors(p: TestPage): TestPage {
   return p;
 }
 
-const message = (p: TestPage, text: string) => p.page.locator('li.message', { hasText: text });
-const session = (p: TestPage) => p.page.evaluate(() => JSON.parse(localStorage.getItem('securecomm.session') ?? '{}'));
-
-async function send(p: TestPage, text: string): Promise<void> {
-  const box = p.page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-  await p.page.locator('li.message.mine:not(.pending)', { hasText: text }).waitFor({ timeout: STEP_MS });
-}
-
-async function openSettings(p: TestPage): Promise<void> {
-  await p.page.getByRole('button', { name: 'Settings & security' }).click();
-  await p.page.getByRole('heading', { name: 'Settings', exact: true }).waitFor({ timeout: STEP_MS });
-}
 
 async function backToChat(p: TestPage): Promise<void> {
   await p.page.getByRole('button', { name: 'Back to the chat' }).click();
@@ -75,30 +61,21 @@ async function backToChat(p: TestPage): Promise<void> {
 }
 
 test('alice starts a room; bob joins by link as a guest and keeps his account', async () => {
-  await alice.page.goto(`${origin}/`);
-  await alice.page.locator('#start-name').fill('Alice');
-  await alice.page.getByRole('button', { name: 'Start a room' }).click();
-  const linkInput = alice.page.locator('#invite-link');
-  await linkInput.waitFor({ timeout: STEP_MS });
-  link = await linkInput.inputValue();
-  await bob.page.goto(link);
-  await bob.page.locator('#join-name').fill('Bob');
-  await bob.page.getByRole('button', { name: 'Join the room' }).click();
-  await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
-  expect((await session(bob)).isGuest).toBe(true);
+  link = await startRoomAndJoin(alice, bob, origin);
+  expect((await sessionOf(bob)).isGuest).toBe(true);
 
   await openSettings(bob);
   await bob.shot('settings-guest');
   await bob.page.getByRole('button', { name: 'Keep this account' }).click();
   // The page reloads with the full account: same user, same device, a kept password.
   await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
-  const kept = await session(bob);
+  const kept = await sessionOf(bob);
   expect(kept.isGuest).toBe(false);
   expect(typeof kept.generatedPassword).toBe('string');
   // Each one's own device is signed by their new cross-signing identity: their own shield says so.
-  await send(alice, oldText);
-  await message(bob, oldText).waitFor({ timeout: STEP_MS });
-  await send(bob, texts.plain('bob with a kept account'));
+  await sendFrom(alice, oldText);
+  await messageIn(bob, oldText).waitFor({ timeout: STEP_MS });
+  await sendFrom(bob, texts.plain('bob with a kept account'));
   await alice.page.getByRole('img', { name: 'This device is verified' }).first().waitFor({ timeout: STEP_MS });
   await bob.page.getByRole('img', { name: 'This device is verified' }).first().waitFor({ timeout: STEP_MS });
   await bob.page.getByRole('img', { name: 'Alice is not verified' }).first().waitFor({ timeout: STEP_MS });
@@ -137,7 +114,7 @@ test('alice sets a password and a recovery key (shown once); her keys reach the 
   await alice.page.getByLabel('Password', { exact: true }).fill('correct horse battery');
   await alice.page.getByRole('button', { name: 'Set password' }).click();
   await alice.page.getByText('Your password is set.').waitFor({ timeout: STEP_MS });
-  expect((await session(alice)).generatedPassword).toBeUndefined();
+  expect((await sessionOf(alice)).generatedPassword).toBeUndefined();
   await alice.page.getByRole('button', { name: 'Set up a recovery key' }).click();
   const keyBox = alice.page.getByRole('status', { name: 'Recovery key' });
   await keyBox.waitFor({ timeout: STEP_MS });
@@ -150,7 +127,7 @@ test('alice sets a password and a recovery key (shown once); her keys reach the 
   await expect(keyBox.count()).resolves.toBe(0);
   await alice.page.getByText('Your message keys are backed up').waitFor({ timeout: STEP_MS });
   // The backup upload is the sdk's background loop: wait until the server holds a room key of hers.
-  const { accessToken } = await session(alice);
+  const { accessToken } = await sessionOf(alice);
   const deadline = Date.now() + STEP_MS;
   for (;;) {
     const version = await (await fetch(`${origin}/_matrix/client/v3/room_keys/version`, { headers: { Authorization: `Bearer ${accessToken}` } })).json();
@@ -164,7 +141,7 @@ test('alice sets a password and a recovery key (shown once); her keys reach the 
 
 test('a new browser signs in as alice, is told to enter the recovery key, enters it and reads her history', async () => {
   alice2 = watchServerErrors(await openPerson(browser, 'trust-alice-new', origin));
-  const { userId } = await session(alice);
+  const { userId } = await sessionOf(alice);
   await alice2.page.goto(`${origin}/`);
   await alice2.page.getByLabel('User id').fill(userId);
   await alice2.page.locator('#signin-password').fill('correct horse battery');
@@ -178,7 +155,7 @@ test('a new browser signs in as alice, is told to enter the recovery key, enters
   await alice2.page.getByText('Your history is restored').waitFor({ timeout: STEP_MS });
   await alice2.shot('restored');
   await backToChat(alice2);
-  await message(alice2, oldText).waitFor({ timeout: STEP_MS });
+  await messageIn(alice2, oldText).waitFor({ timeout: STEP_MS });
   // This device is signed by her identity (from secret storage) and still trusts bob.
   await alice2.page.getByRole('img', { name: 'This device is verified' }).first().waitFor({ timeout: STEP_MS });
   await alice2.page.getByRole('img', { name: 'Bob is verified' }).first().waitFor({ timeout: STEP_MS });
