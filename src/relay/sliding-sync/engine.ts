@@ -32,6 +32,8 @@ const ROOMS_PER_CONNECTION = 5000;
 const TRIM_EVERY_GENERATIONS = 50;
 
 const EMPTY_PARAMS: ConnectionParams = { lists: {}, subscriptions: {}, extensions: {} };
+/** What cutting lists without account-data filters reads of the account data: nothing. */
+const NO_FILTER_INPUTS = { directRooms: new Set<string>(), tags: new Map<string, Set<string>>(), spaceChildren: new Set<string>() };
 
 /** Reads the account data the lists and rooms need: m.direct (is_dm is sent per room) and m.ignored_user_list always, tags and spaces when filtered by. */
 async function listInputs(hs: Hs, userId: string, params: ConnectionParams, rooms: ListRoomRow[]) {
@@ -51,27 +53,25 @@ async function listInputs(hs: Hs, userId: string, params: ConnectionParams, room
 export async function slidingSync(hs: Hs, requester: Requester, req: EngineRequest): Promise<EngineResult> {
   const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
   const { userId, deviceId } = requester;
-  let connection: number;
-  let gen: number;
-  let stored: ConnectionParams;
-  if (req.pos === undefined) {
-    connection = await createConnection(hs.sql, {
-      userId, deviceId, connId: req.connId, now: Date.now(), maxPerDevice: CONNECTIONS_PER_DEVICE, expireBefore: Date.now() - CONNECTION_EXPIRY_MS,
-    });
-    gen = 0;
-    stored = EMPTY_PARAMS;
-  } else {
+  // The connection is opened (or created) while the room list is read: independent statements, pipelined.
+  const opening = (async () => {
+    if (req.pos === undefined) {
+      const connection = await createConnection(hs.sql, {
+        userId, deviceId, connId: req.connId, now: Date.now(), maxPerDevice: CONNECTIONS_PER_DEVICE, expireBefore: Date.now() - CONNECTION_EXPIRY_MS,
+      });
+      return { connection, gen: 0, stored: EMPTY_PARAMS };
+    }
     const open = await openConnection(hs.sql, { userId, deviceId, connId: req.connId, connection: req.pos.connection, gen: req.pos.gen, now: Date.now() });
     if (!open) throw unknownPos('the connection expired or was replaced');
-    connection = req.pos.connection;
-    gen = req.pos.gen;
-    stored = open.params as ConnectionParams;
-  }
+    return { connection: req.pos.connection, gen: req.pos.gen, stored: open.params as ConnectionParams };
+  })();
   // As /sync: a syncing user is online (or idle), unless the request says to leave presence alone.
   const setPresence = req.setPresence ?? 'online';
-  if (setPresence !== 'offline') await hs.presence.syncing(userId, setPresence, Math.max(0, deadline - Date.now()));
-  const params = mergeParams(stored, req);
-  const paramsChanged = req.pos === undefined || !sameParams(stored, params);
+  const presence = setPresence !== 'offline' ? hs.presence.syncing(userId, setPresence, Math.max(0, deadline - Date.now())) : undefined;
+  // Neither may be left unawaited when the other fails.
+  opening.catch(() => {});
+  presence?.catch(() => {});
+  let opened: { connection: number; gen: number; params: ConnectionParams; paramsChanged: boolean } | undefined;
   const since = req.pos?.stream;
 
   for (;;) {
@@ -81,7 +81,12 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
     try {
       // Read before the room list: typing changes up to it are delivered now, later ones next time.
       const typing = hs.typing.position();
-      const { head, rooms } = await hs.roomLists.read(hs.sql, userId);
+      const [{ head, rooms }, conn] = await Promise.all([hs.roomLists.read(hs.sql, userId), opening, presence]);
+      if (!opened) {
+        const params = mergeParams(conn.stored, req);
+        opened = { connection: conn.connection, gen: conn.gen, params, paramsChanged: req.pos === undefined || !sameParams(conn.stored, params) };
+      }
+      const { connection, gen, params, paramsChanged } = opened;
       const current = rooms.filter((r) => r.membership === 'join' || r.membership === 'invite').map((r) => r.roomId);
       hs.polls.rememberRooms(userId, current);
       const listened = new Set(hint);
@@ -89,14 +94,18 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       // A pos from the future (a restored database) is read as the watermark.
       const from = since !== undefined ? Math.min(since, head) : undefined;
 
-      const inputs = { userId, since: from, rooms, ...(await listInputs(hs, userId, params, rooms)) };
-      const ordered = orderedRooms(inputs);
+      // The account data is read alongside what the connection holds of the window, unless a list filters by it.
+      const reading = listInputs(hs, userId, params, rooms);
+      reading.catch(() => {});
+      const filtersNeedInputs = Object.values(params.lists).some(({ filters: f }) => f.isDm !== undefined || f.tags !== undefined || f.notTags !== undefined || f.spaces !== undefined);
+      const listView = { userId, since: from, rooms, ...(filtersNeedInputs ? await reading : NO_FILTER_INPUTS) };
+      const ordered = orderedRooms(listView);
       const byId = new Map(rooms.map((r) => [r.roomId, r]));
       const wanted = new Map<string, { row: ListRoomRow; configs: RoomConfig[]; lists: string[] }>();
       const lists: EngineResult['lists'] = {};
       const listRooms = new Map<string, string[]>();
       for (const [name, list] of Object.entries(params.lists)) {
-        const { count, window } = cutList(ordered, list, inputs);
+        const { count, window } = cutList(ordered, list, listView);
         lists[name] = { count };
         listRooms.set(name, window.map((r) => r.roomId));
         for (const row of window) {
@@ -116,7 +125,8 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
         w.configs.push(config);
         wanted.set(roomId, w);
       }
-      const prev = await selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head);
+      const [prev, read] = await Promise.all([selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head), reading]);
+      const inputs = { ...listView, ...read };
       const jobs = new Map<string, RoomJob>();
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
       const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring }, jobs);

@@ -191,6 +191,11 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
 
 /** Builds the rooms to send (those with nothing new are left out) and the connection rows they leave behind. */
 export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Promise<{ rooms: Record<string, EngineRoom>; sent: SentRoomRow[] }> {
+  // The counts of the joined rooms with events since they were sent (or never sent) are read alongside their
+  // timelines; a room sent for another reason (a changed required_state, a longer timeline) has them read after.
+  const likely = new Set([...jobs].filter(([, j]) => j.row.membership === 'join' && (!j.prev || j.prev.changed || j.prev.membership !== 'join')).map(([r]) => r));
+  const early = selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, [...likely], ctx.head);
+  early.catch(() => {});
   const built = await Promise.all(
     [...jobs].map(async ([roomId, job]) => {
       const m = job.row.membership;
@@ -201,10 +206,12 @@ export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Prom
   const parts = built.filter((b): b is [string, Part] => b[1] !== undefined);
   const toSend = parts.filter((b): b is [string, Part & { room: NonNullable<Part['room']> }] => b[1].room !== undefined);
   const summaryRooms = toSend.filter(([, p]) => p.summary).map(([r]) => r);
-  const [counts, summaries] = await Promise.all([
-    selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, toSend.filter(([, p]) => p.room.membership === 'join').map(([r]) => r), ctx.head),
+  const [earlyCounts, lateCounts, summaries] = await Promise.all([
+    early,
+    selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, toSend.filter(([r, p]) => p.room.membership === 'join' && !likely.has(r)).map(([r]) => r), ctx.head),
     selectMemberSummaries(ctx.hs.sql, ctx.requester.userId, summaryRooms, HEROES),
   ]);
+  const counts = new Map([...earlyCounts, ...lateCounts]);
   const own = toSend.flatMap(([, p]) => p.timeline).filter((e) => e.sender === ctx.requester.userId).map((e) => e.eventId);
   const txnIds = await eventsDb.selectTxnIdsOfEvents(ctx.hs.sql, ctx.requester.userId, ctx.requester.deviceId, own);
   const rooms: Record<string, EngineRoom> = {};

@@ -1,0 +1,86 @@
+/**
+ * The database statements one sliding sync response costs (issue 16): counted, never timed. The common incremental
+ * case (an open connection, one new message in one room of the window) is pinned, so that a change that adds a round
+ * trip to every response shows here. The count covers the whole HTTP request (authentication included).
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { roomHelpers } from '../support/rooms.js';
+import type { Sql } from '../../src/db/database.js';
+
+const PATH = '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync';
+
+let t: TestServer;
+let alice: TestUser, bob: TestUser;
+/** Statements run on hs.sql while `counting`, by the start of their text. */
+let counting = false;
+const seen: string[] = [];
+
+type Pending = { handler?: (q: unknown) => void; strings?: readonly string[] };
+
+/** hs.sql wrapped: every statement that runs (not a fragment) is recorded while counting. */
+function counted(sql: Sql): Sql {
+  const mark = <Q>(q: Q, text: () => string): Q => {
+    const p = q as unknown as Pending;
+    if (p && typeof p.handler === 'function') {
+      const handler = p.handler;
+      p.handler = Object.assign((x: unknown) => {
+        if (counting) seen.push(text().replace(/\s+/g, ' ').trim().slice(0, 70));
+        handler(x);
+      }, handler);
+    }
+    return q;
+  };
+  return new Proxy(sql, {
+    apply: (target, thisArg, args) => mark(Reflect.apply(target, thisArg, args), () => (Array.isArray(args[0]) ? (args[0] as string[]).join('$') : 'helper')),
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (prop === 'unsafe') return (...a: unknown[]) => mark((v as (...x: unknown[]) => unknown)(...a), () => String(a[0]));
+      return v;
+    },
+  });
+}
+
+beforeAll(async () => {
+  [t, [alice, bob]] = await startWithUsers(2);
+  t.hs.sql = counted(t.hs.sql);
+});
+afterAll(() => t.close());
+
+const { createRoom, join, send } = roomHelpers(() => t.http);
+
+async function ss(body: Record<string, unknown>, query: Record<string, string | number> = {}): Promise<{ pos: string; rooms: Record<string, unknown> }> {
+  const res = await t.http.post(PATH).query(query).set(alice.auth).send(body);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function statementsOf<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
+  seen.length = 0;
+  counting = true;
+  try {
+    return [await fn(), [...seen]];
+  } finally {
+    counting = false;
+  }
+}
+
+test('an incremental response with one new message in one room of the window: its statement count', async () => {
+  const rooms: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await createRoom(bob, { name: `room ${i}`, preset: 'public_chat' });
+    await join(alice, r);
+    rooms.push(r);
+  }
+  const body = { conn_id: 'count', lists: { all: { ranges: [[0, 9]], timeline_limit: 1, required_state: [['m.room.name', '']] } } };
+  const first = await ss(body);
+  expect(Object.keys(first.rooms).sort()).toEqual([...rooms].sort());
+  // Settled: the same request again, nothing new (the sticky parameters are already stored).
+  const settled = await ss(body, { pos: first.pos, timeout: 0 });
+  await send(bob, rooms[1], 1);
+  const [next, statements] = await statementsOf(() => ss(body, { pos: settled.pos, timeout: 0 }));
+  expect(Object.keys(next.rooms)).toEqual([rooms[1]]);
+  // The access token, the connection (opened while the room list's changes are read), the account data and what
+  // the connection holds of the window (read together), the room's new events, its counts, the new generation.
+  expect({ count: statements.length, statements }).toEqual({ count: 8, statements: expect.any(Array) });
+});
