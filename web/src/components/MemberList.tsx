@@ -1,5 +1,9 @@
-/** The room's members, with a shield for who is verified and a button to verify the others by emoji. */
+/**
+ * The room's members, with a shield for who is verified and a button to verify the others by emoji; a member who
+ * cannot be verified (a guest, no cross-signing keys) gets a note instead of the button, and a failed start is shown.
+ */
 import type { Room } from 'matrix-js-sdk';
+import { useState } from 'preact/hooks';
 import { getClient, getSession } from '../session/client';
 import { verifyUser } from '../trust/verification';
 import { TrustShield } from './TrustShield';
@@ -8,11 +12,35 @@ import type { MatrixClient } from 'matrix-js-sdk';
 
 function VerifyButton({ client, room, userId, name }: { client: MatrixClient; room: Room; userId: string; name: string }) {
   const trust = useTrust(client, userId);
-  if (trust !== 'unverified' || getSession()?.isGuest) return null;
+  const [error, setError] = useState<string>();
+  if (getSession()?.isGuest) return null;
+  if (trust === 'unverifiable') {
+    return (
+      <span class="hint verify-note" title={`${name} is a guest or has not set up cross-signing: there is no identity to verify yet.`}>
+        Can't be verified yet
+      </span>
+    );
+  }
+  if (trust !== 'unverified') return null;
   return (
-    <button type="button" class="verify-button" aria-label={`Verify ${name}`} onClick={() => verifyUser(client, userId, room.roomId, name).catch(() => {})}>
-      Verify
-    </button>
+    <>
+      <button
+        type="button"
+        class="verify-button"
+        aria-label={`Verify ${name}`}
+        onClick={() => {
+          setError(undefined);
+          verifyUser(client, userId, room.roomId, name).catch((err: Error) => setError(`Could not start verifying ${name}: ${err.message || String(err)}`));
+        }}
+      >
+        Verify
+      </button>
+      {error && (
+        <span class="error" role="alert">
+          {error}
+        </span>
+      )}
+    </>
   );
 }
 

@@ -5,8 +5,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { recoveryStatus, restoreWithRecoveryKey, setUpRecovery, type RecoveryStatus } from '../trust/recovery';
-import { verifyOwnDevice } from '../trust/verification';
+import { onVerificationChange, verifyOwnDevice } from '../trust/verification';
 
 export function SecuritySettings({ client }: { client: MatrixClient }) {
   const [status, setStatus] = useState<RecoveryStatus>();
@@ -19,6 +20,20 @@ export function SecuritySettings({ client }: { client: MatrixClient }) {
   const refresh = () => recoveryStatus(client).then(setStatus, () => {});
   useEffect(() => {
     void refresh();
+  }, [client]);
+  // A verification of this device by the other one changes what this section says: asked again as it goes, when the
+  // sdk reports a change of keys or trust (the other device's signature arrives after "done"), and now and then.
+  useEffect(() => {
+    const again = () => void refresh();
+    const stop = onVerificationChange(again);
+    const events = [CryptoEvent.UserTrustStatusChanged, CryptoEvent.DevicesUpdated, CryptoEvent.KeysChanged];
+    for (const e of events) client.on(e as never, again as never);
+    const timer = setInterval(again, 5_000);
+    return () => {
+      stop();
+      for (const e of events) client.off(e as never, again as never);
+      clearInterval(timer);
+    };
   }, [client]);
 
   const run = async (what: string, f: () => Promise<void>) => {

@@ -13,7 +13,7 @@ export function TrustShield({ client, userId, name }: { client: MatrixClient; us
       ? isMe
         ? 'This device is verified'
         : `${name} is verified`
-      : trust === 'unverified'
+      : trust === 'unverified' || trust === 'unverifiable'
         ? isMe
           ? 'This device is not verified yet'
           : `${name} is not verified`

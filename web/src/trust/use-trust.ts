@@ -1,13 +1,15 @@
 /**
  * Who is verified, for the shields: a person is verified when our cross-signing identity has signed theirs (after an
- * emoji verification); oneself when this device is signed by one's own identity. Statuses are asked of the sdk's
+ * emoji verification); oneself when this device is signed by one's own identity; a person without cross-signing keys
+ * (a guest) cannot be verified at all. Statuses are asked of the sdk's
  * crypto, kept per user and asked again when the sdk reports a change of trust, devices or keys.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 
-export type Trust = 'verified' | 'unverified' | 'unknown';
+/** 'unverifiable': another person without cross-signing keys (a guest, or an account that has not set them up yet). */
+export type Trust = 'verified' | 'unverified' | 'unverifiable' | 'unknown';
 
 const known = new Map<string, Trust>();
 const pending = new Map<string, Promise<void>>();
@@ -24,7 +26,8 @@ async function ask(client: MatrixClient, userId: string): Promise<Trust> {
     return device?.crossSigningVerified ? 'verified' : 'unverified';
   }
   const status = await crypto.getUserVerificationStatus(userId);
-  return status.isCrossSigningVerified() ? 'verified' : 'unverified';
+  if (status.isCrossSigningVerified()) return 'verified';
+  return (await crypto.userHasCrossSigningKeys(userId)) ? 'unverified' : 'unverifiable';
 }
 
 function refresh(client: MatrixClient, userId: string): void {
