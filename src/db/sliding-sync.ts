@@ -78,17 +78,39 @@ export interface SentRoomRow {
   lazyMembers: string[];
 }
 
-/** For these rooms, what the client holds as of generation `gen`, and whether events came after it up to `head`. */
-export async function selectSentRooms(db: Db, connection: number, gen: number, roomIds: string[], head: number): Promise<Map<string, SentRoomRow & { changed: boolean }>> {
-  if (roomIds.length === 0) return new Map();
-  const rows = await db<(SentRoomRow & { changed: boolean })[]>`
-    SELECT r.room_id, r.sent_pos, r.membership, r.config, r.lazy_members,
-      EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= ${head}) AS changed
+/** The global account data the room list needs (m.direct, m.ignored_user_list) and, with tags, each room's m.tag. */
+export interface ListAccountData {
+  direct: Record<string, unknown> | undefined;
+  ignored: Record<string, unknown> | undefined;
+  tags: Map<string, Record<string, unknown>>;
+}
+
+function accountDataOf(rows: { roomId: string; type: string; content: Record<string, unknown> }[]): ListAccountData {
+  const global = (type: string) => rows.find((r) => r.roomId === '' && r.type === type)?.content;
+  return { direct: global('m.direct'), ignored: global('m.ignored_user_list'), tags: new Map(rows.filter((r) => r.type === 'm.tag').map((r) => [r.roomId, r.content])) };
+}
+
+/**
+ * For these rooms, what the client holds as of generation `gen`, and whether events came after it up to `head`;
+ * with `accountOf`, in the same statement, that user's list account data (selectDirectAndTags without tags).
+ */
+export async function selectSentRooms(
+  db: Db, connection: number, gen: number, roomIds: string[], head: number, accountOf?: string,
+): Promise<{ sent: Map<string, SentRoomRow & { changed: boolean }>; account: ListAccountData | undefined }> {
+  if (roomIds.length === 0 && accountOf === undefined) return { sent: new Map(), account: undefined };
+  const rows = await db<(SentRoomRow & { changed: boolean; kind: string; type: string; content: Record<string, unknown> })[]>`
+    SELECT 'r' AS kind, r.room_id, r.sent_pos, r.membership, r.config, r.lazy_members,
+      EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= ${head}) AS changed,
+      NULL::text AS type, NULL::jsonb AS content
     FROM (
       SELECT DISTINCT ON (room_id) * FROM sliding_sync_rooms
       WHERE connection_id = ${connection} AND gen <= ${gen} AND room_id = ANY(${roomIds}::text[])
-      ORDER BY room_id, gen DESC) r`;
-  return new Map(rows.map((r) => [r.roomId, { ...r, sentPos: Number(r.sentPos) }]));
+      ORDER BY room_id, gen DESC) r
+    UNION ALL
+    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
+    WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')`;
+  const sent = new Map(rows.filter((r) => r.kind === 'r').map((r) => [r.roomId, { roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers, changed: r.changed }]));
+  return { sent, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')) };
 }
 
 /**
@@ -281,10 +303,9 @@ export async function selectDirectAndTags(
   db: Db,
   userId: string,
   tags: boolean,
-): Promise<{ direct: Record<string, unknown> | undefined; ignored: Record<string, unknown> | undefined; tags: Map<string, Record<string, unknown>> }> {
+): Promise<ListAccountData> {
   const rows = await db<{ roomId: string; type: string; content: Record<string, unknown> }[]>`
     SELECT room_id, type, content FROM account_data
     WHERE user_id = ${userId} AND ((room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')) OR (${tags}::boolean AND room_id <> '' AND type = 'm.tag'))`;
-  const global = (type: string) => rows.find((r) => r.roomId === '' && r.type === type)?.content;
-  return { direct: global('m.direct'), ignored: global('m.ignored_user_list'), tags: new Map(rows.filter((r) => r.type === 'm.tag').map((r) => [r.roomId, r.content])) };
+  return accountDataOf(rows);
 }

@@ -9,7 +9,7 @@
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type ListRoomRow,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type ListAccountData, type ListRoomRow,
 } from '../../db/sliding-sync.js';
 import { roomKey, userKey } from '../notifier.js';
 import { ignoringFrom } from '../ignored-users.js';
@@ -35,19 +35,24 @@ const EMPTY_PARAMS: ConnectionParams = { lists: {}, subscriptions: {}, extension
 /** What cutting lists without account-data filters reads of the account data: nothing. */
 const NO_FILTER_INPUTS = { directRooms: new Set<string>(), tags: new Map<string, Set<string>>(), spaceChildren: new Set<string>() };
 
-/** Reads the account data the lists and rooms need: m.direct (is_dm is sent per room) and m.ignored_user_list always, tags and spaces when filtered by. */
-async function listInputs(hs: Hs, userId: string, params: ConnectionParams, rooms: ListRoomRow[]) {
-  const lists = Object.values(params.lists);
-  const wantTags = lists.some((l) => l.filters.tags !== undefined || l.filters.notTags !== undefined);
-  const joinedSpaces = new Set(rooms.filter((r) => r.membership === 'join').map((r) => r.roomId));
-  const spaces = [...new Set(lists.flatMap((l) => l.filters.spaces ?? []))].filter((s) => joinedSpaces.has(s));
-  const [{ direct, ignored, tags }, spaceChildren] = await Promise.all([selectDirectAndTags(hs.sql, userId, wantTags), selectSpaceChildren(hs.sql, spaces)]);
+/** What the lists and rooms need of the account data: m.direct (is_dm is sent per room), whom the user ignores, tags. */
+function inputsOf(userId: string, { direct, ignored, tags }: ListAccountData, spaceChildren: Set<string>) {
   const tagSets = new Map<string, Set<string>>();
   for (const [roomId, content] of tags) {
     const t = content.tags;
     if (t && typeof t === 'object') tagSets.set(roomId, new Set(Object.keys(t)));
   }
   return { directRooms: directRoomsOf(direct), ignoring: ignoringFrom(ignored, userId), tags: tagSets, spaceChildren };
+}
+
+/** Reads the account data the lists and rooms need (tags and spaces when a list filters by them). */
+async function listInputs(hs: Hs, userId: string, params: ConnectionParams, rooms: ListRoomRow[]) {
+  const lists = Object.values(params.lists);
+  const wantTags = lists.some((l) => l.filters.tags !== undefined || l.filters.notTags !== undefined);
+  const joinedSpaces = new Set(rooms.filter((r) => r.membership === 'join').map((r) => r.roomId));
+  const spaces = [...new Set(lists.flatMap((l) => l.filters.spaces ?? []))].filter((s) => joinedSpaces.has(s));
+  const [account, spaceChildren] = await Promise.all([selectDirectAndTags(hs.sql, userId, wantTags), selectSpaceChildren(hs.sql, spaces)]);
+  return inputsOf(userId, account, spaceChildren);
 }
 
 export async function slidingSync(hs: Hs, requester: Requester, req: EngineRequest): Promise<EngineResult> {
@@ -94,11 +99,10 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       // A pos from the future (a restored database) is read as the watermark.
       const from = since !== undefined ? Math.min(since, head) : undefined;
 
-      // The account data is read alongside what the connection holds of the window, unless a list filters by it.
-      const reading = listInputs(hs, userId, params, rooms);
-      reading.catch(() => {});
+      // Unless a list filters by it, the account data is read in one statement with what the connection holds of the window.
       const filtersNeedInputs = Object.values(params.lists).some(({ filters: f }) => f.isDm !== undefined || f.tags !== undefined || f.notTags !== undefined || f.spaces !== undefined);
-      const listView = { userId, since: from, rooms, ...(filtersNeedInputs ? await reading : NO_FILTER_INPUTS) };
+      const filterInputs = filtersNeedInputs ? await listInputs(hs, userId, params, rooms) : undefined;
+      const listView = { userId, since: from, rooms, ...(filterInputs ?? NO_FILTER_INPUTS) };
       const ordered = orderedRooms(listView);
       const byId = new Map(rooms.map((r) => [r.roomId, r]));
       const wanted = new Map<string, { row: ListRoomRow; configs: RoomConfig[]; lists: string[] }>();
@@ -125,8 +129,8 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
         w.configs.push(config);
         wanted.set(roomId, w);
       }
-      const [prev, read] = await Promise.all([selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head), reading]);
-      const inputs = { ...listView, ...read };
+      const { sent: prev, account } = await selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head, filterInputs ? undefined : userId);
+      const inputs = { ...listView, ...(filterInputs ?? inputsOf(userId, account!, new Set())) };
       const jobs = new Map<string, RoomJob>();
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
       const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring }, jobs);
