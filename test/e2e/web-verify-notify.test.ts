@@ -3,7 +3,8 @@
  * alice starts a room and bob joins by link as a guest: alice's member list offers no "Verify" for him (a guest has
  * no identity to verify) but says so; alice turns notifications on, her tab is hidden, and bob's message is announced
  * by a browser notification (recorded by wrapping window.Notification before the app loads); alice sets a password
- * and a recovery key, signs in on a second browser, and verifies that new device by emoji from her first one. The
+ * and a recovery key, signs in on a second browser, and verifies that new device by emoji from her first one, which then reads her history (the backup key comes by
+ * secret sharing). The
  * database holds none of the texts. Screenshots: test-artifacts/web/.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
@@ -121,6 +122,17 @@ test("emoji verification of alice's own new device: both compare the emoji and c
   await alice.page.getByLabel('I have saved my recovery key').check();
   await alice.page.getByRole('button', { name: 'Done' }).click();
   await backToChat(alice);
+  // The backup upload is the sdk's background loop: wait until the server holds a room key of hers.
+  const { accessToken } = await sessionOf(alice);
+  const deadline = Date.now() + STEP_MS;
+  for (;;) {
+    const auth = { headers: { Authorization: `Bearer ${accessToken}` } };
+    const version = await (await fetch(`${origin}/_matrix/client/v3/room_keys/version`, auth)).json();
+    const keys = await (await fetch(`${origin}/_matrix/client/v3/room_keys/keys?version=${version.version}`, auth)).json();
+    if (Object.keys(keys.rooms ?? {}).length > 0) break;
+    if (Date.now() > deadline) throw new Error('no room key reached the backup');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 
   alice2 = await openPerson(browser, 'vn-alice-new', origin);
   const { userId } = await sessionOf(alice);
@@ -150,6 +162,8 @@ test("emoji verification of alice's own new device: both compare the emoji and c
   await alice2.page.getByRole('button', { name: 'They match' }).click();
   await alice.page.getByText('Your other device is verified.').waitFor({ timeout: STEP_MS });
   await alice2.page.getByText('Your other device is verified.').waitFor({ timeout: STEP_MS });
+  // Her other device sends the backup key (secret sharing): the new one restores the history from the backup.
+  await alice2.page.getByText('Your history is restored from your key backup').waitFor({ timeout: STEP_MS });
   await alice2.shot('own-device-verified');
   await alice.page.getByRole('button', { name: 'Close' }).click();
   await alice2.page.getByRole('button', { name: 'Close' }).click();
@@ -157,6 +171,7 @@ test("emoji verification of alice's own new device: both compare the emoji and c
   await alice2.page.getByText('This device is verified by your account.').waitFor({ timeout: STEP_MS });
   await backToChat(alice2);
   await alice2.page.getByRole('img', { name: 'This device is verified' }).first().waitFor({ timeout: STEP_MS });
+  await messageIn(alice2, 'bob while alice is away').waitFor({ timeout: STEP_MS });
   await alice2.shot('own-device-shield');
 }, 180_000);
 

@@ -21,7 +21,13 @@ export function VerificationDialog({ client }: { client: MatrixClient }) {
 
   let body;
   if (v.error && !done) body = <p role="alert">The verification stopped: {v.error}</p>;
-  else if (done) body = <p role="status">{label === 'your other device' ? 'Your other device is verified.' : `${label} is verified.`} A shield marks them from now on.</p>;
+  else if (done)
+    body = (
+      <>
+        <p role="status">{label === 'your other device' ? 'Your other device is verified.' : `${label} is verified.`} A shield marks them from now on.</p>
+        {v.restored !== undefined && <p role="status">Your history is restored from your key backup ({v.restored} message keys).</p>}
+      </>
+    );
   else if (cancelled) body = <p role="status">The verification was cancelled{request.cancellationCode === 'm.mismatched_sas' ? ': the emoji did not match' : ''}.</p>;
   else if (sas?.sas.emoji) {
     body = (

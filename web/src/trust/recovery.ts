@@ -80,3 +80,20 @@ export async function restoreWithRecoveryKey(client: MatrixClient, typed: string
     forgetRecoveryKey();
   }
 }
+
+/**
+ * After one's own other device has verified this one by emoji, it sends the backup key (secret sharing, the sdk's):
+ * waits for it (up to `waitMs`), then restores the backed-up message keys so the history decrypts. How many, or
+ * undefined when no key came (no backup set up).
+ */
+export async function restoreAfterSelfVerification(client: MatrixClient, waitMs = 30_000): Promise<number | undefined> {
+  const crypto = client.getCrypto();
+  if (!crypto) return undefined;
+  const deadline = Date.now() + waitMs;
+  while (!(await crypto.getSessionBackupPrivateKey())) {
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await crypto.checkKeyBackupAndEnable();
+  return (await crypto.restoreKeyBackup()).imported;
+}

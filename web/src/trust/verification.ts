@@ -3,8 +3,11 @@
  * (requestVerificationDM) or of one's own other device (requestOwnUserVerification). One verification at a time is
  * shown (VerificationDialog); this module keeps it and tells the dialog when it changes. Incoming requests (the
  * sdk's VerificationRequestReceived) become the shown one too. The emoji comparison and the signatures are the sdk's.
+ * Once one's own devices have verified each other, the backup key arrives by secret sharing and the history is
+ * restored from the backup (trust/recovery.ts).
  */
 import type { MatrixClient } from 'matrix-js-sdk';
+import { restoreAfterSelfVerification } from './recovery';
 import { CryptoEvent, VerificationPhase, VerifierEvent, type ShowSasCallbacks, type VerificationRequest, type Verifier } from 'matrix-js-sdk/lib/crypto-api/index.js';
 
 export { VerificationPhase };
@@ -16,6 +19,8 @@ export interface ActiveVerification {
   /** Whom we verify, in words ("Bob", "your other device"). */
   label: string;
   error?: string;
+  /** After a verification with one's own other device: the history restored from the backup (how many keys). */
+  restored?: number;
 }
 
 let active: ActiveVerification | undefined;
@@ -42,11 +47,12 @@ export function closeVerification(): void {
 }
 
 /** Follows a request: the initiator starts SAS once the other side is ready; either side runs its verifier. */
-function track(request: VerificationRequest, label: string): void {
+function track(client: MatrixClient, request: VerificationRequest, label: string): void {
   const mine: ActiveVerification = { request, label };
   active = mine;
   let verifier: Verifier | undefined;
   let starting = false;
+  let restoring = false;
   const runVerifier = (v: Verifier) => {
     if (verifier) return;
     verifier = v;
@@ -69,6 +75,16 @@ function track(request: VerificationRequest, label: string): void {
       });
     }
     if (request.verifier) runVerifier(request.verifier);
+    if (request.phase === VerificationPhase.Done && request.isSelfVerification && !restoring) {
+      restoring = true;
+      restoreAfterSelfVerification(client).then(
+        (n) => {
+          mine.restored = n;
+          changed();
+        },
+        () => {},
+      );
+    }
     changed();
   };
   request.on('change' as never, step as never);
@@ -77,12 +93,12 @@ function track(request: VerificationRequest, label: string): void {
 
 export async function verifyUser(client: MatrixClient, userId: string, roomId: string, label: string): Promise<void> {
   const request = await client.getCrypto()!.requestVerificationDM(userId, roomId);
-  track(request, label);
+  track(client, request, label);
 }
 
 export async function verifyOwnDevice(client: MatrixClient): Promise<void> {
   const request = await client.getCrypto()!.requestOwnUserVerification();
-  track(request, 'your other device');
+  track(client, request, 'your other device');
 }
 
 /** Incoming requests become the shown verification (unless one is already under way). */
@@ -90,7 +106,7 @@ export function listenForRequests(client: MatrixClient): () => void {
   const onRequest = (request: VerificationRequest) => {
     if (active && active.request.phase !== VerificationPhase.Done && active.request.phase !== VerificationPhase.Cancelled) return;
     const label = request.isSelfVerification ? 'your other device' : (client.getUser(request.otherUserId)?.displayName ?? request.otherUserId);
-    track(request, label);
+    track(client, request, label);
   };
   client.on(CryptoEvent.VerificationRequestReceived as never, onRequest as never);
   return () => client.off(CryptoEvent.VerificationRequestReceived as never, onRequest as never);
