@@ -11,7 +11,7 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { baseUrlOf, plaintextTracker, stopAll, trackLongTimers } from '../support/e2e-clients.js';
 import { expectNoPlaintextInDatabase } from '../support/db-scan.js';
 import { pino } from 'pino';
-import { STEP_MS, messageIn, openSettings, sendFrom, sessionOf, startRoomAndJoin } from '../support/web-steps.js';
+import { STEP_MS, compareEmojiAndConfirm, messageIn, openSettings, sendFrom, sessionOf, startRoomAndJoin } from '../support/web-steps.js';
 import { buildWebClient, launchChromium, openPerson, type TestPage } from '../support/browser.js';
 
 trackLongTimers();
@@ -86,18 +86,7 @@ test('emoji verification: alice verifies bob from the member list, both compare 
   await alice.page.getByRole('button', { name: 'Verify Bob' }).click({ timeout: STEP_MS });
   await alice.page.getByText('Waiting for Bob to accept').waitFor({ timeout: STEP_MS });
   await bob.page.getByRole('button', { name: 'Start verifying' }).click({ timeout: STEP_MS });
-  const aliceEmoji = alice.page.getByRole('list', { name: 'Emoji to compare' });
-  const bobEmoji = bob.page.getByRole('list', { name: 'Emoji to compare' });
-  await aliceEmoji.waitFor({ timeout: STEP_MS });
-  await bobEmoji.waitFor({ timeout: STEP_MS });
-  const a = await aliceEmoji.locator('li').allInnerTexts();
-  const b = await bobEmoji.locator('li').allInnerTexts();
-  expect(a).toHaveLength(7);
-  expect(a).toEqual(b);
-  await alice.shot('verify-emoji');
-  await bob.shot('verify-emoji');
-  await alice.page.getByRole('button', { name: 'They match' }).click();
-  await bob.page.getByRole('button', { name: 'They match' }).click();
+  await compareEmojiAndConfirm(alice, bob);
   await alice.page.getByText('Bob is verified.').waitFor({ timeout: STEP_MS });
   await bob.page.getByText('Alice is verified.').waitFor({ timeout: STEP_MS });
   await alice.shot('verify-done');

@@ -43,3 +43,15 @@ export async function startRoomAndJoin(starter: TestPage, joiner: TestPage, orig
   await joiner.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
   return link;
 }
+
+/** Both sides of an emoji verification show the same 7 emoji (compared, as people would); both say they match. */
+export async function compareEmojiAndConfirm(one: TestPage, other: TestPage): Promise<void> {
+  const lists = [one, other].map((p) => p.page.getByRole('list', { name: 'Emoji to compare' }));
+  for (const l of lists) await l.waitFor({ timeout: STEP_MS });
+  const [a, b] = await Promise.all(lists.map((l) => l.locator('li').allInnerTexts()));
+  if (a.length !== 7 || JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`the emoji differ: ${a.join(' ')} / ${b.join(' ')}`);
+  await one.shot('verify-emoji');
+  await other.shot('verify-emoji');
+  await one.page.getByRole('button', { name: 'They match' }).click();
+  await other.page.getByRole('button', { name: 'They match' }).click();
+}

@@ -4,6 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { useAction } from './use-action';
 import { getSession } from '../session/client';
 import { keepGuestAccount, setPassword } from '../settings/account';
 
@@ -11,23 +12,8 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
   const session = getSession();
   const [pw, setPw] = useState('');
   const [current, setCurrent] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { busy, message, error, setMessage, run } = useAction();
   const kept = session?.generatedPassword !== undefined;
-
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    setMessage(undefined);
-    try {
-      await f();
-    } catch (err) {
-      setError((err as Error).message || String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <section class="settings-section" aria-labelledby="account-title">
@@ -41,9 +27,9 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
           <button
             type="button"
             class="primary"
-            disabled={busy}
+            disabled={busy !== undefined}
             onClick={() =>
-              run(async () => {
+              run('keep', async () => {
                 await keepGuestAccount();
                 window.location.reload();
               })
@@ -57,7 +43,7 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
           class="stacked-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => {
+            void run('password', async () => {
               await setPassword(client, pw, kept ? undefined : current);
               setPw('');
               setCurrent('');
@@ -78,7 +64,7 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
           )}
           <label for="new-password">{kept ? 'Password' : 'New password'}</label>
           <input id="new-password" type="password" autoComplete="new-password" minLength={8} value={pw} onInput={(e) => setPw((e.target as HTMLInputElement).value)} />
-          <button type="submit" class="primary" disabled={busy || pw.length < 8}>
+          <button type="submit" class="primary" disabled={busy !== undefined || pw.length < 8}>
             {kept ? 'Set password' : 'Change password'}
           </button>
         </form>

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { useAction } from './use-action';
 import { fetchMedia } from '../media/attachments';
 
 export function ProfileSettings({ client }: { client: MatrixClient }) {
@@ -12,9 +13,7 @@ export function ProfileSettings({ client }: { client: MatrixClient }) {
   const [name, setName] = useState(me?.displayName ?? '');
   const [avatarMxc, setAvatarMxc] = useState<string | undefined>(me?.avatarUrl);
   const [avatarUrl, setAvatarUrl] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { busy, message, error, setMessage, run } = useAction();
 
   useEffect(() => {
     if (!avatarMxc) return;
@@ -28,19 +27,6 @@ export function ProfileSettings({ client }: { client: MatrixClient }) {
     };
   }, [client, avatarMxc]);
 
-  const run = async (f: () => Promise<void>) => {
-    setBusy(true);
-    setError(undefined);
-    setMessage(undefined);
-    try {
-      await f();
-    } catch (err) {
-      setError((err as Error).message || String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
   return (
     <section class="settings-section" aria-labelledby="profile-title">
       <h2 id="profile-title">Profile</h2>
@@ -49,7 +35,7 @@ export function ProfileSettings({ client }: { client: MatrixClient }) {
         class="stacked-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void run(async () => {
+          void run('name', async () => {
             await client.setDisplayName(name.trim());
             setMessage('Your name is changed.');
           });
@@ -57,7 +43,7 @@ export function ProfileSettings({ client }: { client: MatrixClient }) {
       >
         <label for="display-name">Display name</label>
         <input id="display-name" maxLength={64} value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        <button type="submit" class="primary" disabled={busy || name.trim() === ''}>
+        <button type="submit" class="primary" disabled={busy !== undefined || name.trim() === ''}>
           Save name
         </button>
       </form>
@@ -70,13 +56,13 @@ export function ProfileSettings({ client }: { client: MatrixClient }) {
             type="file"
             accept="image/png,image/jpeg"
             class="visually-hidden"
-            disabled={busy}
+            disabled={busy !== undefined}
             onChange={(e) => {
               const el = e.target as HTMLInputElement;
               const file = el.files?.[0];
               el.value = '';
               if (!file) return;
-              void run(async () => {
+              void run('avatar', async () => {
                 if (file.type !== 'image/png' && file.type !== 'image/jpeg') throw new Error('Pick a PNG or JPEG picture.');
                 const { content_uri: mxc } = await client.uploadContent(file, { type: file.type, includeFilename: false });
                 await client.setAvatarUrl(mxc);

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
+import { useAction } from './use-action';
 import { CryptoEvent } from 'matrix-js-sdk/lib/crypto-api/index.js';
 import { recoveryStatus, restoreWithRecoveryKey, setUpRecovery, type RecoveryStatus } from '../trust/recovery';
 import { onVerificationChange, verifyOwnDevice } from '../trust/verification';
@@ -14,9 +15,7 @@ export function SecuritySettings({ client }: { client: MatrixClient }) {
   const [shownKey, setShownKey] = useState<string>();
   const [saved, setSaved] = useState(false);
   const [typed, setTyped] = useState('');
-  const [busy, setBusy] = useState<string>();
-  const [message, setMessage] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { busy, message, error, setMessage, run } = useAction();
   const refresh = () => recoveryStatus(client).then(setStatus, () => {});
   useEffect(() => {
     void refresh();
@@ -36,19 +35,6 @@ export function SecuritySettings({ client }: { client: MatrixClient }) {
     };
   }, [client]);
 
-  const run = async (what: string, f: () => Promise<void>) => {
-    setBusy(what);
-    setError(undefined);
-    setMessage(undefined);
-    try {
-      await f();
-    } catch (err) {
-      setError((err as Error).message || String(err));
-    } finally {
-      setBusy(undefined);
-      void refresh();
-    }
-  };
 
   if (client.isGuest()) {
     return (
