@@ -41,10 +41,15 @@ function parseLabels(text: string, line: string): Record<string, string> {
   return labels;
 }
 
+/**
+ * Prometheus reads values with Go's ParseFloat, which takes NaN and Inf in any letter case; prom-client writes
+ * 'Nan' (for instance the event-loop lag mean before its first sample), so the case is not ours to insist on.
+ */
 function parseValue(v: string, line: string): number {
-  if (v === '+Inf') return Infinity;
-  if (v === '-Inf') return -Infinity;
-  if (v === 'NaN') return NaN;
+  const lower = v.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   const n = Number(v);
   if (v === '' || Number.isNaN(n)) throw new Error(`bad value in: ${line}`);
   return n;
