@@ -320,6 +320,23 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect(badSize.status).toBe(400);
   });
 
+  test('only JPEG, PNG, GIF and WebP are ever decoded: SVG, TIFF and AVIF declared as image/png are 400, nothing stored', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><rect width="100" height="100" fill="blue"/></svg>');
+    const small = sharp({ create: { width: 16, height: 16, channels: 3, background: '#00ff00' } });
+    for (const bytes of [svg, await small.clone().tiff().toBuffer(), await small.clone().avif().toBuffer()]) {
+      const id = mediaIdOf(await upload(alice, bytes, 'image/png'));
+      for (const q of ['width=32&height=32&method=crop', 'width=800&height=600&animated=true']) {
+        const res = await get(bob, `${THUMBNAIL}/test.local/${id}?${q}`);
+        expect(res.status).toBe(400);
+        expectMatrixError(json(res.body as Buffer), 'M_UNKNOWN');
+      }
+      expect((await t.hs.sql`SELECT 1 FROM media_thumbnails WHERE media_id = ${id}`).length).toBe(0);
+    }
+    // A JPEG declared as image/png is still an image the server decodes.
+    const jpeg = mediaIdOf(await upload(alice, await small.clone().jpeg().toBuffer(), 'image/png'));
+    expect((await get(bob, `${THUMBNAIL}/test.local/${jpeg}?width=32&height=32`)).status).toBe(200);
+  });
+
   test('animated=true of a 2-frame GIF or WebP: an animated WebP, cached apart from the still; false or absent: a still', async () => {
     const frames = Buffer.concat(await Promise.all(['#ff0000', '#0000ff'].map((c) => sharp({ create: { width: 200, height: 100, channels: 3, background: c } }).raw().toBuffer())));
     const strip = () => sharp(frames, { raw: { width: 200, height: 200, channels: 3, pageHeight: 100 } });

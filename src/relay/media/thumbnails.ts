@@ -1,12 +1,13 @@
 /**
  * Thumbnails, only of plaintext images (avatars, room avatars: the one place clients upload images unencrypted).
  * Encrypted attachments are application/octet-stream to the server and are never opened: a thumbnail is made only
- * when the declared type is an image type sharp reads, and sharp refuses anything that is not really one. A request
+ * when the declared type is an image type sharp reads, and sharp refuses anything that is not really one of the
+ * formats image-decoders.ts leaves it (an SVG or TIFF declared image/png is never decoded). A request
  * is served from the closest of a few fixed sizes (those Element asks for), each made once with sharp and kept in the
  * blob store (media_thumbnails), so no client can make the server store a thumbnail per pixel size. With
  * animated=true an animated GIF or WebP gives an animated WebP thumbnail, cached apart from the still one.
  */
-import sharp, { type ResizeOptions, type Sharp } from 'sharp';
+import sharp, { type ResizeOptions, type Sharp } from './image-decoders.js';
 import type { Readable } from 'node:stream';
 import type { Hs } from '../../hs.js';
 import { transaction } from '../../db/database.js';

@@ -5,7 +5,7 @@
  * mxc URI replaces the image's URL. Previews are kept per URL and hour (db/url-previews.ts). A page that is not HTML
  * previews as nothing ({}), an image as itself. Off, the server never learns the URLs people share (403).
  */
-import sharp from 'sharp';
+import sharp from '../image-decoders.js';
 import type { Hs } from '../../../hs.js';
 import { deleteUrlPreviewsBefore, insertUrlPreview, selectUrlPreview } from '../../../db/url-previews.js';
 import { forbidden, invalidParam, upstreamFailed, type MatrixError } from '../../../errors.js';
