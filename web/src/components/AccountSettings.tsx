@@ -1,12 +1,15 @@
 /**
- * Settings → Account: who one is (the user id, needed to sign in elsewhere), keeping a guest account, and protecting
- * a device-kept account with a password of one's own (needed to sign in on another browser).
+ * Settings → Account: who one is (the user id, needed to sign in elsewhere), keeping a guest account (with an invite
+ * code where the server asks new accounts for one), and protecting a device-kept account with a password of one's own
+ * (needed to sign in on another browser).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { useAction } from './use-action';
 import { getSession } from '../session/client';
 import { keepGuestAccount, setPassword } from '../settings/account';
+import { NEEDS_INVITE_CODE, registrationNeeds } from '../session/account';
+import { INVITE_CODE_EXPLANATION } from './NameForm';
 
 export function AccountSettings({ client }: { client: MatrixClient }) {
   const session = getSession();
@@ -14,6 +17,11 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
   const [current, setCurrent] = useState('');
   const { busy, message, error, setMessage, run } = useAction();
   const kept = session?.generatedPassword !== undefined;
+  const [needsCode, setNeedsCode] = useState(false);
+  const [code, setCode] = useState('');
+  useEffect(() => {
+    if (session?.isGuest) void registrationNeeds(window.location.origin).then((r) => r === 'token' && setNeedsCode(true));
+  }, []);
 
   return (
     <section class="settings-section" aria-labelledby="account-title">
@@ -24,19 +32,43 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
       {session?.isGuest ? (
         <>
           <p class="hint">You are a guest: you can chat in this room. Keep the account to verify people, back up your keys and send attachments.</p>
-          <button
-            type="button"
-            class="primary"
-            disabled={busy !== undefined}
-            onClick={() =>
-              run('keep', async () => {
-                await keepGuestAccount();
+          <form
+            class="stacked-form"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void run('keep', async () => {
+                try {
+                  await keepGuestAccount(needsCode ? code : undefined);
+                } catch (err) {
+                  if ((err as { errcode?: string }).errcode === NEEDS_INVITE_CODE) setNeedsCode(true);
+                  throw err;
+                }
                 window.location.reload();
-              })
-            }
+              });
+            }}
           >
-            Keep this account
-          </button>
+            {needsCode && (
+              <>
+                <label for="keep-invite-code">Invite code</label>
+                <p id="keep-invite-code-hint" class="hint">
+                  {INVITE_CODE_EXPLANATION}
+                </p>
+                <input
+                  id="keep-invite-code"
+                  autoComplete="off"
+                  autoCapitalize="off"
+                  spellcheck={false}
+                  maxLength={64}
+                  aria-describedby="keep-invite-code-hint"
+                  value={code}
+                  onInput={(e) => setCode((e.target as HTMLInputElement).value)}
+                />
+              </>
+            )}
+            <button type="submit" class="primary" disabled={busy !== undefined || (needsCode && !code.trim())}>
+              Keep this account
+            </button>
+          </form>
         </>
       ) : (
         <form

@@ -20,7 +20,8 @@ export function InsecureContext() {
         </li>
         <li>
           If you run this server: give it a certificate (the <code>TLS_CERT</code> and <code>TLS_KEY</code> settings, e.g. from Let's Encrypt) or put an
-          https reverse proxy in front of it. The README explains both.
+          https reverse proxy in front of it. The README explains both. A server that listens on a public address asks new people for an invite code:
+          make one with <code>npm run admin -- create-token</code> and hand it out (or set <code>REGISTRATION=open</code>); guests still join rooms by link.
         </li>
       </ul>
     </main>

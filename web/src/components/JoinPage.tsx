@@ -1,7 +1,16 @@
-/** An invite link opened in a browser with no session: pick a name and join (as a guest where the room allows it). */
+/**
+ * An invite link opened in a browser with no session: pick a name and join (as a guest where the room allows it).
+ * Where the room refuses guests, the person needs an account: the form then asks for the invite code if the server
+ * wants one, or says that the server makes no accounts here; signing in with an existing account is always offered
+ * and comes back to the link.
+ */
+import { useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
-import { NameForm } from './NameForm';
+import { INVITE_CODE_EXPLANATION, InviteCodeProblem, NameForm } from './NameForm';
+import { SignInForm } from './SignInForm';
 import { explainError, joinByLinkAs } from '../session/onboarding';
+import { inviteLink } from '../session/invite-link';
+import { INVALID_INVITE_CODE, NEEDS_INVITE_CODE } from '../session/account';
 
 interface Props {
   roomId: string;
@@ -9,6 +18,8 @@ interface Props {
 }
 
 export function JoinPage({ roomId, onEntered }: Props) {
+  // Set once guests were refused and the server asked for an invite code: later tries go straight to an account.
+  const [needsCode, setNeedsCode] = useState(false);
   return (
     <main class="landing">
       <header class="brand">
@@ -22,15 +33,24 @@ export function JoinPage({ roomId, onEntered }: Props) {
           id="join"
           button="Join the room"
           busyText="Joining…"
-          onSubmit={async (name) => {
+          inviteCode={needsCode ? INVITE_CODE_EXPLANATION : undefined}
+          onSubmit={async (name, inviteCode) => {
             try {
-              const entered = await joinByLinkAs(name, roomId);
+              const entered = await joinByLinkAs(name, roomId, inviteCode);
               onEntered(entered.client, entered.roomId);
             } catch (err) {
+              const code = (err as { errcode?: string }).errcode;
+              if (code === NEEDS_INVITE_CODE) setNeedsCode(true);
+              if (code === NEEDS_INVITE_CODE || code === INVALID_INVITE_CODE) throw new InviteCodeProblem(explainError(err));
               throw new Error(explainError(err));
             }
           }}
         />
+      </section>
+      <section class="card" aria-labelledby="signin-title">
+        <h2 id="signin-title">Have an account here?</h2>
+        <p class="hint">Sign in with your user id and password; you join the room right after.</p>
+        <SignInForm then={inviteLink(roomId)} />
       </section>
     </main>
   );

@@ -1,17 +1,36 @@
-/** The display-name form both ways in share: a labelled field, one button, a busy state and a plain error. */
-import { useState } from 'preact/hooks';
+/**
+ * The display-name form both ways in share: a labelled field, one button, a busy state and a plain error; and, where
+ * the server asks new people for one, an invite code field (the registration token) with what it is and where to get
+ * it. An error about the code marks that field invalid and moves the focus to it.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+/** Under the invite code field: what it is and where to get one. */
+export const INVITE_CODE_EXPLANATION =
+  'This server lets new people in with an invite code (a registration token) from whoever runs it. Ask them, or the person who invited you, for one.';
+
+/** Thrown by onSubmit when the invite code is missing or refused: the message goes with the code field. */
+export class InviteCodeProblem extends Error {}
 
 interface Props {
   id: string;
   button: string;
   busyText: string;
-  onSubmit(name: string): Promise<void>;
+  /** Show the invite code field, with this explanation under its label. */
+  inviteCode?: string;
+  onSubmit(name: string, inviteCode?: string): Promise<void>;
 }
 
-export function NameForm({ id, button, busyText, onSubmit }: Props) {
+export function NameForm({ id, button, busyText, inviteCode, onSubmit }: Props) {
   const [name, setName] = useState('');
+  const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
+  const [codeInvalid, setCodeInvalid] = useState(false);
+  const codeInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (codeInvalid) codeInput.current?.focus();
+  }, [codeInvalid, error]);
   const submit = async (e: Event) => {
     e.preventDefault();
     const trimmed = name.trim();
@@ -19,17 +38,25 @@ export function NameForm({ id, button, busyText, onSubmit }: Props) {
       setError('Pick a name first: it is how the others will see you.');
       return;
     }
+    if (inviteCode !== undefined && !code.trim()) {
+      setCodeInvalid(true);
+      setError('Enter your invite code first: this server asks new people for one.');
+      return;
+    }
     setBusy(true);
     setError(undefined);
+    setCodeInvalid(false);
     try {
-      await onSubmit(trimmed);
+      await onSubmit(trimmed, inviteCode !== undefined ? code.trim() : undefined);
     } catch (err) {
+      setCodeInvalid(err instanceof InviteCodeProblem);
       setError((err as Error).message || String(err));
       setBusy(false);
     }
   };
+  const errorId = `${id}-error`;
   return (
-    <form class="name-form" onSubmit={submit} aria-describedby={error ? `${id}-error` : undefined}>
+    <form class="name-form" onSubmit={submit} aria-describedby={error ? errorId : undefined}>
       <label for={`${id}-name`}>Your name</label>
       <input
         id={`${id}-name`}
@@ -41,11 +68,33 @@ export function NameForm({ id, button, busyText, onSubmit }: Props) {
         onInput={(e) => setName((e.target as HTMLInputElement).value)}
         placeholder="e.g. Sam"
       />
+      {inviteCode !== undefined && (
+        <>
+          <label for={`${id}-invite-code`}>Invite code</label>
+          <p id={`${id}-invite-code-hint`} class="field-hint">
+            {inviteCode}
+          </p>
+          <input
+            id={`${id}-invite-code`}
+            ref={codeInput}
+            name="invite-code"
+            autoComplete="off"
+            autoCapitalize="off"
+            spellcheck={false}
+            maxLength={64}
+            value={code}
+            disabled={busy}
+            aria-invalid={codeInvalid ? 'true' : undefined}
+            aria-describedby={codeInvalid ? `${id}-invite-code-hint ${errorId}` : `${id}-invite-code-hint`}
+            onInput={(e) => setCode((e.target as HTMLInputElement).value)}
+          />
+        </>
+      )}
       <button type="submit" class="primary" disabled={busy}>
         {busy ? busyText : button}
       </button>
       {error && (
-        <p id={`${id}-error`} class="error" role="alert">
+        <p id={errorId} class="error" role="alert">
           {error}
         </p>
       )}

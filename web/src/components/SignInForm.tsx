@@ -1,8 +1,11 @@
-/** Signing in on a new browser with one's user id and password (set in Settings on the first browser). */
+/**
+ * Signing in on a new browser with one's user id and password (set in Settings on the first browser). `then`: the
+ * page to open with the new session (an invite link opened there joins its room).
+ */
 import { useState } from 'preact/hooks';
 import { signIn } from '../settings/account';
 
-export function SignInForm() {
+export function SignInForm({ then = '/' }: { then?: string }) {
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
@@ -16,7 +19,7 @@ export function SignInForm() {
         setError(undefined);
         try {
           await signIn(user, password);
-          window.location.assign('/');
+          window.location.assign(then);
         } catch (err) {
           setError((err as Error).message);
           setBusy(false);

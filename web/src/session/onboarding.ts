@@ -3,11 +3,13 @@
  * - start a room: a device-kept account (account.ts), the display name, a new room;
  * - join by link: a guest account if the room lets guests join, else a device-kept account; the display name; the
  *   client started and its device keys uploaded; then the join.
+ * A device-kept account takes the invite code (registration token) where the server asks for one (account.ts); a
+ * joiner who gives one skips the guest attempt (it was refused before: that is why the page asked for the code).
  * Registration and the profile go through a bare client (no crypto, no sync); the real client (client.ts) starts once
  * the account exists and is saved.
  */
 import { createClient, type MatrixClient } from 'matrix-js-sdk';
-import { registerDeviceKept, registerGuest } from './account';
+import { AccountError, GUESTS_OFF, NEEDS_INVITE_CODE, REGISTRATION_CLOSED, registerDeviceKept, registerGuest } from './account';
 import { saveSession, type StoredSession } from './credentials';
 import { deviceKeysUploaded, signOut, startClient } from './client';
 import { joinRoom, startRoom } from './rooms';
@@ -20,8 +22,8 @@ export function homeserver(): string {
   return window.location.origin;
 }
 
-export async function startRoomAs(displayName: string): Promise<{ client: MatrixClient; roomId: string }> {
-  const session = await registerDeviceKept(homeserver());
+export async function startRoomAs(displayName: string, inviteCode?: string): Promise<{ client: MatrixClient; roomId: string }> {
+  const session = await registerDeviceKept(homeserver(), inviteCode);
   await bare(session).setDisplayName(displayName);
   saveSession(session);
   const client = await startClient(session);
@@ -46,17 +48,39 @@ async function joinAs(session: StoredSession, displayName: string, roomId: strin
   return client;
 }
 
-export async function joinByLinkAs(displayName: string, roomId: string): Promise<{ client: MatrixClient; roomId: string }> {
+const GUESTS_REFUSED_BY_SERVER = 'This server does not let guests in';
+
+export async function joinByLinkAs(displayName: string, roomId: string, inviteCode?: string): Promise<{ client: MatrixClient; roomId: string }> {
+  // Why an account is needed at all: the server or the room refused the guest way in.
+  let refused = 'Guests cannot join this room';
+  if (inviteCode === undefined) {
+    try {
+      const guest = await registerGuest(homeserver());
+      return { client: await joinAs(guest, displayName, roomId), roomId };
+    } catch (err) {
+      const code = errcodeOf(err);
+      // The room (or the server) does not take guests: a quick account instead. Other errors are the room's.
+      if (code === GUESTS_OFF) refused = GUESTS_REFUSED_BY_SERVER;
+      else if (code !== 'M_GUEST_ACCESS_FORBIDDEN' && code !== 'M_FORBIDDEN' && code !== 'M_REGISTRATION_DISABLED') throw err;
+      else await signOut();
+    }
+  }
+  let session: StoredSession;
   try {
-    const guest = await registerGuest(homeserver());
-    return { client: await joinAs(guest, displayName, roomId), roomId };
+    session = await registerDeviceKept(homeserver(), inviteCode);
   } catch (err) {
     const code = errcodeOf(err);
-    // The room (or the server) does not take guests: a quick account instead. Other errors are the room's.
-    if (code !== 'M_GUEST_ACCESS_FORBIDDEN' && code !== 'M_FORBIDDEN' && code !== 'M_REGISTRATION_DISABLED') throw err;
-    await signOut();
+    if (code === NEEDS_INVITE_CODE) {
+      throw new AccountError(`${refused}, so you need an account on this server, and it asks new people for an invite code.`, code);
+    }
+    if (code === REGISTRATION_CLOSED) {
+      throw new AccountError(
+        `${refused === GUESTS_REFUSED_BY_SERVER ? `${refused} and makes` : `${refused}, and this server makes`} no new accounts from this page. Sign in with your account, or ask the person who sent the link.`,
+        code,
+      );
+    }
+    throw err;
   }
-  const session = await registerDeviceKept(homeserver());
   return { client: await joinAs(session, displayName, roomId), roomId };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The account's password, three ways:
  * - keepGuestAccount: a guest becomes a device-kept account (POST /register with the guest's own token and a random
- *   password this browser keeps); it keeps its user id, rooms, device and keys. Trust and attachments need a full account.
+ *   password this browser keeps, through the server's registration flows: with the invite code where it asks for
+ *   one); it keeps its user id, rooms, device and keys. Trust and attachments need a full account.
  * - setPassword: the person protects the account with a password of their own (change-password with UIA by the old
  *   one: the kept random password, or the one they type); afterwards the browser keeps no password.
  * - signIn: a new browser signs in with the user id and that password (a new device), then restores its history with
@@ -11,11 +12,7 @@ import type { MatrixClient } from 'matrix-js-sdk';
 import { getSession } from '../session/client';
 import { saveSession, type StoredSession } from '../session/credentials';
 import { withPasswordAuth } from '../trust/uia';
-
-function randomPassword(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+import { randomPassword, registerThroughFlows } from '../session/account';
 
 async function post(path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
@@ -27,18 +24,18 @@ async function post(path: string, body: unknown, token?: string): Promise<{ stat
 
 const errorOf = (json: Record<string, unknown>, fallback: string) => new Error(typeof json.error === 'string' ? json.error : fallback);
 
-/** Turns this guest into a device-kept account; the page reloads with the new session (same device and keys). */
-export async function keepGuestAccount(): Promise<void> {
+/**
+ * Turns this guest into a device-kept account; the page reloads with the new session (same device and keys).
+ * `inviteCode` where the server asks new accounts for one (AccountError NEEDS_INVITE_CODE otherwise).
+ */
+export async function keepGuestAccount(inviteCode?: string): Promise<void> {
   const s = getSession();
   if (!s?.isGuest) return;
   const password = randomPassword();
   const body = { password, device_id: s.deviceId, initial_device_display_name: 'SecureComm web' };
-  let res = await post('/_matrix/client/v3/register', body, s.accessToken);
-  if (res.status === 401 && typeof res.json.session === 'string') {
-    res = await post('/_matrix/client/v3/register', { ...body, auth: { type: 'm.login.dummy', session: res.json.session } }, s.accessToken);
-  }
-  if (res.status !== 200 || typeof res.json.access_token !== 'string') throw errorOf(res.json, `Could not keep the account (${res.status}).`);
-  saveSession({ ...s, accessToken: res.json.access_token, deviceId: String(res.json.device_id ?? s.deviceId), isGuest: false, generatedPassword: password });
+  const json = await registerThroughFlows(window.location.origin, body, inviteCode, s.accessToken);
+  if (typeof json.access_token !== 'string') throw new Error('The server gave no session.');
+  saveSession({ ...s, accessToken: json.access_token, deviceId: String(json.device_id ?? s.deviceId), isGuest: false, generatedPassword: password });
 }
 
 /** Sets a password of the person's own; `current` is needed only when the browser keeps none. */
