@@ -31,22 +31,24 @@ export async function createConnection(sql: Sql, c: { userId: string; deviceId: 
 }
 
 /**
- * The client came back with a pos (connection, gen): its parameters as of that generation, or undefined when the
- * connection or the generation is gone. In the same statement: the rows of later generations (responses the client
- * did not process) are deleted, rows superseded by those written since the previous pos are folded away, and the
- * connection is marked as used.
+ * The client came back with a pos (connection, gen): its parameters as of that generation and the stream position
+ * the generation was written at (null before migration 0022), or undefined when the connection or the generation is
+ * gone. In the same statement: the rows of later generations (responses the client did not process) are deleted,
+ * rows superseded by those written since the previous pos are folded away, and the connection is marked as used
+ * (only when its acknowledged generation moves or its mark is older than `usedPrecisionMs`: most long-polls then
+ * write nothing, so their statement commits without a WAL flush).
  */
 export async function openConnection(
   db: Db,
-  c: { userId: string; deviceId: string; connId: string; connection: number; gen: number; now: number },
-): Promise<{ params: unknown; latestGen: number } | undefined> {
-  const [row] = await db<{ params: unknown; latestGen: number; ackedGen: number }[]>`
+  c: { userId: string; deviceId: string; connId: string; connection: number; gen: number; now: number; usedPrecisionMs: number },
+): Promise<{ params: unknown; latestGen: number; head: number | null } | undefined> {
+  const [row] = await db<{ params: unknown; latestGen: number; ackedGen: number; head: number | null }[]>`
     WITH conn AS (
       SELECT connection_id, acked_gen, latest_gen FROM sliding_sync_connections
       WHERE connection_id = ${c.connection} AND user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}
     ),
     pos AS (
-      SELECT p.params FROM sliding_sync_positions p JOIN conn USING (connection_id) WHERE p.gen = ${c.gen}
+      SELECT p.params, p.head FROM sliding_sync_positions p JOIN conn USING (connection_id) WHERE p.gen = ${c.gen}
     ),
     lost_rooms AS (
       DELETE FROM sliding_sync_rooms r USING conn, pos
@@ -63,11 +65,11 @@ export async function openConnection(
     ),
     used AS (
       UPDATE sliding_sync_connections s SET last_used_ts = ${c.now}, acked_gen = GREATEST(s.acked_gen, ${c.gen})
-      FROM pos WHERE s.connection_id = ${c.connection}
+      FROM pos WHERE s.connection_id = ${c.connection} AND (s.acked_gen < ${c.gen} OR s.last_used_ts < ${c.now - c.usedPrecisionMs})
     )
-    SELECT pos.params, conn.latest_gen, conn.acked_gen FROM conn, pos`;
+    SELECT pos.params, pos.head, conn.latest_gen, conn.acked_gen FROM conn, pos`;
   if (!row) return undefined;
-  return { params: row.params, latestGen: Number(row.latestGen) };
+  return { params: row.params, latestGen: Number(row.latestGen), head: row.head === null ? null : Number(row.head) };
 }
 
 export interface SentRoomRow {
@@ -91,36 +93,64 @@ function accountDataOf(rows: { roomId: string; type: string; content: Record<str
 }
 
 /**
- * For these rooms, what the client holds as of generation `gen`, and whether events came after it up to `head`;
- * with `accountOf`, in the same statement, that user's list account data (selectDirectAndTags without tags).
+ * What a request found the connection to hold of a room. A room its pos's generation wrote at the generation's own
+ * stream position (`kept`) is taken as sent up to the pos's stream position: `sentPos` is that, not its row's
+ * (docs/sliding-sync.md, "Responses that only advance timelines").
  */
-export async function selectSentRooms(
-  db: Db, connection: number, gen: number, roomIds: string[], head: number, accountOf?: string,
-): Promise<{ sent: Map<string, SentRoomRow & { changed: boolean }>; account: ListAccountData | undefined }> {
-  if (roomIds.length === 0 && accountOf === undefined) return { sent: new Map(), account: undefined };
-  const rows = await db<(SentRoomRow & { changed: boolean; kind: string; type: string; content: Record<string, unknown> })[]>`
-    SELECT 'r' AS kind, r.room_id, r.sent_pos, r.membership, r.config, r.lazy_members,
-      EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= ${head}) AS changed,
-      NULL::text AS type, NULL::jsonb AS content
-    FROM (
-      SELECT DISTINCT ON (room_id) * FROM sliding_sync_rooms
-      WHERE connection_id = ${connection} AND gen <= ${gen} AND room_id = ANY(${roomIds}::text[])
-      ORDER BY room_id, gen DESC) r
-    UNION ALL
-    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
-    WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')`;
-  const sent = new Map(rows.filter((r) => r.kind === 'r').map((r) => [r.roomId, { roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers, changed: r.changed }]));
-  return { sent, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')) };
+export interface HeldRoom extends SentRoomRow {
+  /** Events came after `sentPos`, up to the read's watermark. */
+  changed: boolean;
+  kept: boolean;
+  /** Kept, and events came between its row's position and the pos's: a new generation must write it again. */
+  advanced: boolean;
 }
 
 /**
- * Writes a new generation: its parameters and the rooms this response sent. Undefined when the connection is gone
+ * For these rooms, what the client holds as of generation `gen` (whose kept rooms are taken as sent up to `since`,
+ * the pos's stream position), and whether events came after it up to `head`; also every kept room of the generation
+ * outside these rooms. With `accountOf`, in the same statement, that user's list account data (selectDirectAndTags
+ * without tags).
+ */
+export async function selectSentRooms(
+  db: Db,
+  q: { connection: number; gen: number; keptHead: number | null; since: number | undefined; roomIds: string[]; head: number; accountOf?: string },
+): Promise<{ held: Map<string, HeldRoom>; account: ListAccountData | undefined }> {
+  const { connection, gen, roomIds, head, accountOf } = q;
+  if (roomIds.length === 0 && accountOf === undefined && q.keptHead === null) return { held: new Map(), account: undefined };
+  const keptHead = q.keptHead ?? -1;
+  const since = q.since ?? -1;
+  const rows = await db<(SentRoomRow & { changed: boolean; kept: boolean; advanced: boolean; kind: string; type: string; content: Record<string, unknown> })[]>`
+    SELECT 'r' AS kind, r.room_id, r.effective AS sent_pos, r.membership, r.config, r.lazy_members, r.kept,
+      EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.effective AND e.stream_pos <= ${head}) AS changed,
+      r.kept AND EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= r.effective) AS advanced,
+      NULL::text AS type, NULL::jsonb AS content
+    FROM (
+      SELECT d.*, d.kept_row AS kept, CASE WHEN d.kept_row THEN GREATEST(d.sent_pos, ${since}::bigint) ELSE d.sent_pos END AS effective
+      FROM (
+        SELECT DISTINCT ON (room_id) *, (gen = ${gen} AND sent_pos = ${keptHead}::bigint) AS kept_row FROM sliding_sync_rooms
+        WHERE connection_id = ${connection} AND gen <= ${gen} AND (room_id = ANY(${roomIds}::text[]) OR (gen = ${gen} AND sent_pos = ${keptHead}::bigint))
+        ORDER BY room_id, gen DESC) d) r
+    UNION ALL
+    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
+    WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')`;
+  const held = new Map(
+    rows.filter((r) => r.kind === 'r').map((r) => [
+      r.roomId,
+      { roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers, changed: r.changed, kept: r.kept, advanced: r.advanced },
+    ]),
+  );
+  return { held, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')) };
+}
+
+/**
+ * Writes a new generation: its parameters, the stream position it is written at (`head`: its rows at that position are
+ * its kept rooms) and the rooms this response sent. Undefined when the connection is gone
  * (another request replaced it). Every `trimEvery` generations, rooms beyond `maxRooms` (least recently sent) are
  * forgotten: they are sent again in full when needed.
  */
 export async function insertGeneration(
   db: Db,
-  g: { connection: number; params: unknown; rooms: SentRoomRow[]; maxRooms: number; trimEvery: number },
+  g: { connection: number; params: unknown; head: number; rooms: SentRoomRow[]; maxRooms: number; trimEvery: number },
 ): Promise<number | undefined> {
   const rooms = g.rooms.map((r) => ({ room_id: r.roomId, sent_pos: r.sentPos, membership: r.membership, config: r.config, lazy_members: r.lazyMembers }));
   const [row] = await db<{ gen: number }[]>`
@@ -128,7 +158,7 @@ export async function insertGeneration(
       UPDATE sliding_sync_connections SET latest_gen = latest_gen + 1 WHERE connection_id = ${g.connection} RETURNING latest_gen AS gen
     ),
     p AS (
-      INSERT INTO sliding_sync_positions (connection_id, gen, params) SELECT ${g.connection}, g.gen, ${db.json(g.params as never)} FROM g
+      INSERT INTO sliding_sync_positions (connection_id, gen, params, head) SELECT ${g.connection}, g.gen, ${db.json(g.params as never)}, ${g.head} FROM g
     ),
     r AS (
       INSERT INTO sliding_sync_rooms (connection_id, room_id, gen, sent_pos, membership, config, lazy_members)
@@ -205,10 +235,28 @@ export interface RoomListChanges {
 }
 
 /**
+ * What a request that already read the connection's rooms once asks again after a wake, in the list changes'
+ * statement: which of `rooms` have events in (after, watermark], and (with `account`) the list's account data.
+ */
+export interface RoomsProbe {
+  rooms: string[];
+  after: number;
+  account: boolean;
+}
+
+export interface ProbeResult {
+  withEvents: Set<string>;
+  account: ListAccountData | undefined;
+}
+
+/**
  * The changes of the user's room list in (since, watermark], read from the events in that range (so the work follows
  * what happened, not how many rooms the user has); undefined when more than `limit` events in range concern the list.
+ * With a probe, its answer at the same watermark.
  */
-export async function selectRoomListChanges(db: Db, userId: string, since: number, limit: number): Promise<RoomListChanges | undefined> {
+export async function selectRoomListChanges(
+  db: Db, userId: string, since: number, limit: number, probe?: RoomsProbe,
+): Promise<(RoomListChanges & { probed: ProbeResult | undefined }) | undefined> {
   const [row] = (await db.unsafe(
     `WITH h AS (SELECT pos FROM stream_head LIMIT 1),
     ch AS (
@@ -226,11 +274,18 @@ export async function selectRoomListChanges(db: Db, userId: string, since: numbe
         SELECT ${ROW_COLUMNS} FROM (SELECT DISTINCT room_id FROM ch WHERE type = 'm.room.member') x
         CROSS JOIN LATERAL (
           SELECT * FROM current_state c WHERE c.room_id = x.room_id AND c.type = 'm.room.member' AND c.state_key = $1) m) r) AS memberships,
-      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten
+      (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten,
+      CASE WHEN $4::boolean THEN (SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
+        WHERE e.stream_pos > $5::bigint AND e.stream_pos <= h.pos AND e.room_id = ANY($6::text[])) END AS with_events,
+      CASE WHEN $4::boolean AND $7::boolean THEN (SELECT coalesce(json_agg(json_build_array(a.type, a.content)), '[]') FROM account_data a
+        WHERE a.user_id = $1 AND a.room_id = '' AND a.type IN ('m.direct', 'm.ignored_user_list')) END AS account
     FROM h`,
-    [userId, since, limit] as never[],
+    [userId, since, limit, probe !== undefined, probe?.after ?? 0, probe?.rooms ?? [], probe?.account === true] as never[],
     { prepare: true },
-  )) as unknown as { head: number; n: number; events: [string, string, number][]; memberships: Record<string, unknown>[]; forgotten: string[] }[];
+  )) as unknown as {
+    head: number; n: number; events: [string, string, number][]; memberships: Record<string, unknown>[]; forgotten: string[];
+    withEvents: string[] | null; account: [string, Record<string, unknown>][] | null;
+  }[];
   if (row.n > limit) return undefined;
   const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
   return {
@@ -239,6 +294,10 @@ export async function selectRoomListChanges(db: Db, userId: string, since: numbe
     bumps: row.events.filter(([, type]) => type !== 'm.room.encryption').map(([roomId, , pos]) => [roomId, Number(pos)]),
     encrypted: row.events.filter(([, type]) => type === 'm.room.encryption').map(([roomId]) => roomId),
     forgotten: row.forgotten,
+    probed: probe === undefined ? undefined : {
+      withEvents: new Set(row.withEvents ?? []),
+      account: row.account === null ? undefined : accountDataOf(row.account.map(([type, content]) => ({ roomId: '', type, content }))),
+    },
   };
 }
 

@@ -1,16 +1,20 @@
 /**
  * The database statements one sliding sync response costs (issue 16): counted, never timed. The common incremental
- * case (an open connection, one new message in one room of the window) is pinned, so that a change that adds a round
- * trip to every response shows here. The count covers the whole HTTP request (authentication included).
+ * case (an open connection, one new message in one room of the window) and the woken long-poll (the same, the message
+ * arriving while the request waits, every extension on) are pinned, so that a change that adds a round trip to every
+ * response shows here. The count covers the whole HTTP request (authentication included).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { startWithUsers, type TestServer, type TestUser } from '../support/server.js';
+import { startSecondServer, startWithUsers, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
+import { eventually } from '../support/client.js';
 import { roomHelpers } from '../support/rooms.js';
 import type { Sql } from '../../src/db/database.js';
 
 const PATH = '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync';
 
 let t: TestServer;
+/** A second process on the same database: writes through it are not counted, and wake the first across processes. */
+let other: SecondServer;
 let alice: TestUser, bob: TestUser;
 /** Statements run on hs.sql while `counting`, by the start of their text. */
 let counting = false;
@@ -44,10 +48,15 @@ function counted(sql: Sql): Sql {
 beforeAll(async () => {
   [t, [alice, bob]] = await startWithUsers(2);
   t.hs.sql = counted(t.hs.sql);
+  other = await startSecondServer(t.database.url);
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await other.close();
+  await t.close();
+});
 
 const { createRoom, join, send } = roomHelpers(() => t.http);
+const elsewhere = roomHelpers(() => other.http);
 
 async function ss(body: Record<string, unknown>, query: Record<string, string | number> = {}): Promise<{ pos: string; rooms: Record<string, unknown> }> {
   const res = await t.http.post(PATH).query(query).set(alice.auth).send(body);
@@ -81,6 +90,32 @@ test('an incremental response with one new message in one room of the window: it
   const [next, statements] = await statementsOf(() => ss(body, { pos: settled.pos, timeout: 0 }));
   expect(Object.keys(next.rooms)).toEqual([rooms[1]]);
   // The access token, the connection (opened while the room list's changes are read), what the connection holds of
-  // the window with the account data (one statement), the room's new events and its counts (together), the new generation.
-  expect({ count: statements.length, statements }).toEqual({ count: 7, statements: expect.any(Array) });
+  // the window with the account data (one statement), the room's new events and its counts (together). No new
+  // generation: the response only advanced the timeline of a room the connection keeps.
+  expect({ count: statements.length, statements }).toEqual({ count: 6, statements: expect.any(Array) });
+});
+
+test('a woken long-poll (one message arrives while it waits, every extension on): its statement count', async () => {
+  const rooms: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await createRoom(bob, { name: `woken ${i}`, preset: 'public_chat' });
+    await join(alice, r);
+    rooms.push(r);
+  }
+  const extensions = { to_device: { enabled: true }, e2ee: { enabled: true }, account_data: { enabled: true }, receipts: { enabled: true }, typing: { enabled: true } };
+  const body = { conn_id: 'woken', lists: { all: { ranges: [[0, 9]], timeline_limit: 1, required_state: [['m.room.name', '']] } }, extensions };
+  const first = await ss(body);
+  const settled = await ss(body, { pos: first.pos, timeout: 0 });
+  const [next, statements] = await statementsOf(async () => {
+    const waiting = ss(body, { pos: settled.pos, timeout: 60_000 });
+    await eventually('the long-poll to wait', async () => (t.hs.notifier.waiting() === 1 ? true : undefined));
+    await elsewhere.send(bob, rooms[1], 1);
+    return waiting;
+  });
+  expect(Object.keys(next.rooms)).toEqual([rooms[1]]);
+  // Before the wait: the access token, the connection while the room list's changes, what the connection holds of the
+  // window with the account data, the extensions. After the wake: the list's changes with which of the window's rooms
+  // have events since (what the connection holds is not read again), the room's new events while its counts, the
+  // extensions. No new generation.
+  expect({ count: statements.length, statements }).toEqual({ count: 9, statements: expect.any(Array) });
 });

@@ -37,6 +37,8 @@ async function ss(u: TestUser, body: Record<string, unknown>, query: Record<stri
 
 const list = (ranges: [number, number][], extra: Record<string, unknown> = {}) => ({ ranges, timeline_limit: 1, required_state: [['m.room.create', '']], ...extra });
 const ids = (events: { event_id: string }[] | undefined) => (events ?? []).map((e) => e.event_id);
+/** The generation a pos names (`<connection>.<generation>.<stream>.<typing>`). */
+const gen = (pos: string) => Number(pos.split('.')[1]);
 
 /** A fresh user with `n` rooms, created oldest first; the rooms newest first (the list's order). */
 async function userWithRooms(n: number): Promise<[TestUser, string[]]> {
@@ -265,8 +267,50 @@ describe('the connection', () => {
     expect(ids(again.rooms[rooms[0]].timeline)).toEqual([e]);
     const next = await ss(u, body, { pos: again.pos });
     expect(next.rooms).toEqual({});
+    // Those responses only advanced a timeline: they kept the generation, so the first pos is still the client's to
+    // use (it says it holds less, and gets the event again). Once a later generation is acknowledged it is unknown.
+    const newer = await ss(u, { lists: { ...body.lists, other: list([[0, 0]]) } }, { pos: next.pos });
+    expect(gen(newer.pos)).toBeGreaterThan(gen(next.pos));
+    await ss(u, {}, { pos: newer.pos });
     const res = await t.http.post(PATH).query({ pos: first.pos }).set(u.auth).send(body);
     expectUnknownPos(res);
+  });
+
+  test('a response that only advances timelines keeps the generation; a room that left the window and came back gets what happened while it was out', async () => {
+    const [u, [a, b, c]] = await userWithRooms(3);
+    const body = { lists: { all: list([[0, 1]], { timeline_limit: 5 }) } };
+    const first = await ss(u, body);
+    expect(Object.keys(first.rooms).sort()).toEqual([a, b].sort());
+    const a1 = await send(u, a, 'a1');
+    const second = await ss(u, body, { pos: first.pos });
+    expect(ids(second.rooms[a].timeline)).toEqual([a1]);
+    expect(gen(second.pos)).toBe(gen(first.pos));
+    // An event in a that does not bump it, then b and c are bumped: the window holds c (new: a new generation) and b;
+    // a leaves it before its event was sent.
+    const early = await setState(u, a, 'm.room.topic', '', { topic: 'early' });
+    const b1 = await send(u, b, 'b1');
+    await send(u, c, 'c1');
+    const third = await ss(u, body, { pos: second.pos });
+    expect(Object.keys(third.rooms).sort()).toEqual([b, c].sort());
+    expect(ids(third.rooms[b].timeline)).toEqual([b1]);
+    expect(gen(third.pos)).toBeGreaterThan(gen(second.pos));
+    // While a is out of the window: an event in it that does not bump, and responses that do not cover it.
+    const topic = await setState(u, a, 'm.room.topic', '', { topic: 'while out' });
+    const b2 = await send(u, b, 'b2');
+    const fourth = await ss(u, body, { pos: third.pos });
+    expect(Object.keys(fourth.rooms)).toEqual([b]);
+    expect(ids(fourth.rooms[b].timeline)).toEqual([b2]);
+    const c2 = await send(u, c, 'c2');
+    const fifth = await ss(u, body, { pos: fourth.pos });
+    expect(ids(fifth.rooms[c].timeline)).toEqual([c2]);
+    // a comes back: what happened in it while it was out is sent, and nothing it was sent before.
+    const a2 = await send(u, a, 'a2');
+    const back = await ss(u, body, { pos: fifth.pos });
+    expect(ids(back.rooms[a].timeline)).toEqual([early, topic, a2]);
+    expect(back.rooms[a].initial).toBeUndefined();
+    // And once more through a response lost in transit: the pos before it gets the same again.
+    const again = await ss(u, body, { pos: fifth.pos });
+    expect(ids(again.rooms[a].timeline)).toEqual([early, topic, a2]);
   });
 
   test('lists are sticky: a request without lists keeps them', async () => {

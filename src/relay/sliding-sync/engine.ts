@@ -3,14 +3,17 @@
  * names (or starts a new connection), merges the sticky parameters, then reads: the room list at the watermark in one
  * statement, the lists' windows, what the connection already holds of the rooms in them, the rooms with something new,
  * and the extensions. With nothing new it long-polls like /sync: the listener is registered before each read, so a
- * write that commits meanwhile wakes it; a waiting request costs no query. A response that sent rooms or changed the
- * parameters writes a new generation of the connection state; its pos names it. docs/sliding-sync.md.
+ * write that commits meanwhile wakes it; a waiting request costs no query. After a wake, what the connection holds is
+ * not read again: only which of those rooms have events since the first read, in the room list's statement. A response
+ * that sent rooms new to the connection (or anything but new events of rooms it keeps) or changed the parameters
+ * writes a new generation of the connection state; its pos names it (kept-rooms.ts). docs/sliding-sync.md.
  */
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type ListAccountData, type ListRoomRow,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow,
 } from '../../db/sliding-sync.js';
+import { generationRows } from './kept-rooms.js';
 import { roomKey, userKey } from '../notifier.js';
 import { ignoringFrom } from '../ignored-users.js';
 import { buildExtensions } from './extensions/index.js';
@@ -27,6 +30,8 @@ const MAX_TIMEOUT_MS = 5 * 60_000;
 /** Connections kept per device (the least recently used go first), and how long an unused one is kept. */
 const CONNECTIONS_PER_DEVICE = 10;
 const CONNECTION_EXPIRY_MS = 7 * 24 * 3600_000;
+/** A connection's last use is written at most this often (most long-polls then write nothing). */
+const LAST_USED_PRECISION_MS = 60_000;
 /** Rooms a connection remembers having sent (the least recently sent are forgotten, then sent again in full). */
 const ROOMS_PER_CONNECTION = 5000;
 const TRIM_EVERY_GENERATIONS = 50;
@@ -43,6 +48,11 @@ function inputsOf(userId: string, { direct, ignored, tags }: ListAccountData, sp
     if (t && typeof t === 'object') tagSets.set(roomId, new Set(Object.keys(t)));
   }
   return { directRooms: directRoomsOf(direct), ignoring: ignoringFrom(ignored, userId), tags: tagSets, spaceChildren };
+}
+
+/** Lists filtering by account data (is_dm, tags, spaces) read it before they are cut; else it is read with the connection's rooms. */
+function filtersNeedInputs(params: ConnectionParams): boolean {
+  return Object.values(params.lists).some(({ filters: f }) => f.isDm !== undefined || f.tags !== undefined || f.notTags !== undefined || f.spaces !== undefined);
 }
 
 /** Reads the account data the lists and rooms need (tags and spaces when a list filters by them). */
@@ -64,11 +74,13 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       const connection = await createConnection(hs.sql, {
         userId, deviceId, connId: req.connId, now: Date.now(), maxPerDevice: CONNECTIONS_PER_DEVICE, expireBefore: Date.now() - CONNECTION_EXPIRY_MS,
       });
-      return { connection, gen: 0, stored: EMPTY_PARAMS };
+      return { connection, gen: 0, stored: EMPTY_PARAMS, keptHead: null };
     }
-    const open = await openConnection(hs.sql, { userId, deviceId, connId: req.connId, connection: req.pos.connection, gen: req.pos.gen, now: Date.now() });
+    const open = await openConnection(hs.sql, {
+      userId, deviceId, connId: req.connId, connection: req.pos.connection, gen: req.pos.gen, now: Date.now(), usedPrecisionMs: LAST_USED_PRECISION_MS,
+    });
     if (!open) throw unknownPos('the connection expired or was replaced');
-    return { connection: req.pos.connection, gen: req.pos.gen, stored: open.params as ConnectionParams };
+    return { connection: req.pos.connection, gen: req.pos.gen, stored: open.params as ConnectionParams, keptHead: open.head };
   })();
   // As /sync: a syncing user is online (or idle), unless the request says to leave presence alone.
   const setPresence = req.setPresence ?? 'online';
@@ -76,8 +88,10 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
   // Neither may be left unawaited when the other fails.
   opening.catch(() => {});
   presence?.catch(() => {});
-  let opened: { connection: number; gen: number; params: ConnectionParams; paramsChanged: boolean } | undefined;
+  let opened: { connection: number; gen: number; keptHead: number | null; params: ConnectionParams; paramsChanged: boolean } | undefined;
   const since = req.pos?.stream;
+  /** What the connection holds, as this request last read it (at `at`), and the rooms that read asked for. */
+  let held: { at: number; rooms: Map<string, HeldRoom>; asked: Set<string> } | undefined;
 
   for (;;) {
     const hint = hs.polls.roomsHint(userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
@@ -86,10 +100,12 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
     try {
       // Read before the room list: typing changes up to it are delivered now, later ones next time.
       const typing = hs.typing.position();
-      const [{ head, rooms }, conn] = await Promise.all([hs.roomLists.read(hs.sql, userId), opening, presence]);
+      // After a wake: which of the rooms read before have events since, with the list's changes (one statement).
+      const probe = held && opened ? { rooms: [...held.asked], after: held.at, account: !filtersNeedInputs(opened.params) } : undefined;
+      const [{ head, rooms, probed }, conn] = await Promise.all([hs.roomLists.read(hs.sql, userId, probe), opening, presence]);
       if (!opened) {
         const params = mergeParams(conn.stored, req);
-        opened = { connection: conn.connection, gen: conn.gen, params, paramsChanged: req.pos === undefined || !sameParams(conn.stored, params) };
+        opened = { connection: conn.connection, gen: conn.gen, keptHead: conn.keptHead, params, paramsChanged: req.pos === undefined || !sameParams(conn.stored, params) };
       }
       const { connection, gen, params, paramsChanged } = opened;
       const current = rooms.filter((r) => r.membership === 'join' || r.membership === 'invite').map((r) => r.roomId);
@@ -100,8 +116,7 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       const from = since !== undefined ? Math.min(since, head) : undefined;
 
       // Unless a list filters by it, the account data is read in one statement with what the connection holds of the window.
-      const filtersNeedInputs = Object.values(params.lists).some(({ filters: f }) => f.isDm !== undefined || f.tags !== undefined || f.notTags !== undefined || f.spaces !== undefined);
-      const filterInputs = filtersNeedInputs ? await listInputs(hs, userId, params, rooms) : undefined;
+      const filterInputs = filtersNeedInputs(params) ? await listInputs(hs, userId, params, rooms) : undefined;
       const listView = { userId, since: from, rooms, ...(filterInputs ?? NO_FILTER_INPUTS) };
       const ordered = orderedRooms(listView);
       const byId = new Map(rooms.map((r) => [r.roomId, r]));
@@ -129,7 +144,21 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
         w.configs.push(config);
         wanted.set(roomId, w);
       }
-      const { sent: prev, account } = await selectSentRooms(hs.sql, connection, gen, [...wanted.keys()], head, filterInputs ? undefined : userId);
+      // What the connection holds does not change within a request: read once, then only which rooms have events since.
+      let account: ListAccountData | undefined;
+      const heldBefore = held;
+      if (heldBefore && probed && probe && (filterInputs || probed.account) && [...wanted.keys()].every((r) => heldBefore.asked.has(r))) {
+        const moved = new Map([...heldBefore.rooms].map(([r, h]) => [r, probed.withEvents.has(r) && !h.changed ? { ...h, changed: true } : h]));
+        held = { at: head, rooms: moved, asked: heldBefore.asked };
+        account = probed.account;
+      } else {
+        const read = await selectSentRooms(hs.sql, {
+          connection, gen, keptHead: opened.keptHead, since: from, roomIds: [...wanted.keys()], head, accountOf: filterInputs ? undefined : userId,
+        });
+        held = { at: head, rooms: read.held, asked: new Set(wanted.keys()) };
+        account = read.account;
+      }
+      const prev = held.rooms;
       const inputs = { ...listView, ...(filterInputs ?? inputsOf(userId, account!, new Set())) };
       const jobs = new Map<string, RoomJob>();
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
@@ -143,20 +172,19 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       );
       const empty = Object.keys(built.rooms).length === 0 && ext.empty;
       const remaining = deadline - Date.now();
-      if (from === undefined || paramsChanged || !empty || remaining <= 0) {
+      const answer = from === undefined || paramsChanged || !empty || remaining <= 0;
+      // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer). A room the listener
+      // does not cover (the hint was stale): listen again, with every room, before waiting.
+      if (!answer && !coversEveryRoom) continue;
+      if (answer || !(await listener.wait(remaining))) {
         let next = gen;
-        if (paramsChanged || built.sent.length > 0) {
-          const written = await insertGeneration(hs.sql, { connection, params, rooms: built.sent, maxRooms: ROOMS_PER_CONNECTION, trimEvery: TRIM_EVERY_GENERATIONS });
+        const rows = generationRows({ mustWrite: from === undefined || paramsChanged, held: prev, covered: new Set(wanted.keys()), sent: built.sent, head });
+        if (rows) {
+          const written = await insertGeneration(hs.sql, { connection, params, head, rooms: rows, maxRooms: ROOMS_PER_CONNECTION, trimEvery: TRIM_EVERY_GENERATIONS });
           if (written === undefined) throw unknownPos('the connection was replaced');
           next = written;
         }
         return { pos: formatPos({ connection, gen: next, stream: head, typing }), lists, rooms: built.rooms, extensions: ext.extensions };
-      }
-      // A room the listener does not cover (the hint was stale): listen again, with every room, before waiting.
-      if (!coversEveryRoom) continue;
-      // Nothing new: wait for a wake (then read again) or the timeout (then the empty answer below).
-      if (!(await listener.wait(remaining))) {
-        return { pos: formatPos({ connection, gen, stream: head, typing }), lists, rooms: {}, extensions: ext.extensions };
       }
     } finally {
       listener.close();

@@ -8,7 +8,7 @@
  * changes in any order.
  */
 import type { Db } from '../../db/database.js';
-import { selectRoomList, selectRoomListChanges, type ListRoomRow } from '../../db/sliding-sync.js';
+import { selectRoomList, selectRoomListChanges, type ListRoomRow, type ProbeResult, type RoomsProbe } from '../../db/sliding-sync.js';
 import { Lru } from '../../lib/lru.js';
 
 const USERS = 2000;
@@ -28,11 +28,14 @@ interface Entry {
 export class RoomListCache {
   private readonly entries = new Lru<string, Entry>(USERS, ROWS);
 
-  /** The user's room list at a watermark (at least as new as any read before this call). */
-  async read(db: Db, userId: string): Promise<{ head: number; rooms: ListRoomRow[] }> {
+  /**
+   * The user's room list at a watermark (at least as new as any read before this call). With a probe, its answer
+   * when it was read in the changes' statement at that same watermark (undefined otherwise: the caller reads itself).
+   */
+  async read(db: Db, userId: string, probe?: RoomsProbe): Promise<{ head: number; rooms: ListRoomRow[]; probed?: ProbeResult }> {
     const entry = this.entries.get(userId);
     if (entry && Date.now() - entry.loadedAt < REFRESH_MS) {
-      const changes = await selectRoomListChanges(db, userId, entry.head, MAX_CHANGES);
+      const changes = await selectRoomListChanges(db, userId, entry.head, MAX_CHANGES, probe);
       if (changes) {
         for (const m of changes.memberships) {
           const had = entry.rooms.get(m.roomId);
@@ -49,7 +52,9 @@ export class RoomListCache {
         const forgotten = new Set(changes.forgotten);
         for (const r of entry.rooms.values()) r.forgotten = forgotten.has(r.roomId);
         entry.head = Math.max(entry.head, changes.head);
-        return { head: entry.head, rooms: [...entry.rooms.values()].map((r) => ({ ...r })) };
+        // A concurrent read may have moved the list past this statement's watermark: the probe then does not cover it.
+        const probed = entry.head === changes.head ? changes.probed : undefined;
+        return { head: entry.head, rooms: [...entry.rooms.values()].map((r) => ({ ...r })), probed };
       }
     }
     const full = await selectRoomList(db, userId);
