@@ -31,8 +31,8 @@ async function admin(t: TestServer, ...argv: string[]): Promise<string[]> {
   return lines;
 }
 
-async function person(name: string, t: TestServer): Promise<TestPage> {
-  const p = await openPerson(browser, `registration-${name}`, baseUrlOf(t));
+async function person(name: string, t: TestServer, viewport?: { width: number; height: number }): Promise<TestPage> {
+  const p = await openPerson(browser, `registration-${name}`, baseUrlOf(t), viewport);
   people.push(p);
   return p;
 }
@@ -130,14 +130,20 @@ test('with the right code alice starts a room; bob joins by the link as a guest,
   await bob.shot('guest-in-gated-server');
 }, 120_000);
 
-test('the guest keeps the account with the invite code', async () => {
+test('the guest keeps the account with the invite code (a wrong one is told)', async () => {
   const bob = people[1];
   const { userId } = await sessionOf(bob);
   await openSettings(bob);
   const code = bob.page.getByLabel('Invite code');
   await code.waitFor({ timeout: STEP_MS });
+  await code.fill('not-the-code');
+  await bob.page.getByRole('button', { name: 'Keep this account' }).click();
+  await bob.page.getByRole('alert').filter({ hasText: 'That invite code is not valid' }).waitFor({ timeout: STEP_MS });
+  expect((await sessionOf(bob)).isGuest).toBe(true);
+  expect(await code.getAttribute('aria-invalid')).toBe('true');
+  expect(await bob.page.evaluate(() => document.activeElement?.id)).toBe('keep-invite-code');
+  await bob.shot('keep-account-wrong-code');
   await code.fill(inviteCode);
-  await bob.shot('keep-account-invite-code');
   await bob.page.getByRole('button', { name: 'Keep this account' }).click();
   await bob.page.getByLabel('Message', { exact: true }).waitFor({ timeout: STEP_MS });
   const kept = await sessionOf(bob);
@@ -145,9 +151,10 @@ test('the guest keeps the account with the invite code', async () => {
   expect(await tokenUses(gated, inviteCode)).toBe(2);
 }, 90_000);
 
-test('a room that refuses guests: its joiner is asked for an invite code, with why', async () => {
+test('a room that refuses guests: its joiner (on a phone-sized screen) is asked for an invite code, with why', async () => {
   const strictRoom = await adminMadeRoom(gated, 'dora', 'dora password 1', 'public_chat');
-  const carol = await person('carol', gated);
+  // On a phone-sized screen: the code field and its explanation fit.
+  const carol = await person('carol', gated, { width: 390, height: 780 });
   await carol.page.goto(`${baseUrlOf(gated)}/join/${encodeURIComponent(strictRoom)}`);
   await carol.page.locator('#join-name').fill('Carol');
   await carol.page.getByRole('button', { name: 'Join the room' }).click();

@@ -3,12 +3,12 @@
  * code where the server asks new accounts for one), and protecting a device-kept account with a password of one's own
  * (needed to sign in on another browser).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
 import { useAction } from './use-action';
 import { getSession } from '../session/client';
 import { keepGuestAccount, setPassword } from '../settings/account';
-import { NEEDS_INVITE_CODE, registrationNeeds } from '../session/account';
+import { INVALID_INVITE_CODE, NEEDS_INVITE_CODE, registrationNeeds } from '../session/account';
 import { INVITE_CODE_EXPLANATION } from './NameForm';
 
 export function AccountSettings({ client }: { client: MatrixClient }) {
@@ -19,6 +19,8 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
   const kept = session?.generatedPassword !== undefined;
   const [needsCode, setNeedsCode] = useState(false);
   const [code, setCode] = useState('');
+  const [codeInvalid, setCodeInvalid] = useState(false);
+  const codeInput = useRef<HTMLInputElement>(null);
   useEffect(() => {
     if (session?.isGuest) void registrationNeeds(window.location.origin).then((r) => r === 'token' && setNeedsCode(true));
   }, []);
@@ -37,10 +39,16 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
             onSubmit={(e) => {
               e.preventDefault();
               void run('keep', async () => {
+                setCodeInvalid(false);
                 try {
                   await keepGuestAccount(needsCode ? code : undefined);
                 } catch (err) {
-                  if ((err as { errcode?: string }).errcode === NEEDS_INVITE_CODE) setNeedsCode(true);
+                  const errcode = (err as { errcode?: string }).errcode;
+                  if (errcode === NEEDS_INVITE_CODE) setNeedsCode(true);
+                  if (errcode === INVALID_INVITE_CODE) {
+                    setCodeInvalid(true);
+                    codeInput.current?.focus();
+                  }
                   throw err;
                 }
                 window.location.reload();
@@ -59,7 +67,9 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
                   autoCapitalize="off"
                   spellcheck={false}
                   maxLength={64}
-                  aria-describedby="keep-invite-code-hint"
+                  ref={codeInput}
+                  aria-invalid={codeInvalid ? 'true' : undefined}
+                  aria-describedby={codeInvalid ? 'keep-invite-code-hint account-error' : 'keep-invite-code-hint'}
                   value={code}
                   onInput={(e) => setCode((e.target as HTMLInputElement).value)}
                 />
@@ -103,7 +113,7 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
       )}
       {message && <p role="status">{message}</p>}
       {error && (
-        <p class="error" role="alert">
+        <p id="account-error" class="error" role="alert">
           {error}
         </p>
       )}

@@ -9,7 +9,7 @@
  *   the recovery key or is verified from the other device.
  */
 import type { MatrixClient } from 'matrix-js-sdk';
-import { getSession } from '../session/client';
+import { getClient, getSession } from '../session/client';
 import { saveSession, type StoredSession } from '../session/credentials';
 import { withPasswordAuth } from '../trust/uia';
 import { randomPassword, registerThroughFlows } from '../session/account';
@@ -35,6 +35,8 @@ export async function keepGuestAccount(inviteCode?: string): Promise<void> {
   const body = { password, device_id: s.deviceId, initial_device_display_name: 'SecureComm web' };
   const json = await registerThroughFlows(window.location.origin, body, inviteCode, s.accessToken);
   if (typeof json.access_token !== 'string') throw new Error('The server gave no session.');
+  // The guest's token has ended: the running client would only meet 401s until the page reloads with the new one.
+  getClient()?.stopClient();
   saveSession({ ...s, accessToken: json.access_token, deviceId: String(json.device_id ?? s.deviceId), isGuest: false, generatedPassword: password });
 }
 
