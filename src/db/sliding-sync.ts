@@ -13,13 +13,24 @@ export const BUMP_TYPES = ['m.room.create', 'm.room.message', 'm.room.encrypted'
 /** The bump types as a literal condition on `b.type`: the partial index's predicate, which a parameter could not match. */
 const BUMPING = `b.type IN (${BUMP_TYPES.map((t) => `'${t}'`).join(', ')})`;
 
-/** A new connection for (user, device, conn_id), replacing any before it; connections beyond `maxPerDevice` and those unused since `expireBefore` go. */
+/**
+ * A new connection for (user, device, conn_id), replacing any before it; connections beyond `maxPerDevice` and those
+ * unused since `expireBefore` go. New connections of one device are serialized (an advisory lock on the device): two
+ * requests without a pos racing for one conn_id would otherwise both find no row to replace and both insert (a unique
+ * violation); the later one now replaces the earlier, whose pos is then unknown. Expired rows another creation is
+ * deleting are skipped, so two creations never wait on each other's expiry sweep.
+ */
 export async function createConnection(sql: Sql, c: { userId: string; deviceId: string; connId: string; now: number; maxPerDevice: number; expireBefore: number }): Promise<number> {
   return transaction(sql, async (tx) => {
-    await tx`DELETE FROM sliding_sync_connections WHERE user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}`;
+    // Pipelined: the lock is taken before the DELETE runs (one connection runs its statements in order).
+    await Promise.all([
+      tx`SELECT pg_advisory_xact_lock(hashtextextended(${`sliding-sync:${c.userId} ${c.deviceId}`}, 0))`,
+      tx`DELETE FROM sliding_sync_connections WHERE user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}`,
+    ]);
     await tx`
+      WITH expired AS (SELECT connection_id FROM sliding_sync_connections WHERE last_used_ts < ${c.expireBefore} LIMIT 100 FOR UPDATE SKIP LOCKED)
       DELETE FROM sliding_sync_connections WHERE connection_id IN (
-        (SELECT connection_id FROM sliding_sync_connections WHERE last_used_ts < ${c.expireBefore} LIMIT 100)
+        (SELECT connection_id FROM expired)
         UNION ALL
         (SELECT connection_id FROM sliding_sync_connections WHERE user_id = ${c.userId} AND device_id = ${c.deviceId}
          ORDER BY last_used_ts DESC OFFSET ${c.maxPerDevice - 1}))`;
