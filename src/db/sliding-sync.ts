@@ -116,21 +116,35 @@ export interface HeldRoom extends SentRoomRow {
   advanced: boolean;
 }
 
+/** A room's unread notification and highlight counts (notification_counts, migration 0015). */
+export interface RoomCounts {
+  notifications: number;
+  highlights: number;
+}
+
+function countsOf(rows: [string, number, number][]): Map<string, RoomCounts> {
+  return new Map(rows.map(([roomId, notifications, highlights]) => [roomId, { notifications, highlights }]));
+}
+
 /**
  * For these rooms, what the client holds as of generation `gen` (whose kept rooms are taken as sent up to `since`,
  * the pos's stream position), and whether events came after it up to `head`; also every kept room of the generation
  * outside these rooms. With `accountOf`, in the same statement, that user's list account data (selectDirectAndTags
- * without tags).
+ * without tags), and the unread counts at `head` of the rooms it held joined that have events since (those a
+ * response sends, read here rather than in a statement of their own).
  */
 export async function selectSentRooms(
   db: Db,
-  q: { connection: number; gen: number; keptHead: number | null; since: number | undefined; roomIds: string[]; head: number; accountOf?: string },
-): Promise<{ held: Map<string, HeldRoom>; account: ListAccountData | undefined }> {
+  q: { userId: string; connection: number; gen: number; keptHead: number | null; since: number | undefined; roomIds: string[]; head: number; accountOf?: string },
+): Promise<{ held: Map<string, HeldRoom>; account: ListAccountData | undefined; counts: Map<string, RoomCounts> }> {
   const { connection, gen, roomIds, head, accountOf } = q;
-  if (roomIds.length === 0 && accountOf === undefined && q.keptHead === null) return { held: new Map(), account: undefined };
+  if (roomIds.length === 0 && accountOf === undefined && q.keptHead === null) return { held: new Map(), account: undefined, counts: new Map() };
   const keptHead = q.keptHead ?? -1;
   const since = q.since ?? -1;
-  const rows = await db<(SentRoomRow & { changed: boolean; kept: boolean; advanced: boolean; kind: string; type: string; content: Record<string, unknown> })[]>`
+  const rows = await db<(SentRoomRow & { changed: boolean; kept: boolean; advanced: boolean; counts: [string, number, number] | null; kind: string; type: string; content: Record<string, unknown> })[]>`
+    SELECT x.*, CASE WHEN x.changed AND x.membership = 'join' THEN (
+        SELECT json_build_array(x.room_id, c.notify_count, c.highlight_count) FROM notification_counts(x.room_id, ${q.userId}, ${head}) c) END AS counts
+    FROM (
     SELECT 'r' AS kind, r.room_id, r.effective AS sent_pos, r.membership, r.config, r.lazy_members, r.kept,
       EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.effective AND e.stream_pos <= ${head}) AS changed,
       r.kept AND EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= r.effective) AS advanced,
@@ -143,14 +157,15 @@ export async function selectSentRooms(
         ORDER BY room_id, gen DESC) d) r
     UNION ALL
     SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
-    WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')`;
+    WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')) x`;
   const held = new Map(
     rows.filter((r) => r.kind === 'r').map((r) => [
       r.roomId,
       { roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers, changed: r.changed, kept: r.kept, advanced: r.advanced },
     ]),
   );
-  return { held, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')) };
+  const counts = countsOf(rows.filter((r) => r.counts !== null).map((r) => r.counts!));
+  return { held, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')), counts };
 }
 
 /**
@@ -247,7 +262,8 @@ export interface RoomListChanges {
 
 /**
  * What a request that already read the connection's rooms once asks again after a wake, in the list changes'
- * statement: which of `rooms` have events in (after, watermark], and (with `account`) the list's account data.
+ * statement: which of `rooms` have events in (after, watermark] and their unread counts, and (with `account`) the
+ * list's account data.
  */
 export interface RoomsProbe {
   rooms: string[];
@@ -257,6 +273,8 @@ export interface RoomsProbe {
 
 export interface ProbeResult {
   withEvents: Set<string>;
+  /** The unread counts of the rooms with events, at the watermark. */
+  counts: Map<string, RoomCounts>;
   account: ListAccountData | undefined;
 }
 
@@ -286,8 +304,9 @@ export async function selectRoomListChanges(
         CROSS JOIN LATERAL (
           SELECT * FROM current_state c WHERE c.room_id = x.room_id AND c.type = 'm.room.member' AND c.state_key = $1) m) r) AS memberships,
       (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten,
-      CASE WHEN $4::boolean THEN (SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
-        WHERE e.stream_pos > $5::bigint AND e.stream_pos <= h.pos AND e.room_id = ANY($6::text[])) END AS with_events,
+      CASE WHEN $4::boolean THEN (SELECT coalesce(json_agg((
+        SELECT json_build_array(w.room_id, c.notify_count, c.highlight_count) FROM notification_counts(w.room_id, $1, h.pos) c)), '[]') FROM (
+        SELECT DISTINCT e.room_id FROM events e WHERE e.stream_pos > $5::bigint AND e.stream_pos <= h.pos AND e.room_id = ANY($6::text[])) w) END AS with_events,
       CASE WHEN $4::boolean AND $7::boolean THEN (SELECT coalesce(json_agg(json_build_array(a.type, a.content)), '[]') FROM account_data a
         WHERE a.user_id = $1 AND a.room_id = '' AND a.type IN ('m.direct', 'm.ignored_user_list')) END AS account
     FROM h`,
@@ -295,7 +314,7 @@ export async function selectRoomListChanges(
     { prepare: true },
   )) as unknown as {
     head: number; n: number; events: [string, string, number][]; memberships: Record<string, unknown>[]; forgotten: string[];
-    withEvents: string[] | null; account: [string, Record<string, unknown>][] | null;
+    withEvents: [string, number, number][] | null; account: [string, Record<string, unknown>][] | null;
   }[];
   if (row.n > limit) return undefined;
   const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
@@ -306,7 +325,8 @@ export async function selectRoomListChanges(
     encrypted: row.events.filter(([, type]) => type === 'm.room.encryption').map(([roomId]) => roomId),
     forgotten: row.forgotten,
     probed: probe === undefined ? undefined : {
-      withEvents: new Set(row.withEvents ?? []),
+      withEvents: new Set((row.withEvents ?? []).map(([roomId]) => roomId)),
+      counts: countsOf(row.withEvents ?? []),
       account: row.account === null ? undefined : accountDataOf(row.account.map(([type, content]) => ({ roomId: '', type, content }))),
     },
   };

@@ -11,7 +11,7 @@
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow, type RoomCounts,
 } from '../../db/sliding-sync.js';
 import { generationRows } from './kept-rooms.js';
 import { roomKey, userKey } from '../notifier.js';
@@ -146,23 +146,26 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       }
       // What the connection holds does not change within a request: read once, then only which rooms have events since.
       let account: ListAccountData | undefined;
+      let counts: Map<string, RoomCounts>;
       const heldBefore = held;
       if (heldBefore && probed && probe && (filterInputs || probed.account) && [...wanted.keys()].every((r) => heldBefore.asked.has(r))) {
         const moved = new Map([...heldBefore.rooms].map(([r, h]) => [r, probed.withEvents.has(r) && !h.changed ? { ...h, changed: true } : h]));
         held = { at: head, rooms: moved, asked: heldBefore.asked };
         account = probed.account;
+        counts = probed.counts;
       } else {
         const read = await selectSentRooms(hs.sql, {
-          connection, gen, keptHead: opened.keptHead, since: from, roomIds: [...wanted.keys()], head, accountOf: filterInputs ? undefined : userId,
+          userId, connection, gen, keptHead: opened.keptHead, since: from, roomIds: [...wanted.keys()], head, accountOf: filterInputs ? undefined : userId,
         });
         held = { at: head, rooms: read.held, asked: new Set(wanted.keys()) };
         account = read.account;
+        counts = read.counts;
       }
       const prev = held.rooms;
       const inputs = { ...listView, ...(filterInputs ?? inputsOf(userId, account!, new Set())) };
       const jobs = new Map<string, RoomJob>();
       for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
-      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring }, jobs);
+      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring, counts }, jobs);
       const ext = await buildExtensions(
         {
           hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed,

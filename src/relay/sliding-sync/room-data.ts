@@ -10,7 +10,7 @@ import type { Hs, Requester } from '../../hs.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TimelineRow } from '../../db/events.js';
 import {
-  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, type ListRoomRow, type SentRoomRow,
+  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, type ListRoomRow, type RoomCounts, type SentRoomRow,
 } from '../../db/sliding-sync.js';
 import { selectStateChanges } from '../../db/lazy-members.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
@@ -44,6 +44,8 @@ export interface RoomCtx {
   directRooms: Set<string>;
   /** Whom the user ignores (read with the list's account data, for every response). */
   ignoring: Ignoring;
+  /** Unread counts already read at `head` (with what the connection holds, or after a wake with the list's changes). */
+  counts: Map<string, RoomCounts>;
 }
 
 /** The view of a user joined throughout what is read: every event is visible. */
@@ -192,9 +194,11 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
 /** Builds the rooms to send (those with nothing new are left out) and the connection rows they leave behind. */
 export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Promise<{ rooms: Record<string, EngineRoom>; sent: SentRoomRow[] }> {
   // The counts of the joined rooms with events since they were sent (or never sent) are read alongside their
-  // timelines; a room sent for another reason (a changed required_state, a longer timeline) has them read after.
+  // timelines, unless already read; a room sent for another reason (a changed required_state, a longer timeline) has
+  // them read after.
+  const known = ctx.counts;
   const likely = new Set([...jobs].filter(([, j]) => j.row.membership === 'join' && (!j.prev || j.prev.changed || j.prev.membership !== 'join')).map(([r]) => r));
-  const early = selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, [...likely], ctx.head);
+  const early = selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, [...likely].filter((r) => !known.has(r)), ctx.head);
   early.catch(() => {});
   const built = await Promise.all(
     [...jobs].map(async ([roomId, job]) => {
@@ -208,10 +212,10 @@ export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Prom
   const summaryRooms = toSend.filter(([, p]) => p.summary).map(([r]) => r);
   const [earlyCounts, lateCounts, summaries] = await Promise.all([
     early,
-    selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, toSend.filter(([r, p]) => p.room.membership === 'join' && !likely.has(r)).map(([r]) => r), ctx.head),
+    selectCountsOfRooms(ctx.hs.sql, ctx.requester.userId, toSend.filter(([r, p]) => p.room.membership === 'join' && !likely.has(r) && !known.has(r)).map(([r]) => r), ctx.head),
     selectMemberSummaries(ctx.hs.sql, ctx.requester.userId, summaryRooms, HEROES),
   ]);
-  const counts = new Map([...earlyCounts, ...lateCounts]);
+  const counts = new Map([...known, ...earlyCounts, ...lateCounts]);
   const own = toSend.flatMap(([, p]) => p.timeline).filter((e) => e.sender === ctx.requester.userId).map((e) => e.eventId);
   const txnIds = await eventsDb.selectTxnIdsOfEvents(ctx.hs.sql, ctx.requester.userId, ctx.requester.deviceId, own);
   const rooms: Record<string, EngineRoom> = {};
