@@ -231,6 +231,14 @@ describe('URL previews (MEDIA_URL_PREVIEW=on)', () => {
     expect((await preview(strict, bob, 'https://example.org/', { ts: 'yesterday' })).status).toBe(400);
   });
 
+  test('a host name DNS cannot carry (a label over 63, a name over 253 characters, an empty label): 400, not the resolver\'s 502', async () => {
+    const carol = await registerUser(strict.t);
+    for (const url of [`http://${'a'.repeat(64)}.example.org/`, `http://${'abcdefghi.'.repeat(26)}org/`, 'http://a..example.org/']) {
+      const res = await preview(strict, carol, url);
+      expect([url, res.status, res.body.errcode]).toEqual([url, 400, 'M_INVALID_PARAM']);
+    }
+  });
+
   test('rate limited per user (RATE_LIMIT_URL_PREVIEWS_PER_MINUTE)', async () => {
     const carol = await registerUser(strict.t);
     let status = 0;

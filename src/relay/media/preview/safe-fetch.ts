@@ -56,7 +56,19 @@ export function fetchableUrl(raw: string, base?: URL): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchRefused('url', 'only http and https URLs are fetched');
   if (url.username !== '' || url.password !== '') throw new FetchRefused('url', 'URLs with credentials are not fetched');
   if (url.hostname === '' || url.href.length > MAX_URL_LENGTH) throw new FetchRefused('url', 'not a fetchable URL');
+  if (!isDnsHost(url.hostname)) throw new FetchRefused('url', 'the host is not a valid DNS name (labels of 1 to 63 characters, 253 in all)');
   return url;
+}
+
+/**
+ * An IP literal, or a name DNS can carry (RFC 1035: labels of 1 to 63 octets, at most 253 in all, one trailing dot
+ * allowed). The URL parser accepts longer ones, which the resolver then refuses (EINVAL): the client's mistake, a
+ * 400, not the upstream's 502.
+ */
+function isDnsHost(hostname: string): boolean {
+  if (hostname.startsWith('[') || isIP(hostname) !== 0) return true;
+  const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => label.length > 0 && label.length <= 63);
 }
 
 function allowed(ip: string, policy: FetchPolicy): boolean {
