@@ -58,6 +58,15 @@ export interface TimelineRow extends EventRow {
   hasChildren: boolean;
 }
 
+/**
+ * A timeline row as a JSON object with TimelineRow's fields, over `e` (an events row with `has_children`): for
+ * batches read inside a larger statement (/sync's snapshot, sliding sync's wake probe), read back as TimelineRow.
+ */
+export const TIMELINE_ROW_JSON = `json_build_object(
+            'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
+            'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
+            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children)`;
+
 /** selectRoomEventsBackward for timelines: each row says whether it has relation children. */
 export async function selectTimelineBackward(db: Db, roomId: string, from: number, to: number, limit: number): Promise<TimelineRow[]> {
   const rows = await db<TimelineRow[]>`

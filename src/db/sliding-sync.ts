@@ -4,7 +4,7 @@
  * room list (memberships, bump stamps, encryption, room type) at the watermark.
  */
 import type { Db, Sql } from './database.js';
-import type { EventRow } from './events.js';
+import { TIMELINE_ROW_JSON, type EventRow, type TimelineRow } from './events.js';
 import { transaction } from './database.js';
 
 /** Event types that bump a room in the list (MSC4186 `bump_stamp`; Synapse's default set). Index: migration 0019. */
@@ -262,19 +262,29 @@ export interface RoomListChanges {
 
 /**
  * What a request that already read the connection's rooms once asks again after a wake, in the list changes'
- * statement: which of `rooms` have events in (after, watermark] and their unread counts, and (with `account`) the
- * list's account data.
+ * statement: which of `rooms` have events in (after, watermark], their unread counts and the newest `fetch` events
+ * after `from` (what the connection holds; null: nothing to fetch), and (with `account`) the list's account data.
  */
 export interface RoomsProbe {
-  rooms: string[];
+  rooms: { roomId: string; from: number | null; fetch: number }[];
   after: number;
   account: boolean;
+}
+
+/** A room's newest `fetch` events in (from, to], oldest first (selectTimelineBackward's answer, read in advance). */
+export interface PrefetchedBatch {
+  from: number;
+  to: number;
+  fetch: number;
+  rows: TimelineRow[];
 }
 
 export interface ProbeResult {
   withEvents: Set<string>;
   /** The unread counts of the rooms with events, at the watermark. */
   counts: Map<string, RoomCounts>;
+  /** Their timeline batches, up to the watermark. */
+  batches: Map<string, PrefetchedBatch>;
   account: ListAccountData | undefined;
 }
 
@@ -304,19 +314,27 @@ export async function selectRoomListChanges(
         CROSS JOIN LATERAL (
           SELECT * FROM current_state c WHERE c.room_id = x.room_id AND c.type = 'm.room.member' AND c.state_key = $1) m) r) AS memberships,
       (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1) AS forgotten,
-      CASE WHEN $4::boolean THEN (SELECT coalesce(json_agg((
-        SELECT json_build_array(w.room_id, c.notify_count, c.highlight_count) FROM notification_counts(w.room_id, $1, h.pos) c)), '[]') FROM (
-        SELECT DISTINCT e.room_id FROM events e WHERE e.stream_pos > $5::bigint AND e.stream_pos <= h.pos AND e.room_id = ANY($6::text[])) w) END AS with_events,
+      CASE WHEN $4::boolean THEN (SELECT coalesce(json_agg(json_build_array(p.room_id,
+          (SELECT json_build_array(c.notify_count, c.highlight_count) FROM notification_counts(p.room_id, $1, h.pos) c),
+          CASE WHEN p.from_pos IS NOT NULL AND p.lim > 0 THEN (SELECT coalesce(json_agg(${TIMELINE_ROW_JSON} ORDER BY e.stream_pos), '[]') FROM (
+            SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
+            WHERE ev.room_id = p.room_id AND ev.stream_pos > p.from_pos AND ev.stream_pos <= h.pos ORDER BY ev.stream_pos DESC LIMIT p.lim) e) END)), '[]')
+        FROM unnest($6::text[], $8::bigint[], $9::int[]) AS p(room_id, from_pos, lim)
+        WHERE EXISTS (SELECT 1 FROM events x WHERE x.room_id = p.room_id AND x.stream_pos > $5::bigint AND x.stream_pos <= h.pos)) END AS with_events,
       CASE WHEN $4::boolean AND $7::boolean THEN (SELECT coalesce(json_agg(json_build_array(a.type, a.content)), '[]') FROM account_data a
         WHERE a.user_id = $1 AND a.room_id = '' AND a.type IN ('m.direct', 'm.ignored_user_list')) END AS account
     FROM h`,
-    [userId, since, limit, probe !== undefined, probe?.after ?? 0, probe?.rooms ?? [], probe?.account === true] as never[],
+    [
+      userId, since, limit, probe !== undefined, probe?.after ?? 0, probe?.rooms.map((r) => r.roomId) ?? [], probe?.account === true,
+      probe?.rooms.map((r) => r.from) ?? [], probe?.rooms.map((r) => r.fetch) ?? [],
+    ] as never[],
     { prepare: true },
   )) as unknown as {
     head: number; n: number; events: [string, string, number][]; memberships: Record<string, unknown>[]; forgotten: string[];
-    withEvents: [string, number, number][] | null; account: [string, Record<string, unknown>][] | null;
+    withEvents: [string, [number, number], TimelineRow[] | null][] | null; account: [string, Record<string, unknown>][] | null;
   }[];
   if (row.n > limit) return undefined;
+  const askedBy = new Map((probe?.rooms ?? []).map((r) => [r.roomId, r]));
   const camel = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
   return {
     head: Number(row.head),
@@ -326,7 +344,13 @@ export async function selectRoomListChanges(
     forgotten: row.forgotten,
     probed: probe === undefined ? undefined : {
       withEvents: new Set((row.withEvents ?? []).map(([roomId]) => roomId)),
-      counts: countsOf(row.withEvents ?? []),
+      counts: countsOf((row.withEvents ?? []).map(([roomId, [n, h]]) => [roomId, n, h])),
+      batches: new Map(
+        (row.withEvents ?? []).flatMap(([roomId, , rows]) => {
+          const asked = askedBy.get(roomId);
+          return rows === null || !asked || asked.from === null ? [] : [[roomId, { from: asked.from, to: Number(row.head), fetch: asked.fetch, rows }] as const];
+        }),
+      ),
       account: row.account === null ? undefined : accountDataOf(row.account.map(([type, content]) => ({ roomId: '', type, content }))),
     },
   };

@@ -9,7 +9,7 @@
  * columns there and its builder in relay/sync/.
  */
 import type { Db } from './database.js';
-import type { TimelineRow } from './events.js';
+import { TIMELINE_ROW_JSON, type TimelineRow } from './events.js';
 import { accountDataChangesSql, pushRulesPosSql, readAccountDataChanges, type AccountDataRow } from './account-data.js';
 import type { MembershipRow } from './rooms.js';
 import { inboxAckSql, inboxBatchSql, readInboxBatch, type InboxParams, type ToDeviceRow } from './to-device.js';
@@ -96,10 +96,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       (SELECT coalesce(json_agg(json_build_array(m.room_id, b.events, (SELECT json_build_array(c.notify_count, c.highlight_count) FROM notification_counts(m.room_id, $1::text, h.pos) c), b.unsent)), '[]')
         FROM mine m
         CROSS JOIN LATERAL (
-          SELECT json_agg(json_build_object(
-            'streamPos', e.stream_pos, 'eventId', e.event_id, 'roomId', e.room_id, 'type', e.type, 'stateKey', e.state_key,
-            'sender', e.sender, 'originServerTs', e.origin_server_ts, 'depth', e.depth, 'content', e.content,
-            'prevEvents', e.prev_events, 'unsigned', e.unsigned, 'redacts', e.redacts, 'hasChildren', e.has_children) ORDER BY e.stream_pos) AS events,
+          SELECT json_agg(${TIMELINE_ROW_JSON} ORDER BY e.stream_pos) AS events,
             -- Lazy-loading members: the batch's senders whose current member event the device was not sent by its token.
             -- (The aggregate runs whatever the CASE says: the FILTER's first condition spares the lookups when off.)
             CASE WHEN $11::boolean THEN coalesce(array_agg(DISTINCT e.sender) FILTER (WHERE $11::boolean AND NOT EXISTS (

@@ -11,7 +11,7 @@
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow, type RoomCounts,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow, type PrefetchedBatch, type RoomCounts,
 } from '../../db/sliding-sync.js';
 import { generationRows } from './kept-rooms.js';
 import { roomKey, userKey } from '../notifier.js';
@@ -90,8 +90,11 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
   presence?.catch(() => {});
   let opened: { connection: number; gen: number; keptHead: number | null; params: ConnectionParams; paramsChanged: boolean } | undefined;
   const since = req.pos?.stream;
-  /** What the connection holds, as this request last read it (at `at`), and the rooms that read asked for. */
-  let held: { at: number; rooms: Map<string, HeldRoom>; asked: Set<string> } | undefined;
+  /**
+   * What the connection holds, as this request last read it (at `at`), the rooms that read asked for, and how many
+   * events each room's timeline read fetches (its timeline limit and one).
+   */
+  let held: { at: number; rooms: Map<string, HeldRoom>; asked: Set<string>; fetch: Map<string, number> } | undefined;
 
   for (;;) {
     const hint = hs.polls.roomsHint(userId) ?? (await selectRoomsWithMemberships(hs.sql, userId, ['join', 'invite']));
@@ -101,7 +104,14 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       // Read before the room list: typing changes up to it are delivered now, later ones next time.
       const typing = hs.typing.position();
       // After a wake: which of the rooms read before have events since, with the list's changes (one statement).
-      const probe = held && opened ? { rooms: [...held.asked], after: held.at, account: !filtersNeedInputs(opened.params) } : undefined;
+      const heldThen = held;
+      const probe = heldThen && opened
+        ? {
+          rooms: [...heldThen.asked].map((roomId) => ({ roomId, from: heldThen.rooms.get(roomId)?.sentPos ?? null, fetch: heldThen.fetch.get(roomId) ?? 0 })),
+          after: heldThen.at,
+          account: !filtersNeedInputs(opened.params),
+        }
+        : undefined;
       const [{ head, rooms, probed }, conn] = await Promise.all([hs.roomLists.read(hs.sql, userId, probe), opening, presence]);
       if (!opened) {
         const params = mergeParams(conn.stored, req);
@@ -147,25 +157,31 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       // What the connection holds does not change within a request: read once, then only which rooms have events since.
       let account: ListAccountData | undefined;
       let counts: Map<string, RoomCounts>;
+      let batches = new Map<string, PrefetchedBatch>();
       const heldBefore = held;
       if (heldBefore && probed && probe && (filterInputs || probed.account) && [...wanted.keys()].every((r) => heldBefore.asked.has(r))) {
         const moved = new Map([...heldBefore.rooms].map(([r, h]) => [r, probed.withEvents.has(r) && !h.changed ? { ...h, changed: true } : h]));
-        held = { at: head, rooms: moved, asked: heldBefore.asked };
+        held = { ...heldBefore, at: head, rooms: moved };
         account = probed.account;
         counts = probed.counts;
+        batches = probed.batches;
       } else {
         const read = await selectSentRooms(hs.sql, {
           userId, connection, gen, keptHead: opened.keptHead, since: from, roomIds: [...wanted.keys()], head, accountOf: filterInputs ? undefined : userId,
         });
-        held = { at: head, rooms: read.held, asked: new Set(wanted.keys()) };
+        held = { at: head, rooms: read.held, asked: new Set(wanted.keys()), fetch: new Map() };
         account = read.account;
         counts = read.counts;
       }
       const prev = held.rooms;
       const inputs = { ...listView, ...(filterInputs ?? inputsOf(userId, account!, new Set())) };
       const jobs = new Map<string, RoomJob>();
-      for (const [roomId, w] of wanted) jobs.set(roomId, { row: w.row, config: combineConfigs(w.configs), lists: w.lists, prev: prev.get(roomId) });
-      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring, counts }, jobs);
+      for (const [roomId, w] of wanted) {
+        const config = combineConfigs(w.configs);
+        jobs.set(roomId, { row: w.row, config, lists: w.lists, prev: prev.get(roomId) });
+        held.fetch.set(roomId, config.timelineLimit + 1);
+      }
+      const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring, counts, batches }, jobs);
       const ext = await buildExtensions(
         {
           hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed,

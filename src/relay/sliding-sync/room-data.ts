@@ -10,7 +10,7 @@ import type { Hs, Requester } from '../../hs.js';
 import * as eventsDb from '../../db/events.js';
 import type { EventRow, TimelineRow } from '../../db/events.js';
 import {
-  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, type ListRoomRow, type RoomCounts, type SentRoomRow,
+  selectCountsOfRooms, selectMemberSummaries, selectRoomStateFor, type ListRoomRow, type PrefetchedBatch, type RoomCounts, type SentRoomRow,
 } from '../../db/sliding-sync.js';
 import { selectStateChanges } from '../../db/lazy-members.js';
 import { clientEvent, strippedEvent, type ClientEvent } from '../rooms/events.js';
@@ -46,6 +46,8 @@ export interface RoomCtx {
   ignoring: Ignoring;
   /** Unread counts already read at `head` (with what the connection holds, or after a wake with the list's changes). */
   counts: Map<string, RoomCounts>;
+  /** Timeline batches already read (after a wake, with the list's changes): used when they are the read a room needs. */
+  batches: Map<string, PrefetchedBatch>;
 }
 
 /** The view of a user joined throughout what is read: every event is visible. */
@@ -117,9 +119,10 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
   // Read together: the visibility inputs (unless steady) and the newest limit + 1 events (one more than fits tells
   // that the timeline is limited).
   const ignoring = ctx.ignoring;
+  const pre = ctx.batches.get(roomId);
   const [view, batch] = await Promise.all([
     steady ? JOINED_THROUGHOUT : visibilityFor(ctx.hs.sql, roomId, userId, to),
-    to > from ? eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1) : [],
+    to <= from ? [] : pre && pre.from === from && pre.to === to && pre.fetch === limit + 1 ? pre.rows : eventsDb.selectTimelineBackward(ctx.hs.sql, roomId, from, to, limit + 1),
   ]);
   const visible = batch.filter((e) => view.canSee(e) && !ignoring.hides(e));
   const timeline = visible.slice(Math.max(0, visible.length - limit));
