@@ -65,10 +65,15 @@ export function readAccountDataChanges(json: unknown): AccountDataRow[] {
   return (json as AccountDataJson[]).map((a) => ({ roomId: a.room_id, type: a.type, content: a.content, streamPos: a.stream_pos }));
 }
 
-/** Every account data row of the user in these rooms, as of the watermark (rows stamped later are left out). */
-export async function selectRoomAccountData(db: Db, userId: string, roomIds: string[], upTo: number): Promise<AccountDataRow[]> {
-  if (roomIds.length === 0) return [];
+/**
+ * The user's account data rows of these rooms changed after each room's own since (-1: every row), as of the
+ * watermark (rows stamped later are left out): [room id, since] pairs.
+ */
+export async function selectRoomAccountData(db: Db, userId: string, rooms: [string, number][], upTo: number): Promise<AccountDataRow[]> {
+  if (rooms.length === 0) return [];
   return db<AccountDataRow[]>`
-    SELECT room_id, type, content, stream_pos FROM account_data
-    WHERE user_id = ${userId} AND room_id = ANY(${roomIds}) AND stream_pos <= ${upTo} ORDER BY stream_pos`;
+    SELECT a.room_id, a.type, a.content, a.stream_pos
+    FROM unnest(${rooms.map(([roomId]) => roomId)}::text[], ${rooms.map(([, since]) => since)}::bigint[]) AS f(room_id, since)
+    JOIN account_data a ON a.user_id = ${userId} AND a.room_id = f.room_id AND a.stream_pos > f.since AND a.stream_pos <= ${upTo}
+    ORDER BY a.stream_pos`;
 }

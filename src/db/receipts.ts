@@ -53,6 +53,17 @@ export async function selectReceiptsSince(db: Db, roomIds: string[], userId: str
     ORDER BY stream_pos`;
 }
 
+/** As selectReceiptsSince, with each room's own since (-1: all of its receipts): [room id, since] pairs. */
+export async function selectReceiptsFrom(db: Db, rooms: [string, number][], userId: string, to: number): Promise<ReceiptRow[]> {
+  if (rooms.length === 0) return [];
+  return db<ReceiptRow[]>`
+    SELECT r.room_id, r.user_id, r.receipt_type, r.thread_id, r.event_id, r.ts, r.stream_pos
+    FROM unnest(${rooms.map(([roomId]) => roomId)}::text[], ${rooms.map(([, since]) => since)}::bigint[]) AS f(room_id, since)
+    JOIN receipts r ON r.room_id = f.room_id AND r.stream_pos > f.since AND r.stream_pos <= ${to}
+    WHERE r.receipt_type = 'm.read' OR (r.receipt_type = 'm.read.private' AND r.user_id = ${userId})
+    ORDER BY r.stream_pos`;
+}
+
 /**
  * The rooms among `rooms` (a SQL set: a subquery) whose receipts changed in (since, upTo], as one text[] column (shared
  * by /sync's snapshot and the sliding-sync extensions' statement; arguments are SQL expressions).

@@ -1,7 +1,9 @@
 /**
- * Sliding sync connection state (migration 0019, relay/sliding-sync/connection.ts): connections, the sticky
- * parameters of each generation, and per room what the client holds; and the one statement that reads the user's
- * room list (memberships, bump stamps, encryption, room type) at the watermark.
+ * Sliding sync connection state (migrations 0019, 0022 and 0023, relay/sliding-sync/engine.ts): connections, the
+ * sticky parameters, the stream position and the room extensions' scope record of each generation, and per room what
+ * the client holds (with the receipts' and account data's positions of a room out of their scope,
+ * relay/sliding-sync/extensions/scope-changes.ts); and the one statement that reads the user's room list
+ * (memberships, bump stamps, encryption, room type) at the watermark.
  */
 import type { Db, Sql } from './database.js';
 import { TIMELINE_ROW_JSON, type EventRow, type TimelineRow } from './events.js';
@@ -52,14 +54,14 @@ export async function createConnection(sql: Sql, c: { userId: string; deviceId: 
 export async function openConnection(
   db: Db,
   c: { userId: string; deviceId: string; connId: string; connection: number; gen: number; now: number; usedPrecisionMs: number },
-): Promise<{ params: unknown; latestGen: number; head: number | null } | undefined> {
-  const [row] = await db<{ params: unknown; latestGen: number; ackedGen: number; head: number | null }[]>`
+): Promise<{ params: unknown; scope: unknown; latestGen: number; head: number | null } | undefined> {
+  const [row] = await db<{ params: unknown; scope: unknown; latestGen: number; ackedGen: number; head: number | null }[]>`
     WITH conn AS (
       SELECT connection_id, acked_gen, latest_gen FROM sliding_sync_connections
       WHERE connection_id = ${c.connection} AND user_id = ${c.userId} AND device_id = ${c.deviceId} AND conn_id = ${c.connId}
     ),
     pos AS (
-      SELECT p.params, p.head FROM sliding_sync_positions p JOIN conn USING (connection_id) WHERE p.gen = ${c.gen}
+      SELECT p.params, p.head, p.scope FROM sliding_sync_positions p JOIN conn USING (connection_id) WHERE p.gen = ${c.gen}
     ),
     lost_rooms AS (
       DELETE FROM sliding_sync_rooms r USING conn, pos
@@ -78,9 +80,9 @@ export async function openConnection(
       UPDATE sliding_sync_connections s SET last_used_ts = ${c.now}, acked_gen = GREATEST(s.acked_gen, ${c.gen})
       FROM pos WHERE s.connection_id = ${c.connection} AND (s.acked_gen < ${c.gen} OR s.last_used_ts < ${c.now - c.usedPrecisionMs})
     )
-    SELECT pos.params, pos.head, conn.latest_gen, conn.acked_gen FROM conn, pos`;
+    SELECT pos.params, pos.head, pos.scope, conn.latest_gen, conn.acked_gen FROM conn, pos`;
   if (!row) return undefined;
-  return { params: row.params, latestGen: Number(row.latestGen), head: row.head === null ? null : Number(row.head) };
+  return { params: row.params, scope: row.scope, latestGen: Number(row.latestGen), head: row.head === null ? null : Number(row.head) };
 }
 
 export interface SentRoomRow {
@@ -89,6 +91,19 @@ export interface SentRoomRow {
   membership: string;
   config: unknown;
   lazyMembers: string[];
+  /**
+   * For a room that left the receipts' (account_data's) scope: the stream position up to which the client has its
+   * receipts (room account data); null when it has none of them, or while the room is in scope (unused then).
+   */
+  receiptsTo: number | null;
+  accountDataTo: number | null;
+}
+
+/** A room whose newest row is written again with only these positions set (null keeps the row's). */
+export interface CarriedRoomRow {
+  roomId: string;
+  receiptsTo: number | null;
+  accountDataTo: number | null;
 }
 
 /** The global account data the room list needs (m.direct, m.ignored_user_list) and, with tags, each room's m.tag. */
@@ -145,7 +160,7 @@ export async function selectSentRooms(
     SELECT x.*, CASE WHEN x.changed AND x.membership = 'join' THEN (
         SELECT json_build_array(x.room_id, c.notify_count, c.highlight_count) FROM notification_counts(x.room_id, ${q.userId}, ${head}) c) END AS counts
     FROM (
-    SELECT 'r' AS kind, r.room_id, r.effective AS sent_pos, r.membership, r.config, r.lazy_members, r.kept,
+    SELECT 'r' AS kind, r.room_id, r.effective AS sent_pos, r.membership, r.config, r.lazy_members, r.receipts_to, r.account_data_to, r.kept,
       EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.effective AND e.stream_pos <= ${head}) AS changed,
       r.kept AND EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= r.effective) AS advanced,
       NULL::text AS type, NULL::jsonb AS content
@@ -156,12 +171,16 @@ export async function selectSentRooms(
         WHERE connection_id = ${connection} AND gen <= ${gen} AND (room_id = ANY(${roomIds}::text[]) OR (gen = ${gen} AND sent_pos = ${keptHead}::bigint))
         ORDER BY room_id, gen DESC) d) r
     UNION ALL
-    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
+    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
     WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')) x`;
+  const position = (v: number | string | null) => (v === null ? null : Number(v));
   const held = new Map(
     rows.filter((r) => r.kind === 'r').map((r) => [
       r.roomId,
-      { roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers, changed: r.changed, kept: r.kept, advanced: r.advanced },
+      {
+        roomId: r.roomId, sentPos: Number(r.sentPos), membership: r.membership, config: r.config, lazyMembers: r.lazyMembers,
+        receiptsTo: position(r.receiptsTo), accountDataTo: position(r.accountDataTo), changed: r.changed, kept: r.kept, advanced: r.advanced,
+      },
     ]),
   );
   const counts = countsOf(rows.filter((r) => r.counts !== null).map((r) => r.counts!));
@@ -170,26 +189,42 @@ export async function selectSentRooms(
 
 /**
  * Writes a new generation: its parameters, the stream position it is written at (`head`: its rows at that position are
- * its kept rooms) and the rooms this response sent. Undefined when the connection is gone
- * (another request replaced it). Every `trimEvery` generations, rooms beyond `maxRooms` (least recently sent) are
- * forgotten: they are sent again in full when needed.
+ * its kept rooms), the rooms its response covered (`scope`, for the room extensions), the rooms this response sent,
+ * and the rooms whose newest row as of generation `fromGen` (the client's) is written again with new extension
+ * positions (`carried`: rooms that left an extension's scope; a room without a row is skipped). Undefined when the
+ * connection is gone (another request replaced it). Every `trimEvery` generations, rooms beyond `maxRooms` (least
+ * recently sent) are forgotten: they are sent again in full when needed.
  */
 export async function insertGeneration(
   db: Db,
-  g: { connection: number; params: unknown; head: number; rooms: SentRoomRow[]; maxRooms: number; trimEvery: number },
+  g: {
+    connection: number; fromGen: number; params: unknown; head: number; scope: unknown; rooms: SentRoomRow[]; carried: CarriedRoomRow[];
+    maxRooms: number; trimEvery: number;
+  },
 ): Promise<number | undefined> {
-  const rooms = g.rooms.map((r) => ({ room_id: r.roomId, sent_pos: r.sentPos, membership: r.membership, config: r.config, lazy_members: r.lazyMembers }));
+  const rooms = g.rooms.map((r) => ({
+    room_id: r.roomId, sent_pos: r.sentPos, membership: r.membership, config: r.config, lazy_members: r.lazyMembers, receipts_to: r.receiptsTo, account_data_to: r.accountDataTo,
+  }));
+  const carried = g.carried.map((r) => ({ room_id: r.roomId, receipts_to: r.receiptsTo, account_data_to: r.accountDataTo }));
   const [row] = await db<{ gen: number }[]>`
     WITH g AS (
       UPDATE sliding_sync_connections SET latest_gen = latest_gen + 1 WHERE connection_id = ${g.connection} RETURNING latest_gen AS gen
     ),
     p AS (
-      INSERT INTO sliding_sync_positions (connection_id, gen, params, head) SELECT ${g.connection}, g.gen, ${db.json(g.params as never)}, ${g.head} FROM g
+      INSERT INTO sliding_sync_positions (connection_id, gen, params, head, scope)
+      SELECT ${g.connection}, g.gen, ${db.json(g.params as never)}, ${g.head}, ${g.scope === null ? null : db.json(g.scope as never)}::jsonb FROM g
     ),
     r AS (
-      INSERT INTO sliding_sync_rooms (connection_id, room_id, gen, sent_pos, membership, config, lazy_members)
-      SELECT ${g.connection}, x.room_id, g.gen, x.sent_pos, x.membership, x.config, ARRAY(SELECT jsonb_array_elements_text(x.lazy_members))
-      FROM g, jsonb_to_recordset(${db.json(rooms as never)}) AS x(room_id text, sent_pos bigint, membership text, config jsonb, lazy_members jsonb)
+      INSERT INTO sliding_sync_rooms (connection_id, room_id, gen, sent_pos, membership, config, lazy_members, receipts_to, account_data_to)
+      SELECT ${g.connection}::bigint, x.room_id, g.gen, x.sent_pos, x.membership, x.config, ARRAY(SELECT jsonb_array_elements_text(x.lazy_members)), x.receipts_to, x.account_data_to
+      FROM g, jsonb_to_recordset(${db.json(rooms as never)}) AS x(room_id text, sent_pos bigint, membership text, config jsonb, lazy_members jsonb, receipts_to bigint, account_data_to bigint)
+      UNION ALL
+      SELECT ${g.connection}::bigint, o.room_id, g.gen, o.sent_pos, o.membership, o.config, o.lazy_members,
+        coalesce(x.receipts_to, o.receipts_to), coalesce(x.account_data_to, o.account_data_to)
+      FROM g, jsonb_to_recordset(${db.json(carried as never)}) AS x(room_id text, receipts_to bigint, account_data_to bigint)
+      CROSS JOIN LATERAL (
+        SELECT * FROM sliding_sync_rooms s WHERE s.connection_id = ${g.connection} AND s.room_id = x.room_id AND s.gen <= ${g.fromGen}
+        ORDER BY s.gen DESC LIMIT 1) o
     )
     SELECT gen FROM g`;
   if (!row) return undefined;

@@ -2,7 +2,8 @@
  * The database statements one sliding sync response costs (issue 16): counted, never timed. The common incremental
  * case (an open connection, one new message in one room of the window) and the woken long-poll (the same, the message
  * arriving while the request waits, every extension on) are pinned, so that a change that adds a round trip to every
- * response shows here. The count covers the whole HTTP request (authentication included).
+ * response shows here; so is a room coming back into the window with receipts and room account data from while it
+ * was out (extensions/scope-changes.ts). The count covers the whole HTTP request (authentication included).
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { startSecondServer, startWithUsers, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
@@ -122,4 +123,28 @@ test('a woken long-poll (one message arrives while it waits, every extension on)
   // have events since, their counts and new events (what the connection holds is not read again), the extensions.
   // No new generation.
   expect({ count: statements.length, statements }).toEqual({ count: 7, statements: expect.any(Array) });
+});
+
+test('a room scrolled back into the window with a receipt and a tag from while it was out: its statement count', async () => {
+  const [older, newer] = [await createRoom(bob, { preset: 'public_chat' }), await createRoom(bob, { preset: 'public_chat' })];
+  await join(alice, older);
+  await join(alice, newer);
+  const seen = await send(bob, older, 'older');
+  await send(bob, newer, 'newer');
+  const extensions = { receipts: { enabled: true }, account_data: { enabled: true } };
+  const list = (end: number) => ({ ranges: [[0, end]], timeline_limit: 1, required_state: [['m.room.name', '']] });
+  const first = await ss({ conn_id: 'back', lists: { all: list(1) }, extensions });
+  const narrowed = await ss({ conn_id: 'back', lists: { all: list(0) }, extensions }, { pos: first.pos, timeout: 0 });
+  await t.http.post(`/_matrix/client/v3/rooms/${encodeURIComponent(older)}/receipt/m.read/${encodeURIComponent(seen)}`).set(bob.auth).send({}).expect(200);
+  await t.http.put(`/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/rooms/${encodeURIComponent(older)}/tags/u.x`).set(alice.auth).send({}).expect(200);
+  const out = await ss({ conn_id: 'back', lists: { all: list(0) }, extensions }, { pos: narrowed.pos, timeout: 0 });
+  const [back, statements] = await statementsOf(() => ss({ conn_id: 'back', lists: { all: list(1) }, extensions }, { pos: out.pos, timeout: 0 }));
+  const parts = (back as unknown as { rooms: Record<string, unknown>; extensions: Record<string, { rooms: Record<string, unknown> }> });
+  expect(parts.rooms[older]).toBeUndefined();
+  expect(parts.extensions.receipts.rooms[older]).toBeDefined();
+  expect(parts.extensions.account_data.rooms[older]).toBeDefined();
+  // The access token, the connection (with the room list's changes), what the connection holds of the window, the
+  // extensions' one statement, the returning room's account data and receipts after its own position (together), the
+  // new generation (the ranges changed: written anyway). Without the returning room's two reads this response is 6.
+  expect({ count: statements.length, statements }).toEqual({ count: 8, statements: expect.any(Array) });
 });

@@ -7,7 +7,7 @@ import { transaction } from '../../db/database.js';
 import { invalidParam } from '../../errors.js';
 import type { EventRow } from '../../db/events.js';
 import { upsertAccountData, updateAccountDataStreamPos } from '../../db/account-data.js';
-import { selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';
+import { selectReceiptsFrom, selectReceiptsSince, updateReceiptStreamPos, upsertReceipt, type ReceiptRow } from '../../db/receipts.js';
 import { selectStreamHead, stampAtNextPositionAndCommit, type PositionSql } from '../../db/stream.js';
 import { WakeBatch, onAccountData, onReceipt } from '../wakes.js';
 import { requireJoined, visibleEvent } from '../rooms/access.js';
@@ -82,7 +82,15 @@ type ReceiptContent = Record<string, Record<string, Record<string, { ts: number;
 
 /** The m.receipt event of each room, from the receipts (since, head] that the user may see. */
 export async function receiptEvents(hs: Hs, userId: string, roomIds: string[], since: number | undefined, head: number): Promise<Map<string, { type: 'm.receipt'; content: ReceiptContent }>> {
-  const rows: ReceiptRow[] = await selectReceiptsSince(hs.sql, roomIds, userId, since, head);
+  return eventsOf(await selectReceiptsSince(hs.sql, roomIds, userId, since, head));
+}
+
+/** As receiptEvents, with each room's own since (undefined: all of its receipts). */
+export async function receiptEventsFrom(hs: Hs, userId: string, since: ReadonlyMap<string, number | undefined>, head: number): Promise<Map<string, { type: 'm.receipt'; content: ReceiptContent }>> {
+  return eventsOf(await selectReceiptsFrom(hs.sql, [...since].map(([roomId, s]) => [roomId, s ?? -1]), userId, head));
+}
+
+function eventsOf(rows: ReceiptRow[]): Map<string, { type: 'm.receipt'; content: ReceiptContent }> {
   const out = new Map<string, { type: 'm.receipt'; content: ReceiptContent }>();
   for (const r of rows) {
     let event = out.get(r.roomId);

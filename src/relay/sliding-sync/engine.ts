@@ -5,13 +5,16 @@
  * and the extensions. With nothing new it long-polls like /sync: the listener is registered before each read, so a
  * write that commits meanwhile wakes it; a waiting request costs no query. After a wake, what the connection holds is
  * not read again: only which of those rooms have events since the first read, in the room list's statement. A response
- * that sent rooms new to the connection (or anything but new events of rooms it keeps) or changed the parameters
- * writes a new generation of the connection state; its pos names it (kept-rooms.ts). docs/sliding-sync.md.
+ * that sent rooms new to the connection (or anything but new events of rooms it keeps), changed the parameters or
+ * covered other rooms than the pos's generation for the room extensions (extensions/scope-changes.ts: a room coming
+ * back into their scope gets what changed while it was out) writes a new generation of the connection state; its pos
+ * names it (kept-rooms.ts). docs/sliding-sync.md.
  */
 import type { Hs, Requester } from '../../hs.js';
 import { selectRoomsWithMemberships } from '../../db/rooms.js';
 import {
-  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren, type HeldRoom, type ListAccountData, type ListRoomRow, type PrefetchedBatch, type RoomCounts,
+  createConnection, insertGeneration, openConnection, selectDirectAndTags, selectSentRooms, selectSpaceChildren,
+  type CarriedRoomRow, type HeldRoom, type ListAccountData, type ListRoomRow, type PrefetchedBatch, type RoomCounts, type SentRoomRow,
 } from '../../db/sliding-sync.js';
 import { generationRows } from './kept-rooms.js';
 import { roomKey, userKey } from '../notifier.js';
@@ -21,7 +24,8 @@ import { formatPos } from './pos.js';
 import { unknownPos } from '../../errors.js';
 import { combineConfigs } from './required-state.js';
 import { cutList, directRoomsOf, orderedRooms } from './room-list.js';
-import { buildRooms, type RoomJob } from './room-data.js';
+import { buildRooms, type RoomDataRow, type RoomJob } from './room-data.js';
+import { sameScope, scopeChanges, scopeRecordOf, type ScopeRecord, type Tracked } from './extensions/scope-changes.js';
 import { mergeParams, sameParams } from './params.js';
 import type { ConnectionParams, EngineRequest, EngineResult, RoomConfig } from './types.js';
 
@@ -65,6 +69,34 @@ async function listInputs(hs: Hs, userId: string, params: ConnectionParams, room
   return inputsOf(userId, account, spaceChildren);
 }
 
+/**
+ * The rows a new generation writes, with each room extension's position (scope-changes.ts): null for a room sent
+ * from scratch, the client's pos for one that just left the extension's scope, else as it was; and the rooms that
+ * left a scope without a row here, whose newest rows are written again with the client's pos as that position.
+ */
+function rowsWithPositions(g: {
+  rows: RoomDataRow[];
+  initial: (roomId: string) => boolean;
+  prev: Map<string, SentRoomRow>;
+  moved: Record<Tracked, { left: string[] }>;
+  from: number | undefined;
+}): { rows: SentRoomRow[]; carried: CarriedRoomRow[] } {
+  const leftReceipts = new Set(g.moved.receipts.left);
+  const leftAccountData = new Set(g.moved.account_data.left);
+  const at = (left: Set<string>, roomId: string) => (left.has(roomId) && g.from !== undefined ? g.from : null);
+  const rows = g.rows.map((r): SentRoomRow => {
+    // A room sent from scratch gets all current data when it is next in scope (the client may have dropped the old).
+    if (g.initial(r.roomId)) return { ...r, receiptsTo: null, accountDataTo: null };
+    const p = g.prev.get(r.roomId);
+    return { ...r, receiptsTo: at(leftReceipts, r.roomId) ?? p?.receiptsTo ?? null, accountDataTo: at(leftAccountData, r.roomId) ?? p?.accountDataTo ?? null };
+  });
+  const written = new Set(g.rows.map((r) => r.roomId));
+  const carried = [...new Set([...leftReceipts, ...leftAccountData])]
+    .filter((roomId) => !written.has(roomId))
+    .map((roomId) => ({ roomId, receiptsTo: at(leftReceipts, roomId), accountDataTo: at(leftAccountData, roomId) }));
+  return { rows, carried };
+}
+
 export async function slidingSync(hs: Hs, requester: Requester, req: EngineRequest): Promise<EngineResult> {
   const deadline = Date.now() + Math.min(req.timeoutMs, MAX_TIMEOUT_MS);
   const { userId, deviceId } = requester;
@@ -74,13 +106,13 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       const connection = await createConnection(hs.sql, {
         userId, deviceId, connId: req.connId, now: Date.now(), maxPerDevice: CONNECTIONS_PER_DEVICE, expireBefore: Date.now() - CONNECTION_EXPIRY_MS,
       });
-      return { connection, gen: 0, stored: EMPTY_PARAMS, keptHead: null };
+      return { connection, gen: 0, stored: EMPTY_PARAMS, storedScope: null, keptHead: null };
     }
     const open = await openConnection(hs.sql, {
       userId, deviceId, connId: req.connId, connection: req.pos.connection, gen: req.pos.gen, now: Date.now(), usedPrecisionMs: LAST_USED_PRECISION_MS,
     });
     if (!open) throw unknownPos('the connection expired or was replaced');
-    return { connection: req.pos.connection, gen: req.pos.gen, stored: open.params as ConnectionParams, keptHead: open.head };
+    return { connection: req.pos.connection, gen: req.pos.gen, stored: open.params as ConnectionParams, storedScope: (open.scope ?? null) as ScopeRecord | null, keptHead: open.head };
   })();
   // As /sync: a syncing user is online (or idle), unless the request says to leave presence alone.
   const setPresence = req.setPresence ?? 'online';
@@ -88,7 +120,9 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
   // Neither may be left unawaited when the other fails.
   opening.catch(() => {});
   presence?.catch(() => {});
-  let opened: { connection: number; gen: number; keptHead: number | null; params: ConnectionParams; paramsChanged: boolean } | undefined;
+  let opened:
+    | { connection: number; gen: number; keptHead: number | null; stored: ConnectionParams; storedScope: ScopeRecord | null; params: ConnectionParams; paramsChanged: boolean }
+    | undefined;
   const since = req.pos?.stream;
   /**
    * What the connection holds, as this request last read it (at `at`), the rooms that read asked for, and how many
@@ -115,9 +149,9 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       const [{ head, rooms, probed }, conn] = await Promise.all([hs.roomLists.read(hs.sql, userId, probe), opening, presence]);
       if (!opened) {
         const params = mergeParams(conn.stored, req);
-        opened = { connection: conn.connection, gen: conn.gen, keptHead: conn.keptHead, params, paramsChanged: req.pos === undefined || !sameParams(conn.stored, params) };
+        opened = { ...conn, params, paramsChanged: req.pos === undefined || !sameParams(conn.stored, params) };
       }
-      const { connection, gen, params, paramsChanged } = opened;
+      const { connection, gen, params, paramsChanged, stored, storedScope } = opened;
       const current = rooms.filter((r) => r.membership === 'join' || r.membership === 'invite').map((r) => r.roomId);
       hs.polls.rememberRooms(userId, current);
       const listened = new Set(hint);
@@ -182,10 +216,21 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
         held.fetch.set(roomId, config.timelineLimit + 1);
       }
       const built = await buildRooms({ hs, requester, head, since: from, directRooms: inputs.directRooms, ignoring: inputs.ignoring, counts, batches }, jobs);
+      // The rooms that entered or left the room extensions' scope since the client's pos.
+      const scope = scopeRecordOf(params.extensions, listRooms, subscribed);
+      const moved = scopeChanges({ extensions: stored.extensions, record: storedScope }, { extensions: params.extensions, record: scope });
+      // Of a room that entered, the position up to which the client has the extension's data (none without a row).
+      const enteredFrom = (name: Tracked, to: (p: SentRoomRow) => number | null) =>
+        new Map(moved[name].entered.map((roomId) => [roomId, prev.has(roomId) ? (to(prev.get(roomId)!) ?? undefined) : undefined] as const));
       const ext = await buildExtensions(
         {
           hs, requester, since: from, upTo: head, typing: { since: req.pos?.typing, upTo: typing }, listRooms, subscribedRooms: subscribed,
           initialRooms: new Set(Object.entries(built.rooms).filter(([, r]) => r.initial).map(([roomId]) => roomId)),
+          entered: {
+            receipts: enteredFrom('receipts', (p) => p.receiptsTo),
+            account_data: enteredFrom('account_data', (p) => p.accountDataTo),
+            typing: new Map(moved.typing.entered.map((roomId) => [roomId, undefined])),
+          },
         },
         params.extensions,
       );
@@ -197,9 +242,14 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       if (!answer && !coversEveryRoom) continue;
       if (answer || !(await listener.wait(remaining))) {
         let next = gen;
-        const rows = generationRows({ mustWrite: from === undefined || paramsChanged, held: prev, covered: new Set(wanted.keys()), sent: built.sent, head });
+        // Covering other rooms for the room extensions than the pos's generation also needs a generation.
+        const mustWrite = from === undefined || paramsChanged || !sameScope(storedScope, scope);
+        const rows = generationRows({ mustWrite, held: prev, covered: new Set(wanted.keys()), sent: built.sent, head });
         if (rows) {
-          const written = await insertGeneration(hs.sql, { connection, params, head, rooms: rows, maxRooms: ROOMS_PER_CONNECTION, trimEvery: TRIM_EVERY_GENERATIONS });
+          const withPositions = rowsWithPositions({ rows, initial: (roomId) => built.rooms[roomId]?.initial === true, prev, moved, from });
+          const written = await insertGeneration(hs.sql, {
+            connection, fromGen: gen, params, head, scope, rooms: withPositions.rows, carried: withPositions.carried, maxRooms: ROOMS_PER_CONNECTION, trimEvery: TRIM_EVERY_GENERATIONS,
+          });
           if (written === undefined) throw unknownPos('the connection was replaced');
           next = written;
         }

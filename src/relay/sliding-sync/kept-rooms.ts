@@ -10,13 +10,14 @@
  * them, else at the pos's position (a room that left the window is not taken as sent beyond what it was sent).
  */
 import { canonicalJson } from '../keys/signatures.js';
-import type { HeldRoom, SentRoomRow } from '../../db/sliding-sync.js';
+import type { HeldRoom } from '../../db/sliding-sync.js';
+import type { RoomDataRow } from './room-data.js';
 
 /** As stored (jsonb): keys holding undefined dropped; compared in canonical form, as jsonb reorders keys. */
 const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v ?? null));
 
 /** The same record but for its position: membership, room config and lazily sent members. */
-function sameRecord(a: SentRoomRow, b: SentRoomRow): boolean {
+function sameRecord(a: RoomDataRow, b: RoomDataRow): boolean {
   return (
     a.membership === b.membership &&
     a.lazyMembers.length === b.lazyMembers.length &&
@@ -30,7 +31,7 @@ function sameRecord(a: SentRoomRow, b: SentRoomRow): boolean {
  * only moves the stream position). `held`: what the connection held of the response's rooms and every kept room;
  * `covered`: the rooms of the response's windows and subscriptions; `sent`: the rows of the rooms it sent.
  */
-export function generationRows(a: { mustWrite: boolean; held: Map<string, HeldRoom>; covered: Set<string>; sent: SentRoomRow[]; head: number }): SentRoomRow[] | undefined {
+export function generationRows(a: { mustWrite: boolean; held: Map<string, HeldRoom>; covered: Set<string>; sent: RoomDataRow[]; head: number }): RoomDataRow[] | undefined {
   const kept = [...a.held.values()].filter((h) => h.kept);
   const onlyAdvances = a.sent.every((s) => {
     const h = a.held.get(s.roomId);
@@ -41,6 +42,6 @@ export function generationRows(a: { mustWrite: boolean; held: Map<string, HeldRo
   // A kept room whose events since its row were sent (by responses that kept the generation) carries that over.
   const carried = kept
     .filter((h) => h.advanced && !sentIds.has(h.roomId))
-    .map((h): SentRoomRow => ({ roomId: h.roomId, sentPos: a.covered.has(h.roomId) ? a.head : h.sentPos, membership: h.membership, config: h.config, lazyMembers: h.lazyMembers }));
+    .map((h): RoomDataRow => ({ roomId: h.roomId, sentPos: a.covered.has(h.roomId) ? a.head : h.sentPos, membership: h.membership, config: h.config, lazyMembers: h.lazyMembers }));
   return [...a.sent, ...carried];
 }

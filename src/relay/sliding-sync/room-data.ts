@@ -25,6 +25,9 @@ import type { EngineRoom, Hero, RoomConfig } from './types.js';
 const HEROES = 5;
 /** Members a connection remembers having sent lazily, per room; the older are sent again when needed. */
 const LAZY_MEMBERS_KEPT = 1000;
+/** What a room's part writes of the connection's row (the engine adds the extensions' positions, scope-changes.ts). */
+export type RoomDataRow = Omit<SentRoomRow, 'receiptsTo' | 'accountDataTo'>;
+
 const INVITE_STATE_TYPES = new Set(['m.room.create', 'm.room.join_rules', 'm.room.name', 'm.room.avatar', 'm.room.canonical_alias', 'm.room.encryption', 'm.room.topic']);
 
 export interface RoomJob {
@@ -60,7 +63,7 @@ interface Part {
   requiredState: EventRow[];
   /** Counts and heroes are (re)sent. */
   summary: boolean;
-  sent: SentRoomRow;
+  sent: RoomDataRow;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -172,7 +175,7 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
     }
   }
   const lazy = [...new Set([...lazySent, ...requiredState.filter((e) => e.type === MEMBER && m.lazy).map((e) => e.stateKey!)])];
-  const sent: SentRoomRow = { roomId, sentPos: ctx.head, membership: row.membership, config, lazyMembers: lazy.slice(Math.max(0, lazy.length - LAZY_MEMBERS_KEPT)) };
+  const sent: RoomDataRow = { roomId, sentPos: ctx.head, membership: row.membership, config, lazyMembers: lazy.slice(Math.max(0, lazy.length - LAZY_MEMBERS_KEPT)) };
   if (!initial && timeline.length === 0 && requiredState.length === 0 && !membersChanged && prev!.membership === row.membership) {
     // Nothing the client would see (events it may not see, ignored senders): only the record moves on.
     return { room: undefined, timeline: [], requiredState: [], summary: false, sent };
@@ -195,7 +198,7 @@ async function memberRoom(ctx: RoomCtx, roomId: string, job: RoomJob): Promise<P
 }
 
 /** Builds the rooms to send (those with nothing new are left out) and the connection rows they leave behind. */
-export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Promise<{ rooms: Record<string, EngineRoom>; sent: SentRoomRow[] }> {
+export async function buildRooms(ctx: RoomCtx, jobs: Map<string, RoomJob>): Promise<{ rooms: Record<string, EngineRoom>; sent: RoomDataRow[] }> {
   // The counts of the joined rooms with events since they were sent (or never sent) are read alongside their
   // timelines, unless already read; a room sent for another reason (a changed required_state, a longer timeline) has
   // them read after.

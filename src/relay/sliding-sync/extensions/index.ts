@@ -5,6 +5,8 @@
  * its builder and its emptiness check; only enabled extensions are built and answered. The rules are /sync's,
  * shared with relay/sync/ (to-device acknowledgement, device lists, key counts, account data, receipts, typing).
  * One statement per read (db/sliding-sync-extensions.ts) gives every extension its share; most reads need no more.
+ * Rooms that came back into a room extension's scope get what changed while they were out (scope-changes.ts, with
+ * the engine's connection state).
  * Their wakes are /sync's (relay/wakes.ts): to-device, device lists and account data wake the user's key, public
  * receipts and typing the room's, which the engine listens to.
  */

@@ -25,6 +25,12 @@ export interface ExtensionScope {
    * new connection, not only what changed since `since`.
    */
   initialRooms?: ReadonlySet<string>;
+  /**
+   * Optional: per room extension, the rooms that entered its scope since the client's pos (scope-changes.ts), with the
+   * stream position up to which the client has that extension's data of the room (undefined: none, or typing, which
+   * is not on the stream: everything current is sent). They get what changed after that position, not after `since`.
+   */
+  entered?: { [K in 'receipts' | 'account_data' | 'typing']?: ReadonlyMap<string, number | undefined> };
 }
 
 /** What a builder gets: the scope, and the read's one statement (db/sliding-sync-extensions.ts). */
