@@ -32,12 +32,14 @@ export const roomEventRoutes = [
     path: `${CLIENT_V3}/rooms/:roomId/send/:eventType/:txnId`,
     access: 'user',
     guests: true,
+    // The send confirms a cached session in its transaction's first round trip, before it writes (rooms/send.ts).
+    confirmsToken: true,
     body: content,
     limits: [{ name: 'room_send' }],
     handler: async ({ hs, requester, params, body }) => {
       const draft = { type: eventType(params.eventType), content: body };
       const txn = { userId: requester.userId, deviceId: requester.deviceId, txnId: txnId(params.txnId) };
-      return { event_id: await sendEvent(hs, requester.userId, params.roomId, draft, txn) };
+      return { event_id: await sendEvent(hs, requester.userId, params.roomId, draft, txn, requester) };
     },
   }),
   /** PUT /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey} (state key optional: empty) */

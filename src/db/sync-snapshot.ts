@@ -43,6 +43,11 @@ export interface RoomsSnapshot {
    * `since` (db/lazy-members.ts).
    */
   steady: Map<string, { events: TimelineRow[]; unread: NotificationCounts; unsentSenders: Set<string> | undefined }>;
+  /**
+   * The content of the user's m.ignored_user_list (relay/ignored-users.ts), undefined when they have none: read here
+   * so that a sync with a timeline or an invite to build needs no second round trip for it.
+   */
+  ignoredUsers: Record<string, unknown> | undefined;
 }
 
 /** The end-to-end encryption section's part (relay/sync/e2ee.ts). */
@@ -89,6 +94,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
     columns: `
       (SELECT coalesce(json_agg(json_build_array(room_id, membership, stream_pos, event_id)), '[]') FROM mine) AS memberships,
       (SELECT coalesce(array_agg(room_id), '{}') FROM forgotten_rooms WHERE user_id = $1::text) AS forgotten,
+      (SELECT content FROM account_data WHERE user_id = $1::text AND room_id = '' AND type = 'm.ignored_user_list') AS ignored_users,
       CASE WHEN $4::boolean THEN (
         SELECT coalesce(array_agg(DISTINCT e.room_id), '{}') FROM events e
         WHERE e.stream_pos > $3::bigint AND e.stream_pos <= h.pos AND e.room_id IN (SELECT room_id FROM mine)) END AS rooms_with_events,
@@ -122,6 +128,7 @@ const SECTIONS: { accountData: Section<AccountDataSnapshot>; rooms: Section<Room
       return {
         memberships: (row.memberships as [string, string, number, string][]).map(([roomId, membership, streamPos, eventId]) => ({ roomId, membership, streamPos, eventId })),
         forgotten: new Set(row.forgotten as string[]),
+        ignoredUsers: (row.ignoredUsers as Record<string, unknown> | null) ?? undefined,
         accountData,
         withEvents: withEvents ? new Set(withEvents) : undefined,
         withReceipts: withReceipts ? new Set(withReceipts) : undefined,

@@ -20,6 +20,17 @@ export async function selectAccessToken(db: Db, hash: Buffer): Promise<AccessTok
   return row;
 }
 
+/**
+ * What the token's row says about it (relay/authentication.ts, confirmToken), for a write that confirms a cached
+ * session inside its own transaction: undefined when the token is gone. The sync snapshot reads the same in its statement.
+ */
+export async function selectTokenFacts(db: Db, hash: Buffer, userId: string, deviceId: string): Promise<{ expiresTs: number | null; deactivated: boolean } | undefined> {
+  const [row] = await db<{ expiresTs: number | null; deactivated: boolean }[]>`
+    SELECT a.expires_ts, u.deactivated FROM access_tokens a JOIN users u USING (user_id)
+    WHERE a.token_hash = ${hash} AND a.user_id = ${userId} AND a.device_id = ${deviceId}`;
+  return row;
+}
+
 export async function insertAccessToken(
   db: Db,
   t: { hash: Buffer; userId: string; deviceId: string; expiresTs: number | null; refreshTokenHash: Buffer | null; replacesRefreshHash: Buffer | null },

@@ -3,13 +3,16 @@
  * token stands (tokenState: a deactivated user's token is unknown; an expired one is a soft logout).
  * - The full check reads the token, its device and user, marks the device as seen (at most every
  *   LAST_SEEN_GRANULARITY_MS, so that authentication stays a read) and remembers the session (Hs.sessions).
- * - An endpoint whose own read confirms the token in the same statement as its data (GET /sync: its snapshot) may
+ * - An endpoint whose own read confirms the token in the same statement as its data (GET /sync: its snapshot) or in
+ *   the same round trip, before it writes anything (a room send: readTokenFacts in the room lock's round trip) may
  *   take a session this process resolved recently instead: the requester is then marked unconfirmed, the read
  *   fetches the token's facts (tokenToConfirm) and the endpoint refuses what they say (confirmToken). So a woken
- *   /sync costs one query, and a token revoked, expired or deactivated since is still refused.
+ *   /sync costs one query, a send one round trip less, and a token revoked, expired or deactivated since is still
+ *   refused.
  * Other endpoints never use the cache: for them a revoked token is refused at once, in every process.
  */
 import { unknownToken } from '../errors.js';
+import type { Db } from '../db/database.js';
 import type { Hs, Requester } from '../hs.js';
 import * as tokens from '../db/tokens.js';
 import { updateDeviceLastSeen } from '../db/devices.js';
@@ -67,6 +70,12 @@ function cachedSession(hs: Hs, hash: Buffer, now = Date.now()): Requester | unde
 /** The hash of the token the caller's read must fetch the facts of (for confirmToken); undefined: nothing to confirm. */
 export function tokenToConfirm(requester: Requester): Buffer | undefined {
   return requester.unconfirmed ? requester.tokenHash : undefined;
+}
+
+/** The facts of `requester`'s token read on `db` when it is to be confirmed (a statement to pipeline); else undefined. */
+export function readTokenFacts(db: Db, requester: Requester): Promise<TokenFacts> | undefined {
+  const hash = tokenToConfirm(requester);
+  return hash ? tokens.selectTokenFacts(db, hash, requester.userId, requester.deviceId) : undefined;
 }
 
 /** After a read that fetched the facts of tokenToConfirm's token: refuses (and forgets) a session that no longer stands. */

@@ -1,7 +1,8 @@
 /**
  * Ignoring users (spec: "Ignoring Users", m.ignored_user_list): the users someone ignores, read from their global
- * account data whenever a response is built, so a change takes effect on the very next /sync, /messages, /context,
- * /event, /relations or /threads (the spec's "immediately"). What it hides: the ignored users' non-state events (state
+ * account data whenever a response is built (/sync reads it in its snapshot statement, db/sync-snapshot.ts), so a
+ * change takes effect on the very next /sync, /messages, /context, /event, /relations or /threads (the spec's
+ * "immediately"). What it hides: the ignored users' non-state events (state
  * events are still sent, so that the room looks the same to everyone) and their invites. One's own events are never hidden. Events already
  * delivered stay with the client; one that wants them gone or back does a fresh initial sync, as the spec says.
  */

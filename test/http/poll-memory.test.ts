@@ -4,6 +4,7 @@
  * polls comes at once, an older token is read again, and a room joined through another process is listened to.
  * And the sessions /sync takes from the session cache (Hs.sessions, src/relay/authentication.ts): its snapshot confirms the token,
  * so a token logged out, deleted with its device or expired, or of a deactivated user, is refused, in any process.
+ * A room send takes them too, and confirms the token in its transaction before it writes.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startSecondServer, startTestServer, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
@@ -163,6 +164,23 @@ describe('two processes on one database', () => {
       expect(res.body.errcode).toBe('M_UNKNOWN_TOKEN');
       expect(res.body.soft_logout).toBe(false);
     }
+  });
+
+  test('a token logged out through A is refused by a send on B, which had it cached: nothing is written', async () => {
+    const dave = await registerUser(t);
+    const roomId = await on(t.http).createRoom(dave, { preset: 'public_chat' });
+    await on(httpB).sync(dave); // B has resolved and cached dave's session
+    await on(httpB).send(dave, roomId, 'before');
+    expect((await t.http.post(`${V3}/logout`).set(dave.auth).send({})).status).toBe(200);
+    const count = async () => (await t.hs.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM events WHERE room_id = ${roomId}`)[0].n;
+    const before = await count();
+    // Also to a room that does not exist: the token is refused first, so the answer says nothing about the room.
+    for (const room of [roomId, '!nosuchroom:test.local']) {
+      const res = await httpB.put(`${V3}/rooms/${enc(room)}/send/m.room.encrypted/refused`).set(dave.auth).send({ algorithm: 'm.megolm.v1.aes-sha2', ciphertext: 'AwgA', session_id: 'S', sender_key: 'K', device_id: 'D' });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ errcode: 'M_UNKNOWN_TOKEN', soft_logout: false });
+    }
+    expect(await count()).toBe(before);
   });
 
   test('a room joined through A: polls on B return the join, then wake for that room', async () => {

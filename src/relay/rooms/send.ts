@@ -3,7 +3,8 @@
  * transaction id, per device, makes a retry return the first event id without writing again; a state event identical
  * to the current one returns that one's id.
  */
-import type { Hs } from '../../hs.js';
+import type { Hs, Requester } from '../../hs.js';
+import { confirmToken, readTokenFacts } from '../authentication.js';
 import { badJson } from '../../errors.js';
 import * as eventsDb from '../../db/events.js';
 import { isEventId } from '../../lib/identifiers.js';
@@ -28,12 +29,15 @@ function txnScope(roomId: string, draft: EventDraft): string {
 /**
  * Appends a client's event; with a txn, a retry returns the first event's id. The txn is looked up under the room
  * lock only (in the lock's round trip, see openRoom), before any check: a retry returns the first event id also once
- * the sender has left the room, and two racing retries of one txn write one event.
+ * the sender has left the room, and two racing retries of one txn write one event. A `requester` taken from the
+ * session cache (a route with confirmsToken) has its token confirmed in the same round trip, before anything is
+ * written or returned (relay/authentication.ts).
  */
-export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: EventDraft, txn?: Txn): Promise<string> {
+export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: EventDraft, txn?: Txn, requester?: Requester): Promise<string> {
   const key = txn ? { ...txn, scope: txnScope(roomId, draft) } : undefined;
-  // Read behind the lock in its round trip: the txn's first event id, and the members' push settings for this sender.
-  return writeRoom<string, [string | undefined, PushSettingsRow[]]>(
+  // Read behind the lock in its round trip: the txn's first event id, the members' push settings for this sender and
+  // the facts of a token to confirm.
+  return writeRoom<string, [string | undefined, PushSettingsRow[], void]>(
     hs,
     roomId,
     async (room, read) => {
@@ -44,7 +48,13 @@ export async function sendEvent(hs: Hs, sender: string, roomId: string, draft: E
       const row = await appendEvent(hs, room, sender, draft, { txn: key, last: true, unchangedStateIsNoop: draft.state_key !== undefined });
       return row.eventId;
     },
-    (tx) => Promise.all([key ? eventsDb.selectEventTxn(tx, key) : undefined, prefetchPushSettings(tx, roomId, sender)]),
+    (tx) =>
+      Promise.all([
+        key ? eventsDb.selectEventTxn(tx, key) : undefined,
+        prefetchPushSettings(tx, roomId, sender),
+        // Refused here, the read's own promise: a 401 comes before whatever the room's row would say (a 404).
+        requester ? readTokenFacts(tx, requester)?.then((facts) => confirmToken(hs, requester, facts)) : undefined,
+      ]),
   );
 }
 

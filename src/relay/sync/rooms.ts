@@ -22,7 +22,7 @@ import { typingEventFor } from '../ephemeral/typing.js';
 import { selectNotificationCounts, selectNotificationCountsByThread, type NotificationCounts } from '../../db/notifications.js';
 import { streamToken } from './token.js';
 import type { SyncSection } from './section.js';
-import { ignoringOf, type Ignoring } from '../ignored-users.js';
+import { ignoringFrom, type Ignoring } from '../ignored-users.js';
 import { MAIN_THREAD } from '../push/notify.js';
 
 const DEFAULT_TIMELINE_LIMIT = 10;
@@ -101,8 +101,8 @@ interface Ctx {
   steadyRooms: RoomsSnapshot['steady'];
   /** Timeline events that may have child events (relations) to bundle. */
   mayHaveChildren: Set<string>;
-  /** Whom the user ignores (m.ignored_user_list), read once per sync and only when a timeline or invite is built. */
-  ignoring: () => Promise<Ignoring>;
+  /** Whom the user ignores (m.ignored_user_list), as of the snapshot (which reads it in its one statement). */
+  ignoring: Ignoring;
   /** Lazy-loaded members (relay/sync/lazy-members.ts): the device, and what this response sends it; undefined when off. */
   lazy: LazyDevice | undefined;
 }
@@ -124,12 +124,6 @@ function ephemeralOf(ctx: Ctx, roomId: string, fresh: boolean): EphemeralEvent[]
   const receipt = ctx.receipts.get(roomId);
   if (receipt && allowed('m.receipt')) events.push(receipt);
   return events.slice(0, ef?.limit ?? events.length);
-}
-
-/** `f`'s promise, made on the first call and shared by the later ones. */
-function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= f());
 }
 
 function latestPerStateKey(rows: EventRow[]): EventRow[] {
@@ -176,7 +170,7 @@ async function timeline(
 ): Promise<TimelineResult> {
   const tf = ctx.filter.room?.timeline;
   const limit = timelineLimit(ctx.filter);
-  const ignoring = await ctx.ignoring();
+  const ignoring = ctx.ignoring;
   const picked: EventRow[] = [];
   // State events scanned and not picked (left out by the filter, or hidden), newest first.
   const unpicked: EventRow[] = [];
@@ -366,7 +360,7 @@ async function joinedRoom(ctx: Ctx, m: MembershipRow): Promise<JoinedRoom<EventR
 /** An invite; none from a user the invitee ignores (spec: "Servers must not send room invites from ignored users"). */
 async function invitedRoom(ctx: Ctx, roomId: string, inviteEventId: string): Promise<InvitedRoom | undefined> {
   const invite = await eventsDb.selectEvent(ctx.hs.sql, inviteEventId);
-  if (invite && (await ctx.ignoring()).ignores(invite.sender)) return undefined;
+  if (invite && ctx.ignoring.ignores(invite.sender)) return undefined;
   const state = await eventsDb.selectCurrentStateEvents(ctx.hs.sql, roomId);
   const stripped = state.filter((r) => INVITE_STATE_TYPES.has(r.type) || (r.type === 'm.room.member' && r.stateKey === invite?.sender)).map(strippedEvent);
   if (invite) stripped.push(strippedEvent(invite));
@@ -433,7 +427,7 @@ async function build(
   const mode = lazyMode(filter);
   const ctx: Ctx = {
     hs, requester, since, head, filter, fullState, stateAfter, roomAccountData, timelineEvents: [], typing, receipts,
-    roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(), ignoring: once(() => ignoringOf(hs.sql, requester.userId)),
+    roomsWithEvents: snapshot.withEvents, steadyRooms: snapshot.steady, mayHaveChildren: new Set(), ignoring: ignoringFrom(snapshot.ignoredUsers, requester.userId),
     lazy: mode === 'off' ? undefined : { db: hs.sql, userId: requester.userId, deviceId: requester.deviceId, since, mode, sent: [] },
   };
   const join: Record<string, JoinedRoom<EventRow>> = {};
