@@ -3,7 +3,7 @@
  * transaction's reserved connection, and the round trips they took. A round trip is a wait for PostgreSQL: a
  * statement sent after an earlier statement's answer came back starts a new one, statements sent together
  * (pipelined, before any answer) share one. Used by the tests that pin a request's statements
- * (test/http/send-statements.test.ts, test/http/sliding-sync-statements.test.ts); run one request at a time.
+ * (test/http/send-statements.test.ts, test/http/sync-statements.test.ts); run one request at a time.
  */
 import type { Sql } from '../../src/db/database.js';
 
