@@ -150,17 +150,28 @@ function countsOf(rows: [string, number, number][]): Map<string, RoomCounts> {
  */
 export async function selectSentRooms(
   db: Db,
-  q: { userId: string; connection: number; gen: number; keptHead: number | null; since: number | undefined; roomIds: string[]; head: number; accountOf?: string },
-): Promise<{ held: Map<string, HeldRoom>; account: ListAccountData | undefined; counts: Map<string, RoomCounts> }> {
+  q: {
+    userId: string; connection: number; gen: number; keptHead: number | null; since: number | undefined; roomIds: string[]; head: number; accountOf?: string;
+    /** Per room of `roomIds`, how many of its newest events after what the connection holds to read (0: none). */
+    fetch: number[];
+  },
+): Promise<{ held: Map<string, HeldRoom>; account: ListAccountData | undefined; counts: Map<string, RoomCounts>; batches: Map<string, PrefetchedBatch> }> {
   const { connection, gen, roomIds, head, accountOf } = q;
-  if (roomIds.length === 0 && accountOf === undefined && q.keptHead === null) return { held: new Map(), account: undefined, counts: new Map() };
+  if (roomIds.length === 0 && accountOf === undefined && q.keptHead === null) return { held: new Map(), account: undefined, counts: new Map(), batches: new Map() };
   const keptHead = q.keptHead ?? -1;
   const since = q.since ?? -1;
-  const rows = await db<(SentRoomRow & { changed: boolean; kept: boolean; advanced: boolean; counts: [string, number, number] | null; kind: string; type: string; content: Record<string, unknown> })[]>`
+  const rows = await db<(SentRoomRow & {
+    changed: boolean; kept: boolean; advanced: boolean; counts: [string, number, number] | null; batch: TimelineRow[] | null; lim: number | null;
+    kind: string; type: string; content: Record<string, unknown>;
+  })[]>`
     SELECT x.*, CASE WHEN x.changed AND x.membership = 'join' THEN (
-        SELECT json_build_array(x.room_id, c.notify_count, c.highlight_count) FROM notification_counts(x.room_id, ${q.userId}, ${head}) c) END AS counts
+        SELECT json_build_array(x.room_id, c.notify_count, c.highlight_count) FROM notification_counts(x.room_id, ${q.userId}, ${head}) c) END AS counts,
+      CASE WHEN x.changed AND x.membership = 'join' AND x.lim > 0 THEN (SELECT coalesce(json_agg(${db.unsafe(TIMELINE_ROW_JSON)} ORDER BY e.stream_pos), '[]') FROM (
+        SELECT ev.*, EXISTS (SELECT 1 FROM event_relations r WHERE r.relates_to_id = ev.event_id) AS has_children FROM events ev
+        WHERE ev.room_id = x.room_id AND ev.stream_pos > x.sent_pos AND ev.stream_pos <= ${head} ORDER BY ev.stream_pos DESC LIMIT x.lim) e) END AS batch
     FROM (
     SELECT 'r' AS kind, r.room_id, r.effective AS sent_pos, r.membership, r.config, r.lazy_members, r.receipts_to, r.account_data_to, r.kept,
+      (SELECT f.lim FROM unnest(${roomIds}::text[], ${q.fetch}::int[]) AS f(room_id, lim) WHERE f.room_id = r.room_id LIMIT 1) AS lim,
       EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.effective AND e.stream_pos <= ${head}) AS changed,
       r.kept AND EXISTS (SELECT 1 FROM events e WHERE e.room_id = r.room_id AND e.stream_pos > r.sent_pos AND e.stream_pos <= r.effective) AS advanced,
       NULL::text AS type, NULL::jsonb AS content
@@ -171,7 +182,7 @@ export async function selectSentRooms(
         WHERE connection_id = ${connection} AND gen <= ${gen} AND (room_id = ANY(${roomIds}::text[]) OR (gen = ${gen} AND sent_pos = ${keptHead}::bigint))
         ORDER BY room_id, gen DESC) d) r
     UNION ALL
-    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
+    SELECT 'a', room_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, type, content FROM account_data
     WHERE ${accountOf !== undefined}::boolean AND user_id = ${accountOf ?? ''} AND room_id = '' AND type IN ('m.direct', 'm.ignored_user_list')) x`;
   const position = (v: number | string | null) => (v === null ? null : Number(v));
   const held = new Map(
@@ -184,7 +195,8 @@ export async function selectSentRooms(
     ]),
   );
   const counts = countsOf(rows.filter((r) => r.counts !== null).map((r) => r.counts!));
-  return { held, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')), counts };
+  const batches = new Map(rows.filter((r) => r.batch !== null).map((r) => [r.roomId, { from: Number(r.sentPos), to: head, fetch: Number(r.lim), rows: r.batch! }]));
+  return { held, account: accountOf === undefined ? undefined : accountDataOf(rows.filter((r) => r.kind === 'a')), counts, batches };
 }
 
 /**

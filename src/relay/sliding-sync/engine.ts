@@ -202,10 +202,12 @@ export async function slidingSync(hs: Hs, requester: Requester, req: EngineReque
       } else {
         const read = await selectSentRooms(hs.sql, {
           userId, connection, gen, keptHead: opened.keptHead, since: from, roomIds: [...wanted.keys()], head, accountOf: filterInputs ? undefined : userId,
+          fetch: [...wanted.values()].map((w) => combineConfigs(w.configs).timelineLimit + 1),
         });
         held = { at: head, rooms: read.held, asked: new Set(wanted.keys()), fetch: new Map() };
         account = read.account;
         counts = read.counts;
+        batches = read.batches;
       }
       const prev = held.rooms;
       const inputs = { ...listView, ...(filterInputs ?? inputsOf(userId, account!, new Set())) };
