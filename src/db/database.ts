@@ -47,6 +47,22 @@ export async function transaction<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Prom
   }
 }
 
+/**
+ * Runs `fn` on a connection reserved for it, outside any transaction: for a COPY from the pool. When every pooled
+ * connection is busy, postgres.js pipelines the next query onto a busy one, and a query that lands on a connection in
+ * the middle of a COPY fails at once (COPY_IN_PROGRESS, a 500); a reserved connection takes no other query.
+ */
+export async function onOwnConnection<T>(sql: Sql, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const reservation = await reserveConnection(sql);
+  try {
+    return await reservation.inside(() => fn(reservation.tx));
+  } catch (err) {
+    throw databaseFault(err);
+  } finally {
+    reservation.release();
+  }
+}
+
 const earlyCommits = new WeakMap<Tx, Promise<void>>();
 
 /** COMMIT_AT_ONCE: locks held until COMMIT (the stream head's) must not wait for the event loop (db/write-size.ts). */

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { transaction, type Db, type Sql } from './database.js';
+import { onOwnConnection, transaction, type Db, type Sql } from './database.js';
 
 export interface MediaRow {
   mediaId: string;
@@ -190,26 +190,32 @@ export async function insertChunks(sql: Sql, blobKey: string, firstSeq: number, 
   });
 }
 
-/** Chunks `fromSeq` to `fromSeq + count - 1` of a blob, in order, by one COPY in binary. */
-export async function selectChunks(db: Db, blobKey: string, fromSeq: number, count: number): Promise<{ seq: number; data: Buffer }[]> {
+/**
+ * Chunks `fromSeq` to `fromSeq + count - 1` of a blob, in order, by one COPY in binary, on a connection of its own
+ * (onOwnConnection: a pooled query pipelined behind a COPY in progress would fail).
+ */
+export async function selectChunks(sql: Sql, blobKey: string, fromSeq: number, count: number): Promise<{ seq: number; data: Buffer }[]> {
   if (!BLOB_KEY.test(blobKey) || !Number.isSafeInteger(fromSeq) || !Number.isSafeInteger(count)) throw new Error('not a blob key or chunk range');
-  const out = await db
-    .unsafe(`COPY (SELECT seq, data FROM media_chunks WHERE blob_key = '${blobKey}' AND seq >= ${fromSeq} AND seq < ${fromSeq + count} ORDER BY seq) TO STDOUT (FORMAT binary)`)
-    .readable();
-  // postgres.js 3.4 pauses the connection's socket when a row fills the stream's buffer and resumes it only from the
-  // stream's read(). A small COPY arrives whole before the stream is handed over: the socket is paused, the stream
-  // has ended, and read() is never called again, so the connection would hang on its next query. Calling read()
-  // (postgres.js's is `socket.resume()`) once the stream has ended resumes it.
-  const parts: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    out.on('data', (part: Buffer) => parts.push(part));
-    out.once('end', () => {
-      (out as unknown as { _read(size: number): void })._read(0);
-      resolve();
+  const copied = await onOwnConnection(sql, async (tx) => {
+    const out = await tx
+      .unsafe(`COPY (SELECT seq, data FROM media_chunks WHERE blob_key = '${blobKey}' AND seq >= ${fromSeq} AND seq < ${fromSeq + count} ORDER BY seq) TO STDOUT (FORMAT binary)`)
+      .readable();
+    // postgres.js 3.4 pauses the connection's socket when a row fills the stream's buffer and resumes it only from the
+    // stream's read(). A small COPY arrives whole before the stream is handed over: the socket is paused, the stream
+    // has ended, and read() is never called again, so the connection would hang on its next query. Calling read()
+    // (postgres.js's is `socket.resume()`) once the stream has ended resumes it.
+    const parts: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      out.on('data', (part: Buffer) => parts.push(part));
+      out.once('end', () => {
+        (out as unknown as { _read(size: number): void })._read(0);
+        resolve();
+      });
+      out.once('error', reject);
     });
-    out.once('error', reject);
+    return Buffer.concat(parts);
   });
-  return parseCopiedChunks(Buffer.concat(parts));
+  return parseCopiedChunks(copied);
 }
 
 /** The rows of a binary COPY of (seq int, data bytea). */

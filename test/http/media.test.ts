@@ -337,6 +337,29 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect((await get(bob, `${THUMBNAIL}/test.local/${jpeg}?width=32&height=32`)).status).toBe(200);
   });
 
+  test('many downloads at once, beside other requests: every one whole (a pooled query never lands behind a COPY)', async () => {
+    const big = randomBytes(600 * 1024);
+    const ids = [mediaIdOf(await upload(alice, big)), mediaIdOf(await upload(alice, Buffer.from('tiny')))];
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => [get(bob, `${DOWNLOAD}/test.local/${ids[i % 2]}`), t.http.get('/_matrix/client/v3/account/whoami').set(bob.auth)]).flat(),
+    );
+    expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+    for (let i = 0; i < answers.length; i += 4) expect(Buffer.compare(answers[i].body as Buffer, big)).toBe(0);
+  });
+
+  test('a burst of thumbnail requests (every size of large sources, and one size many times) is answered, each size made once', async () => {
+    // 6000x6000 sources (36 megapixels, a few KiB compressed): rendered a few at a time, never all at once.
+    const large = (c: string) => sharp({ create: { width: 6000, height: 6000, channels: 3, background: c } }).png({ compressionLevel: 9 }).toBuffer();
+    const ids = [mediaIdOf(await upload(alice, await large('#112233'), 'image/png')), mediaIdOf(await upload(alice, await large('#445566'), 'image/png'))];
+    const sizes = ['width=32&height=32&method=crop', 'width=96&height=96&method=crop', 'width=320&height=240', 'width=800&height=600'];
+    const same = Array.from({ length: 6 }, () => `${THUMBNAIL}/test.local/${ids[0]}?width=320&height=320&method=crop`);
+    const targets = [...ids.flatMap((id) => sizes.map((q) => `${THUMBNAIL}/test.local/${id}?${q}`)), ...same];
+    const answers = await Promise.all(targets.map((target) => get(bob, target)));
+    expect(answers.map((r) => r.status)).toEqual(targets.map(() => 200));
+    const rows = await t.hs.sql`SELECT media_id, width, height FROM media_thumbnails WHERE media_id = ANY(${ids}::text[])`;
+    expect(rows.length).toBe(9);
+  });
+
   test('animated=true of a 2-frame GIF or WebP: an animated WebP, cached apart from the still; false or absent: a still', async () => {
     const frames = Buffer.concat(await Promise.all(['#ff0000', '#0000ff'].map((c) => sharp({ create: { width: 200, height: 100, channels: 3, background: c } }).raw().toBuffer())));
     const strip = () => sharp(frames, { raw: { width: 200, height: 200, channels: 3, pageHeight: 100 } });

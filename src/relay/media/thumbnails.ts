@@ -15,6 +15,7 @@ import { insertThumbnail, lockBlob, selectThumbnail, type ThumbnailRow } from '.
 import { tooLarge, unknownError } from '../../errors.js';
 import { essence } from './serving.js';
 import { openMedia, type CompleteMedia } from './download.js';
+import { createLimiter } from '../../lib/concurrency.js';
 
 export type ThumbnailMethod = 'crop' | 'scale';
 
@@ -34,6 +35,14 @@ const THUMBNAILABLE = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/we
 export const MAX_THUMBNAIL_SOURCE_BYTES = 20 * 1024 * 1024;
 /** sharp refuses images with more pixels (decompression bombs). */
 const MAX_INPUT_PIXELS = 40_000_000;
+/**
+ * Thumbnails rendered at once by this process; more wait their turn. sharp decodes on libuv's thread pool (4
+ * threads, shared with every file read and write of the media store), and a 40-megapixel source takes seconds and
+ * 160 MB: unbounded, two dozen thumbnail requests of a few small PNG bombs held every upload and download of the
+ * server for 16 s and the process at 600 MB. Two leave the pool half free, whatever clients ask.
+ */
+export const THUMBNAIL_RENDERS_AT_ONCE = 2;
+const renders = createLimiter(THUMBNAIL_RENDERS_AT_ONCE);
 
 /** The fixed size that serves a request: the smallest of its method at least as large, else the largest. */
 export function pickSize(width: number, height: number, method: ThumbnailMethod): { width: number; height: number; method: ThumbnailMethod } {
@@ -120,27 +129,39 @@ export async function thumbnailOf(hs: Hs, media: CompleteMedia, width: number, h
   const size = pickSize(width, height, method);
   const type = essence(media.contentType!);
   if (animated && ANIMATABLE.has(type)) {
-    const known = await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method, true);
-    if (known) return known;
-    let bytes: Buffer | undefined;
+    // Sources are at most MAX_THUMBNAIL_SOURCE_BYTES: read whole, as sharp needs the frame count before resizing.
+    const moving = await storedOrRendered(hs, media, size, true, ANIMATED_WEBP.contentType, async () =>
+      renderAnimated(await readAll(await openMedia(hs, media)), size.width, size.height, size.method));
+    if (moving) return moving;
+  }
+  const out = type === 'image/jpeg' ? STILL_JPEG : STILL_PNG;
+  const still = await storedOrRendered(hs, media, size, false, out.contentType, async () =>
+    renderStill(await openMedia(hs, media), size.width, size.height, size.method, out));
+  return still!;
+}
+
+/**
+ * The stored thumbnail of one size, or one rendered now (within the render limit) and stored; undefined when `render`
+ * gives nothing. The store is read again once a render slot is free, so requests for one avatar that queued
+ * together render it once.
+ */
+async function storedOrRendered(
+  hs: Hs, media: CompleteMedia, size: (typeof THUMBNAIL_SIZES)[number], animated: boolean, contentType: string, render: () => Promise<Buffer | undefined>,
+): Promise<ThumbnailRow | undefined> {
+  const stored = () => selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method, animated);
+  const known = await stored();
+  if (known) return known;
+  const made = await renders.run(async () => {
+    const meanwhile = await stored();
+    if (meanwhile) return meanwhile;
     try {
-      // Sources are at most MAX_THUMBNAIL_SOURCE_BYTES: read whole, as sharp needs the frame count before resizing.
-      bytes = await renderAnimated(await readAll(await openMedia(hs, media)), size.width, size.height, size.method);
+      return await render();
     } catch (err) {
       throw unreadable(err);
     }
-    if (bytes) return keep(hs, { mediaId: media.mediaId, ...size, animated: true, contentType: ANIMATED_WEBP.contentType }, bytes);
-  }
-  const known = await selectThumbnail(hs.sql, media.mediaId, size.width, size.height, size.method, false);
-  if (known) return known;
-  const out = type === 'image/jpeg' ? STILL_JPEG : STILL_PNG;
-  let bytes: Buffer;
-  try {
-    bytes = await renderStill(await openMedia(hs, media), size.width, size.height, size.method, out);
-  } catch (err) {
-    throw unreadable(err);
-  }
-  return keep(hs, { mediaId: media.mediaId, ...size, animated: false, contentType: out.contentType }, bytes);
+  });
+  if (!Buffer.isBuffer(made)) return made;
+  return keep(hs, { mediaId: media.mediaId, ...size, animated, contentType }, made);
 }
 
 /** The bytes of a stored thumbnail; undefined when its blob is gone. */
