@@ -52,6 +52,16 @@ export async function updateUpgradedGuest(db: Db, userId: string, passwordHash: 
   await db`UPDATE users SET password_hash = ${passwordHash}, is_guest = false WHERE user_id = ${userId}`;
 }
 
+/**
+ * Whether the user is still active, holding the row (FOR SHARE) until the transaction ends: a deactivation that
+ * started first is waited for and then seen, one that comes later waits for this transaction. Writes that must not
+ * outlive an erasure (media) check it in their own transaction.
+ */
+export async function lockActiveUser(tx: Db, userId: string): Promise<boolean> {
+  const [row] = await tx<{ deactivated: boolean }[]>`SELECT deactivated FROM users WHERE user_id = ${userId} FOR SHARE`;
+  return row !== undefined && !row.deactivated;
+}
+
 export async function updateDeactivated(db: Db, userId: string): Promise<void> {
   await db`UPDATE users SET deactivated = true, password_hash = NULL WHERE user_id = ${userId}`;
 }

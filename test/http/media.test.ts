@@ -205,6 +205,34 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     expect(now).toEqual(before);
   });
 
+  test('an upload under way when its account is deactivated with erase is refused, and nothing of it stays', async () => {
+    const u = await registerUser(t);
+    const before = await m.blobs();
+    const address = t.server.address() as { port: number };
+    const req = http.request({ host: '127.0.0.1', port: address.port, method: 'POST', path: UPLOAD, headers: { ...u.auth, 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } });
+    const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+      req.on('response', (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString() || '{}') }));
+      });
+      req.on('error', reject);
+    });
+    req.write(randomBytes(64 * 1024));
+    // The server has authenticated the upload once it stages its bytes: wait (bounded) for that, then deactivate.
+    const deadline = Date.now() + 20_000;
+    while ((await m.blobs()).length === before.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await m.blobs()).length).toBeGreaterThan(before.length);
+    const gone = await t.http.post('/_matrix/client/v3/account/deactivate').set(u.auth).send({ erase: true, auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: u.userId }, password: u.password } });
+    expect(gone.status).toBe(200);
+    req.end(randomBytes(1000));
+    const answer = await answered;
+    expect(answer.status).toBe(401);
+    expectMatrixError(answer.body, 'M_UNKNOWN_TOKEN');
+    expect(await t.hs.sql`SELECT media_id FROM media WHERE user_id = ${u.userId}`).toHaveLength(0);
+    expect(await m.blobs()).toEqual(before);
+  });
+
   test('unknown ids, other servers and path traversal in ids are 404 M_NOT_FOUND; in file names 400', async () => {
     for (const target of [
       `${DOWNLOAD}/test.local/AAAAAAAAAAAAAAAAAAAAAAAA`,

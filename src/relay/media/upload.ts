@@ -9,7 +9,8 @@ import { transaction, type Tx } from '../../db/database.js';
 import {
   completePendingMedia, countPendingMedia, insertCompleteMedia, insertPendingMedia, lockBlob, lockUserMedia, selectMedia, selectUsedBytes, type BlobFacts,
 } from '../../db/media.js';
-import { cannotOverwriteMedia, forbidden, limitExceeded, notFound } from '../../errors.js';
+import { cannotOverwriteMedia, forbidden, limitExceeded, notFound, unknownToken } from '../../errors.js';
+import { lockActiveUser } from '../../db/users.js';
 import { randomId } from '../../lib/tokens.js';
 import { isMediaId } from '../../lib/identifiers.js';
 import type { StagedBlob } from './blob-store.js';
@@ -55,6 +56,15 @@ async function stage(hs: Hs, userId: string, input: UploadInput): Promise<Staged
 }
 
 /**
+ * An upload authenticated before its account was deactivated may end after the deactivation erased the account's
+ * media: checked (and the account row held) in the transaction that records it, so it is either recorded before the
+ * deactivation (and erased with the rest) or refused.
+ */
+async function refuseDeactivated(tx: Tx, userId: string): Promise<void> {
+  if (!(await lockActiveUser(tx, userId))) throw unknownToken('This account was deactivated.');
+}
+
+/**
  * Records the staged blob under its metadata in one transaction holding the user's quota lock and the blob's lock;
  * `record` writes the row (and may refuse). On any refusal the staged bytes go.
  */
@@ -62,6 +72,7 @@ async function commitUpload(hs: Hs, userId: string, staged: StagedBlob, record: 
   try {
     await transaction(hs.sql, async (tx) => {
       await lockUserMedia(tx, userId);
+      await refuseDeactivated(tx, userId);
       if (hs.config.mediaQuotaBytes > 0 && (await selectUsedBytes(tx, userId)) + staged.size > hs.config.mediaQuotaBytes) throw overQuota();
       await record(tx);
       await lockBlob(tx, staged.sha256);
@@ -89,6 +100,7 @@ export async function createMedia(hs: Hs, userId: string): Promise<{ content_uri
   const mediaId = newMediaId();
   await transaction(hs.sql, async (tx) => {
     await lockUserMedia(tx, userId);
+    await refuseDeactivated(tx, userId);
     if ((await countPendingMedia(tx, userId, now)) >= hs.config.mediaPendingUploads) throw limitExceeded(60_000);
     await insertPendingMedia(tx, mediaId, userId, now, expires);
   });
