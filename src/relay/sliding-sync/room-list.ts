@@ -64,7 +64,15 @@ export function orderedRooms(x: ListInputs): ListRoomRow[] {
 export function cutList(ordered: ListRoomRow[], list: ListParams, x: ListInputs): { count: number; window: ListRoomRow[] } {
   const filtered = ordered.filter((r) => passes(list.filters, r, x));
   if (list.ranges === undefined) return { count: filtered.length, window: filtered };
-  const taken = new Set<number>();
-  for (const [from, to] of list.ranges) for (let i = from; i <= Math.min(to, filtered.length - 1); i++) taken.add(i);
-  return { count: filtered.length, window: [...taken].sort((a, b) => a - b).map((i) => filtered[i]) };
+  // Ranges sorted by their start and each index taken once, so that overlapping ranges (a body may hold 100 lists of
+  // 100 ranges [0, 2^53-1]) cost one pass over the list, not one per range.
+  const last = filtered.length - 1;
+  const ranges = list.ranges.filter(([from, to]) => from <= to && from <= last).sort(([a], [b]) => a - b);
+  const window: ListRoomRow[] = [];
+  let next = 0;
+  for (const [from, to] of ranges) {
+    for (let i = Math.max(from, next); i <= Math.min(to, last); i++) window.push(filtered[i]);
+    next = Math.max(next, Math.min(to, last) + 1);
+  }
+  return { count: filtered.length, window };
 }
