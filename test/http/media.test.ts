@@ -247,7 +247,8 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
       expectMatrixError(json(res.body as Buffer), 'M_NOT_FOUND');
     }
     const id = mediaIdOf(await upload(alice, randomBytes(10)));
-    for (const name of ['..%2F..%2Fetc%2Fpasswd', '..', 'a%5Cb', 'a%0Ab']) {
+    // U+202E (right-to-left override) and U+2067 (right-to-left isolate) would let "exe" pass for "png".
+    for (const name of ['..%2F..%2Fetc%2Fpasswd', '..', 'a%5Cb', 'a%0Ab', '%E2%80%AEgnp.exe', 'a%E2%81%A7b.png']) {
       const res = await get(alice, `${DOWNLOAD}/test.local/${id}/${name}`);
       expect([name, res.status]).toEqual([name, 400]);
       expectMatrixError(json(res.body as Buffer), 'M_INVALID_PARAM');
@@ -255,6 +256,12 @@ describe.each(['fs', 'postgres'] as const)('media on the %s store', (store) => {
     const badUpload = await t.http.post(UPLOAD).query({ filename: '../../x' }).set(alice.auth).send(Buffer.from('x'));
     expect(badUpload.status).toBe(400);
     expectMatrixError(badUpload.body, 'M_INVALID_PARAM');
+    const spoofed = await t.http.post(UPLOAD).query({ filename: '\u202Egnp.exe' }).set(alice.auth).send(Buffer.from('x'));
+    expect(spoofed.status).toBe(400);
+    expectMatrixError(spoofed.body, 'M_INVALID_PARAM');
+    // A right-to-left name without controls is a name like any other.
+    const hebrew = await t.http.post(UPLOAD).query({ filename: '\u05E7\u05D5\u05D1\u05E5.png' }).set(alice.auth).send(Buffer.from('x'));
+    expect(hebrew.status).toBe(200);
   });
 
   test('downloads need a token; the legacy unauthenticated endpoints are off', async () => {

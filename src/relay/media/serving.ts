@@ -27,9 +27,16 @@ export function essence(contentType: string): string {
   return contentType.split(';')[0].trim().toLowerCase();
 }
 
-/** A file name as given at upload or download: no path separators, control characters or NUL, at most 255 bytes. */
+/**
+ * A file name as given at upload or download: no path separators, control characters or NUL, at most 255 bytes, and
+ * none of the bidirectional embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069): with them a name
+ * such as "\u202Egnp.exe" displays as "exe.png" in the recipient's download dialog. Right-to-left scripts need none of
+ * them (their direction comes from the letters), so refusing them costs no real name.
+ */
 export function isSafeFilename(name: string): boolean {
-  return name.length > 0 && Buffer.byteLength(name) <= 255 && !/[/\\\p{Cc}]/u.test(name) && name !== '.' && name !== '..';
+  return (
+    name.length > 0 && Buffer.byteLength(name) <= 255 && !/[/\\\p{Cc}\u202A-\u202E\u2066-\u2069]/u.test(name) && name !== '.' && name !== '..'
+  );
 }
 
 export interface ServingHeaders {
