@@ -2,10 +2,10 @@
  * One room: its header (name, invite, members), the invite panel, the messages, who is typing and the composer.
  * Marks the room read while it is shown and the page is visible.
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { MatrixClient, Room } from 'matrix-js-sdk';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { MatrixEventEvent, type MatrixClient, type Room } from 'matrix-js-sdk';
 import { useClientUpdate } from '../chat/use-client-update';
-import { buildTimeline, type MessageView } from '../chat/timeline-model';
+import { buildTimeline, chainEvents, type MessageView } from '../chat/timeline-model';
 import { canLoadOlder, deleteEvent, loadOlder, markRead, react } from '../chat/actions';
 import { InvitePanel } from './InvitePanel';
 import { Timeline } from './Timeline';
@@ -26,7 +26,25 @@ interface Props {
 export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, onToggleRooms }: Props) {
   const version = useClientUpdate(client);
   const me = client.getSafeUserId();
-  const items = useMemo(() => buildTimeline(room, me), [room, me, version]);
+  const [loading, setLoading] = useState(false);
+  const [decrypted, setDecrypted] = useState(0);
+  // Rebuilt on the sdk's events, when a shown event is decrypted, and when a load of older messages ends: a
+  // back-pagination that meets events the client already holds only links two timelines into one chain, which the
+  // sdk reports with no event at all.
+  const items = useMemo(() => buildTimeline(room, me), [room, me, version, loading, decrypted]);
+  // A decryption is heard on the event itself, not only on the client: the sdk's event mapper stops re-emitting
+  // `Event.decrypted` to the client for the rest of a /messages page once it meets an event it already holds
+  // (matrix-js-sdk 43, event-mapper.js), so after a reload older messages said "Decrypting…" until the next sync,
+  // up to 30 s later. A layout effect: subscribed in the same task as the render that read the events.
+  useLayoutEffect(() => {
+    const undecided = chainEvents(room).filter((ev) => ev.isEncrypted() && (ev.isBeingDecrypted() || ev.isDecryptionFailure() || ev.shouldAttemptDecryption()));
+    if (undecided.length === 0) return;
+    const again = () => setDecrypted((n) => n + 1);
+    for (const ev of undecided) ev.on(MatrixEventEvent.Decrypted, again);
+    return () => {
+      for (const ev of undecided) ev.off(MatrixEventEvent.Decrypted, again);
+    };
+  }, [room, items]);
   const [mode, setMode] = useState<ComposerMode>({ kind: 'new' });
   const [showMembers, setShowMembers] = useState(false);
   const [error, setError] = useState<string>();
@@ -42,7 +60,6 @@ export function RoomView({ client, room, showInvite, onToggleInvite, roomsOpen, 
 
   // Fill the view: after a reload (or a long absence) the timeline may begin with a gap; load older messages until
   // there are enough to read, or nothing older.
-  const [loading, setLoading] = useState(false);
   const loadingNow = useRef(false);
   const older = async () => {
     if (loadingNow.current) return;
