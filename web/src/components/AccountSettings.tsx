@@ -9,7 +9,7 @@ import { useAction } from './use-action';
 import { getSession } from '../session/client';
 import { keepGuestAccount, setPassword } from '../settings/account';
 import { INVALID_INVITE_CODE, NEEDS_INVITE_CODE, registrationNeeds } from '../session/account';
-import { INVITE_CODE_EXPLANATION } from './NameForm';
+import { INVITE_CODE_EXPLANATION, InviteCodeField } from './InviteCodeField';
 
 export function AccountSettings({ client }: { client: MatrixClient }) {
   const session = getSession();
@@ -56,24 +56,16 @@ export function AccountSettings({ client }: { client: MatrixClient }) {
             }}
           >
             {needsCode && (
-              <>
-                <label for="keep-invite-code">Invite code</label>
-                <p id="keep-invite-code-hint" class="hint">
-                  {INVITE_CODE_EXPLANATION}
-                </p>
-                <input
-                  id="keep-invite-code"
-                  autoComplete="off"
-                  autoCapitalize="off"
-                  spellcheck={false}
-                  maxLength={64}
-                  ref={codeInput}
-                  aria-invalid={codeInvalid ? 'true' : undefined}
-                  aria-describedby={codeInvalid ? 'keep-invite-code-hint account-error' : 'keep-invite-code-hint'}
-                  value={code}
-                  onInput={(e) => setCode((e.target as HTMLInputElement).value)}
-                />
-              </>
+              <InviteCodeField
+                id="keep-invite-code"
+                hint={INVITE_CODE_EXPLANATION}
+                hintClass="hint"
+                value={code}
+                onInput={setCode}
+                invalid={codeInvalid}
+                errorId="account-error"
+                inputRef={codeInput}
+              />
             )}
             <button type="submit" class="primary" disabled={busy !== undefined || (needsCode && !code.trim())}>
               Keep this account

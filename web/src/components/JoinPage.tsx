@@ -6,7 +6,8 @@
  */
 import { useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
-import { INVITE_CODE_EXPLANATION, InviteCodeProblem, NameForm } from './NameForm';
+import { INVITE_CODE_EXPLANATION } from './InviteCodeField';
+import { InviteCodeProblem, NameForm } from './NameForm';
 import { SignInForm } from './SignInForm';
 import { explainError, joinByLinkAs } from '../session/onboarding';
 import { inviteLink } from '../session/invite-link';

@@ -6,7 +6,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { MatrixClient } from 'matrix-js-sdk';
-import { INVITE_CODE_EXPLANATION, InviteCodeProblem, NameForm } from './NameForm';
+import { INVITE_CODE_EXPLANATION } from './InviteCodeField';
+import { InviteCodeProblem, NameForm } from './NameForm';
 import { explainError, homeserver, startRoomAs } from '../session/onboarding';
 import { INVALID_INVITE_CODE, NEEDS_INVITE_CODE, REGISTRATION_CLOSED, registrationNeeds, type Registration } from '../session/account';
 import { roomIdFromLink } from '../session/invite-link';

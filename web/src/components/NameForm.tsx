@@ -4,10 +4,7 @@
  * it. An error about the code marks that field invalid and moves the focus to it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-
-/** Under the invite code field: what it is and where to get one. */
-export const INVITE_CODE_EXPLANATION =
-  'This server lets new people in with an invite code (a registration token) from whoever runs it. Ask them, or the person who invited you, for one.';
+import { InviteCodeField } from './InviteCodeField';
 
 /** Thrown by onSubmit when the invite code is missing or refused: the message goes with the code field. */
 export class InviteCodeProblem extends Error {}
@@ -69,26 +66,17 @@ export function NameForm({ id, button, busyText, inviteCode, onSubmit }: Props) 
         placeholder="e.g. Sam"
       />
       {inviteCode !== undefined && (
-        <>
-          <label for={`${id}-invite-code`}>Invite code</label>
-          <p id={`${id}-invite-code-hint`} class="field-hint">
-            {inviteCode}
-          </p>
-          <input
-            id={`${id}-invite-code`}
-            ref={codeInput}
-            name="invite-code"
-            autoComplete="off"
-            autoCapitalize="off"
-            spellcheck={false}
-            maxLength={64}
-            value={code}
-            disabled={busy}
-            aria-invalid={codeInvalid ? 'true' : undefined}
-            aria-describedby={codeInvalid ? `${id}-invite-code-hint ${errorId}` : `${id}-invite-code-hint`}
-            onInput={(e) => setCode((e.target as HTMLInputElement).value)}
-          />
-        </>
+        <InviteCodeField
+          id={`${id}-invite-code`}
+          hint={inviteCode}
+          hintClass="field-hint"
+          value={code}
+          onInput={setCode}
+          invalid={codeInvalid}
+          errorId={errorId}
+          inputRef={codeInput}
+          disabled={busy}
+        />
       )}
       <button type="submit" class="primary" disabled={busy}>
         {busy ? busyText : button}
