@@ -1,8 +1,8 @@
 /**
  * Simplified sliding sync (MSC4186, unstable path) over HTTP: lists (ranges, count, bump order, filters), room data
  * (initial, timeline, limited, num_live, prev_batch with /messages, incremental required_state, lazy members, counts,
- * heroes), room subscriptions, invites and leaves, the connection state (sticky parameters, a retried pos, an unknown
- * or replaced pos: M_UNKNOWN_POS), long-polls, and a second server process answering the next request.
+ * heroes), room subscriptions, invites, knocks and leaves, the connection state (sticky parameters, a retried pos, an
+ * unknown or replaced pos: M_UNKNOWN_POS), long-polls, and a second server process answering the next request.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { registerUser, startSecondServer, startWithUsers, type SecondServer, type TestServer, type TestUser } from '../support/server.js';
@@ -236,6 +236,38 @@ describe('subscriptions, invites and leaves', () => {
     const fifth = await ss(u, body, { pos: fourth.pos });
     expect(fifth.lists.all.count).toBe(0);
     expect(fifth.rooms[room]).toBeUndefined();
+  });
+
+  test('a knock is in the list with its stripped state under invite_state; an accepted knock is an invite, then a join', async () => {
+    const u = await registerUser(t);
+    const room = await createRoom(alice, { name: 'knock here', initial_state: [{ type: 'm.room.join_rules', state_key: '', content: { join_rule: 'knock' } }] });
+    const body = { lists: { all: list([[0, 9]], { timeline_limit: 5 }) } };
+    const first = await ss(u, body);
+    expect(first.lists.all.count).toBe(0);
+    const knocked = await t.http.post(`${V3}/knock/${encodeURIComponent(room)}`).set(u.auth).send({ reason: 'let me in' });
+    expect(knocked.status).toBe(200);
+    const second = await ss(u, body, { pos: first.pos, timeout: 5000 });
+    expect(second.lists.all.count).toBe(1);
+    const k = second.rooms[room];
+    expect(k.initial).toBe(true);
+    // A knocker sees no timeline and no room state beyond the stripped state (the room's history is not theirs).
+    expect(k.timeline).toBeUndefined();
+    expect(k.required_state).toBeUndefined();
+    expect(k.invite_state.find((e: Room) => e.type === 'm.room.join_rules').content.join_rule).toBe('knock');
+    expect(k.invite_state.find((e: Room) => e.type === 'm.room.name').content.name).toBe('knock here');
+    expect(k.invite_state.find((e: Room) => e.type === 'm.room.member' && e.state_key === u.userId).content.membership).toBe('knock');
+    // is_invite lists leave knocks out (they are not invites).
+    const invites = await ss(u, { conn_id: 'invites', lists: { inv: list([[0, 9]], { filters: { is_invite: true } }) } });
+    expect(invites.lists.inv.count).toBe(0);
+
+    await invite(alice, room, u);
+    const third = await ss(u, body, { pos: second.pos, timeout: 5000 });
+    expect(third.rooms[room].invite_state.find((e: Room) => e.type === 'm.room.member' && e.state_key === u.userId).content.membership).toBe('invite');
+    await join(u, room);
+    const fourth = await ss(u, body, { pos: third.pos, timeout: 5000 });
+    expect(fourth.rooms[room].initial).toBe(true);
+    expect(fourth.rooms[room].name).toBe('knock here');
+    expect(fourth.rooms[room].invite_state).toBeUndefined();
   });
 });
 
